@@ -1,0 +1,395 @@
+/*
+ * wisp.h — the one public header of the wisp engine. Read it as the manual.
+ *
+ * wisp completes code at a cursor with a small GGUF code model. The engine is C11 with no I/O of
+ * its own: the caller hands it bytes (model files, documents) and gets bytes back. It never
+ * exits, never prints, never touches the network; everything it cannot do comes back as a
+ * wisp_error (code + message naming the offending thing).
+ *
+ * Sections:
+ *   1. Errors
+ *   2. GGUF files           wisp_gguf_*      (read-only view over a caller-owned buffer)
+ *   3. Models               wisp_model_*     (llama / qwen2 weights borrowed from the buffer)
+ *   4. Tokenizer            wisp_tokenizer_* (byte-level BPE and SentencePiece, from GGUF keys)
+ *   5. Inference context    wisp_ctx_*       (KV cache with prefix reuse, sampling, budgets)
+ *   6. Quantization         wisp_quantize_*  (F32/F16 -> Q8_0/Q4_0 GGUF, our own quantizer)
+ *   7. Languages, documents wisp_lang_*, wisp_doc_*   (tree-sitter, incremental reparse)
+ *   8. Completion           wisp_engine_*, wisp_complete  (context, prompt, decode, trim)
+ *
+ * Positions inside the engine are UTF-8 byte offsets (`pos_u8`); the JS layer converts to and from
+ * the editor's UTF-16 units in one place (wasm/). Unless a function says otherwise, objects are not
+ * thread-safe: use one engine per thread (per Web Worker). Distinct objects may be used from
+ * distinct threads. `*_free(NULL)` is always a no-op.
+ */
+#ifndef WISP_H
+#define WISP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ============================================================================================== */
+/* 1. Errors                                                                                      */
+/* ============================================================================================== */
+
+typedef enum wisp_status {
+    WISP_OK = 0,
+    WISP_ERR_INVALID_ARG,  /* a NULL where one is not allowed, a bad enum value, an empty buffer */
+    WISP_ERR_NO_MEMORY,    /* an allocation failed */
+    WISP_ERR_BAD_MODEL,    /* the GGUF file is malformed: truncated, bad magic, offsets out of range */
+    WISP_ERR_UNSUPPORTED,  /* well-formed but not something wisp runs: architecture, tensor type */
+    WISP_ERR_TOKENIZER,    /* vocabulary missing or inconsistent, text that cannot be tokenized */
+    WISP_ERR_RANGE,        /* a position, length or token id outside what the object holds */
+    WISP_ERR_CONTEXT_FULL, /* the tokens do not fit in the context window */
+    WISP_ERR_LANGUAGE,     /* no grammar for that language / extension */
+    WISP_ERR_CANCELLED,    /* the caller's should_stop callback asked to stop */
+} wisp_status;
+
+/* Where a failing call explains itself. Callers may pass NULL when they only want the code. */
+typedef struct wisp_error {
+    wisp_status code;
+    char message[256]; /* NUL-terminated, English, names the offending thing */
+} wisp_error;
+
+/* A short static name for a status code ("bad model"); never NULL. */
+const char *wisp_status_name(wisp_status code);
+
+/* ============================================================================================== */
+/* 2. GGUF files                                                                                  */
+/* ============================================================================================== */
+
+/* GGUF metadata value types, numbered as in the file format. */
+typedef enum wisp_gguf_type {
+    WISP_GGUF_UINT8 = 0,
+    WISP_GGUF_INT8 = 1,
+    WISP_GGUF_UINT16 = 2,
+    WISP_GGUF_INT16 = 3,
+    WISP_GGUF_UINT32 = 4,
+    WISP_GGUF_INT32 = 5,
+    WISP_GGUF_FLOAT32 = 6,
+    WISP_GGUF_BOOL = 7,
+    WISP_GGUF_STRING = 8,
+    WISP_GGUF_ARRAY = 9,
+    WISP_GGUF_UINT64 = 10,
+    WISP_GGUF_INT64 = 11,
+    WISP_GGUF_FLOAT64 = 12,
+} wisp_gguf_type;
+
+/* Tensor element types, numbered as ggml numbers them (so files interoperate with llama.cpp). */
+typedef enum wisp_dtype {
+    WISP_DTYPE_F32 = 0,
+    WISP_DTYPE_F16 = 1,
+    WISP_DTYPE_Q4_0 = 2,
+    WISP_DTYPE_Q8_0 = 8,
+    WISP_DTYPE_Q4_K = 12,
+    WISP_DTYPE_Q6_K = 14,
+    WISP_DTYPE_BF16 = 30,
+} wisp_dtype;
+
+/* A string inside the file: not NUL-terminated, borrowed from the file buffer. */
+typedef struct wisp_str {
+    const char *ptr;
+    uint64_t len;
+} wisp_str;
+
+/* One tensor of the file's tensor table. `data` points into the caller's buffer. */
+typedef struct wisp_gguf_tensor {
+    wisp_str name;
+    wisp_dtype type;
+    uint32_t n_dims;
+    uint64_t ne[4];      /* elements per dimension, ne[0] fastest (ggml order); unused dims are 1 */
+    uint64_t offset;     /* bytes from the start of the data section */
+    uint64_t size;       /* bytes of data */
+    const void *data;    /* borrowed; valid while the buffer lives */
+} wisp_gguf_tensor;
+
+typedef struct wisp_gguf wisp_gguf;
+
+/*
+ * Parses a GGUF v2 or v3 file held in memory. Every count, size and offset is checked against
+ * `size` before use. The buffer is borrowed: it must outlive the returned object and stay
+ * unchanged. Returns NULL and fills `err` on any problem (WISP_ERR_BAD_MODEL, _UNSUPPORTED,
+ * _NO_MEMORY). Free with wisp_gguf_free.
+ */
+wisp_gguf *wisp_gguf_open(const void *data, size_t size, wisp_error *err);
+void wisp_gguf_free(wisp_gguf *self);
+
+uint32_t wisp_gguf_version(const wisp_gguf *self);
+uint64_t wisp_gguf_alignment(const wisp_gguf *self);
+
+/* Metadata, by index (0 .. n_kv-1) or by key. wisp_gguf_find returns -1 when the key is absent. */
+int64_t wisp_gguf_n_kv(const wisp_gguf *self);
+int64_t wisp_gguf_find(const wisp_gguf *self, const char *key);
+wisp_str wisp_gguf_key(const wisp_gguf *self, int64_t i);
+wisp_gguf_type wisp_gguf_kv_type(const wisp_gguf *self, int64_t i);
+/* For arrays: element type and count. For other types the count is 1 and the type is the kv's. */
+wisp_gguf_type wisp_gguf_arr_type(const wisp_gguf *self, int64_t i);
+uint64_t wisp_gguf_arr_len(const wisp_gguf *self, int64_t i);
+
+/*
+ * Typed reads. Each returns false (leaving *out untouched) when the key is absent or its type
+ * does not fit; integer getters accept any integer type whose value fits. `j` is the array index
+ * for the _arr_ variants (bounds-checked).
+ */
+bool wisp_gguf_get_u32(const wisp_gguf *self, const char *key, uint32_t *out);
+bool wisp_gguf_get_i64(const wisp_gguf *self, const char *key, int64_t *out);
+bool wisp_gguf_get_f32(const wisp_gguf *self, const char *key, float *out);
+bool wisp_gguf_get_bool(const wisp_gguf *self, const char *key, bool *out);
+bool wisp_gguf_get_str(const wisp_gguf *self, const char *key, wisp_str *out);
+bool wisp_gguf_arr_str(const wisp_gguf *self, int64_t i, uint64_t j, wisp_str *out);
+bool wisp_gguf_arr_i64(const wisp_gguf *self, int64_t i, uint64_t j, int64_t *out);
+bool wisp_gguf_arr_f64(const wisp_gguf *self, int64_t i, uint64_t j, double *out);
+/* Scalar value of kv i converted for printing (numbers, bools, strings); for `wisp info`. */
+bool wisp_gguf_scalar_f64(const wisp_gguf *self, int64_t i, double *out);
+
+/* Tensors, by index (0 .. n_tensors-1) or by name (NULL when absent). */
+int64_t wisp_gguf_n_tensors(const wisp_gguf *self);
+const wisp_gguf_tensor *wisp_gguf_tensor_at(const wisp_gguf *self, int64_t i);
+const wisp_gguf_tensor *wisp_gguf_tensor_find(const wisp_gguf *self, const char *name);
+
+/* Name of a dtype ("q8_0"), or NULL when wisp does not know it; bytes per block and elements per
+ * block (1 for float types). */
+const char *wisp_dtype_name(wisp_dtype type);
+size_t wisp_dtype_block_bytes(wisp_dtype type);
+size_t wisp_dtype_block_elems(wisp_dtype type);
+
+/* ============================================================================================== */
+/* 3. Models                                                                                      */
+/* ============================================================================================== */
+
+typedef enum wisp_arch {
+    WISP_ARCH_LLAMA = 0, /* rope on adjacent pairs (llama.cpp's layout), no q/k/v bias */
+    WISP_ARCH_QWEN2 = 1, /* rope on halves (NEOX), q/k/v biases */
+} wisp_arch;
+
+/* Hyper-parameters read from `<arch>.*` keys. */
+typedef struct wisp_model_info {
+    wisp_arch arch;
+    uint32_t n_vocab;
+    uint32_t n_ctx_train;  /* tokens */
+    uint32_t n_embd;       /* width */
+    uint32_t n_layer;
+    uint32_t n_head;
+    uint32_t n_head_kv;    /* < n_head for grouped-query attention */
+    uint32_t n_ff;         /* SwiGLU hidden width */
+    uint32_t head_dim;     /* n_embd / n_head unless the file says otherwise */
+    float rope_theta;
+    float norm_eps;        /* RMSNorm epsilon */
+    bool tied_output;      /* output matrix is token_embd */
+    uint64_t n_params;     /* elements over all weight tensors */
+    uint64_t weight_bytes; /* bytes over all weight tensors */
+    const char *name;      /* general.name or "" ; owned by the model */
+} wisp_model_info;
+
+typedef struct wisp_model wisp_model;
+typedef struct wisp_tokenizer wisp_tokenizer;
+
+/*
+ * Loads a llama or qwen2 model (weights and tokenizer) from a GGUF file in memory. Weights are
+ * borrowed from the buffer, which must outlive the model. Fails with WISP_ERR_BAD_MODEL for a
+ * malformed file, WISP_ERR_UNSUPPORTED for an architecture or tensor type wisp does not run, and
+ * names the missing key or the tensor whose shape or type is wrong.
+ */
+wisp_model *wisp_model_load(const void *data, size_t size, wisp_error *err);
+void wisp_model_free(wisp_model *self);
+const wisp_model_info *wisp_model_get_info(const wisp_model *self); /* owned by the model */
+const wisp_tokenizer *wisp_model_tokenizer(const wisp_model *self); /* owned by the model */
+const wisp_gguf *wisp_model_gguf(const wisp_model *self);           /* owned by the model */
+
+/* ============================================================================================== */
+/* 4. Tokenizer                                                                                   */
+/* ============================================================================================== */
+
+/* Special tokens the engine looks up; WISP_NO_TOKEN when the vocabulary has none. */
+#define WISP_NO_TOKEN (-1)
+typedef enum wisp_special {
+    WISP_SPECIAL_BOS = 0,
+    WISP_SPECIAL_EOS,
+    WISP_SPECIAL_EOT,      /* end of turn / end of text, when distinct from EOS */
+    WISP_SPECIAL_PAD,
+    WISP_SPECIAL_FIM_PRE,  /* prefix */
+    WISP_SPECIAL_FIM_SUF,  /* suffix */
+    WISP_SPECIAL_FIM_MID,  /* middle */
+    WISP_SPECIAL_FIM_PAD,
+    WISP_SPECIAL_FIM_REP,  /* repository name */
+    WISP_SPECIAL_FIM_SEP,  /* file separator */
+    WISP_SPECIAL_COUNT
+} wisp_special;
+
+/*
+ * Builds a tokenizer from `tokenizer.ggml.*` keys: `model` = "gpt2" (byte-level BPE, with the
+ * pre-tokenizer named by `tokenizer.ggml.pre`: gpt-2, llama3/llama-bpe, qwen2, starcoder,
+ * deepseek-coder, ...) or "llama" (SentencePiece). FIM ids come from
+ * `tokenizer.ggml.fim_*_token_id` or, in older files, from well-known token texts. Strings are
+ * copied: the gguf may be freed afterwards. NULL + WISP_ERR_TOKENIZER on inconsistent data.
+ */
+wisp_tokenizer *wisp_tokenizer_load(const wisp_gguf *gguf, wisp_error *err);
+void wisp_tokenizer_free(wisp_tokenizer *self);
+
+uint32_t wisp_tokenizer_n_vocab(const wisp_tokenizer *self);
+int32_t wisp_tokenizer_special(const wisp_tokenizer *self, wisp_special which);
+/* True for control/special tokens that must never appear in generated text (EOS, FIM, ...). */
+bool wisp_tokenizer_is_control(const wisp_tokenizer *self, int32_t id);
+
+/*
+ * Tokenizes `len` bytes of UTF-8 `text` (invalid UTF-8 is tolerated: each bad byte becomes its
+ * byte token). With `parse_special`, texts of control/user-defined tokens in `text` map to their
+ * ids; otherwise they are tokenized as plain text. No BOS is added. Writes at most `cap` ids to
+ * `out` and returns the total number of ids the text needs (which may be > cap: call again with a
+ * larger buffer), or -1 with `err` filled.
+ */
+int64_t wisp_tokenize(const wisp_tokenizer *self, const char *text, size_t len, bool parse_special,
+                      int32_t *out, size_t cap, wisp_error *err);
+
+/* The bytes a token stands for when detokenized (byte-level decoding already applied; for
+ * SentencePiece, U+2581 becomes a space). Borrowed from the tokenizer. Control tokens give their
+ * text. Returns an empty string for an out-of-range id. */
+wisp_str wisp_token_bytes(const wisp_tokenizer *self, int32_t id);
+/* The raw vocabulary entry (as stored in the GGUF), for display. */
+wisp_str wisp_token_text(const wisp_tokenizer *self, int32_t id);
+
+/* ============================================================================================== */
+/* 5. Inference context                                                                           */
+/* ============================================================================================== */
+
+typedef struct wisp_ctx_params {
+    uint32_t n_ctx;      /* KV cache size in tokens; 0 = min(model's n_ctx_train, 2048) */
+    uint32_t n_batch;    /* prompt tokens processed per matrix-matrix pass; 0 = 64 */
+} wisp_ctx_params;
+
+typedef struct wisp_ctx wisp_ctx;
+
+/* Allocates the KV cache and all scratch once; the per-token path allocates nothing. The model
+ * must outlive the context. */
+wisp_ctx *wisp_ctx_new(const wisp_model *model, const wisp_ctx_params *params, wisp_error *err);
+void wisp_ctx_free(wisp_ctx *self);
+uint32_t wisp_ctx_n_ctx(const wisp_ctx *self);
+
+/*
+ * Makes the cache hold exactly `tokens`: keeps the longest common prefix with what the cache held,
+ * drops the rest and computes only the new tokens (a request that adds 3 tokens computes 3;
+ * an identical request recomputes the last one to refresh its logits). Afterwards
+ * wisp_ctx_logits gives the next-token logits after the last token. Returns WISP_OK or an error
+ * (WISP_ERR_CONTEXT_FULL, WISP_ERR_RANGE for a bad id). `n_reused` (optional) receives the number
+ * of tokens kept from the cache.
+ */
+wisp_status wisp_ctx_eval(wisp_ctx *self, const int32_t *tokens, size_t n_tokens, size_t *n_reused,
+                          wisp_error *err);
+/* Logits after the last evaluated token, n_vocab floats, owned by the context, valid until the
+ * next call that changes the context. */
+const float *wisp_ctx_logits(const wisp_ctx *self);
+/* The tokens the cache holds now (owned by the context). */
+const int32_t *wisp_ctx_tokens(const wisp_ctx *self, size_t *n_tokens);
+
+typedef struct wisp_sampling {
+    float temperature;   /* <= 0: greedy */
+    uint32_t top_k;      /* 0 = off */
+    float top_p;         /* >= 1 or <= 0: off */
+    uint64_t seed;
+} wisp_sampling;
+
+typedef enum wisp_stop_reason {
+    WISP_STOP_NONE = 0,
+    WISP_STOP_TOKEN,       /* EOS/EOT/one of the stop ids was sampled */
+    WISP_STOP_STRING,      /* a stop string appeared; it is cut from the text */
+    WISP_STOP_MAX_TOKENS,
+    WISP_STOP_TIME,        /* the wall-clock budget ran out */
+    WISP_STOP_CALLBACK,    /* on_token asked to stop */
+    WISP_STOP_CONTEXT,     /* the context window is full */
+} wisp_stop_reason;
+
+/* Called after each generated token with the text so far; return false to stop. */
+typedef bool (*wisp_token_cb)(void *user, int32_t token, const char *text, size_t text_len);
+
+typedef struct wisp_gen_params {
+    wisp_sampling sampling;
+    uint32_t max_tokens;          /* 0 = until a stop rule or the context is full */
+    double time_budget_ms;        /* 0 = none; checked after every token, prefill included */
+    const int32_t *stop_tokens;   /* extra stop ids besides EOS/EOT; may be NULL */
+    size_t n_stop_tokens;
+    const char *const *stop_strings; /* NUL-terminated; may be NULL */
+    size_t n_stop_strings;
+    wisp_token_cb on_token;       /* may be NULL */
+    void *user;
+} wisp_gen_params;
+
+typedef struct wisp_gen_result {
+    const char *text;        /* generated bytes, NUL-terminated, owned by the context, valid until
+                                the next generate on it */
+    size_t text_len;
+    const int32_t *tokens;   /* generated ids, owned by the context */
+    size_t n_tokens;
+    size_t n_prompt;         /* prompt tokens */
+    size_t n_reused;         /* of which came from the cache */
+    wisp_stop_reason stop;
+    double prefill_ms;
+    double decode_ms;
+} wisp_gen_result;
+
+/* Evaluates `prompt` (reusing the cache as wisp_ctx_eval does) and generates under the params'
+ * budgets. Control tokens never reach the text. */
+wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_prompt,
+                              const wisp_gen_params *params, wisp_gen_result *out, wisp_error *err);
+
+/* Milliseconds from a monotonic clock; the engine's only clock. */
+double wisp_now_ms(void);
+
+/* ============================================================================================== */
+/* 6. Quantization                                                                                */
+/* ============================================================================================== */
+
+/*
+ * Writes a copy of the GGUF file `in` in which every 2-D weight matrix (not norms, not biases)
+ * is converted to `type` (WISP_DTYPE_Q8_0, WISP_DTYPE_Q4_0, WISP_DTYPE_F16 or WISP_DTYPE_F32);
+ * rows whose width is not a multiple of the block size stay as they are. The metadata is copied
+ * with general.file_type updated. `out_size` receives the size; the returned buffer is owned by
+ * the caller and freed with free(). NULL + err on failure.
+ */
+void *wisp_quantize_gguf(const void *in, size_t in_size, wisp_dtype type, size_t *out_size,
+                         wisp_error *err);
+
+/* ============================================================================================== */
+/* 7. Languages and documents                                                                     */
+/* ============================================================================================== */
+
+typedef enum wisp_lang {
+    WISP_LANG_NONE = 0,
+    WISP_LANG_PYTHON,
+    WISP_LANG_JAVASCRIPT,
+    WISP_LANG_TYPESCRIPT,
+    WISP_LANG_TSX,
+    WISP_LANG_C,
+    WISP_LANG_COUNT
+} wisp_lang;
+
+/* Language from a file name's extension ("x.py") or an editor language id ("typescriptreact");
+ * WISP_LANG_NONE when unknown. */
+wisp_lang wisp_lang_from_path(const char *path);
+wisp_lang wisp_lang_from_id(const char *language_id);
+const char *wisp_lang_name(wisp_lang lang); /* "python", ... ; static */
+
+/* ============================================================================================== */
+/* 8. Completion                                                                                  */
+/* ============================================================================================== */
+/* Declared by the context/prompt work (issue 4): wisp_engine_*, wisp_doc_*, wisp_complete.
+ * Sketch of the intended shape, kept here so the WASM and CLI layers agree on it:
+ *
+ *   wisp_engine *wisp_engine_new(const void *model_data, size_t size, const wisp_engine_params *,
+ *                                wisp_error *err);
+ *   wisp_doc *wisp_doc_open(wisp_engine *, const char *uri, wisp_lang, const char *text,
+ *                           size_t len, wisp_error *err);
+ *   wisp_status wisp_doc_edit(wisp_doc *, size_t start_u8, size_t old_end_u8, const char *text,
+ *                             size_t len, wisp_error *err);
+ *   void wisp_doc_close(wisp_doc *);
+ *   wisp_status wisp_complete(wisp_engine *, wisp_doc *, size_t pos_u8,
+ *                             const wisp_complete_params *, wisp_completion *out, wisp_error *);
+ */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WISP_H */
