@@ -1,0 +1,48 @@
+/*
+ * The hot operations of the forward pass. One name per kernel; `_ref` is the portable C
+ * reference, and the unsuffixed name is the one the engine calls: kernels/avx2.c defines it under
+ * __AVX2__, kernels/simd128.c under __wasm_simd128__, kernels/generic.c forwards to _ref
+ * otherwise. No function pointers. Each is tested against _ref in tests/test_kernels.c with a
+ * stated error bound.
+ *
+ * Matrices follow ggml: a weight W of type `wt` has n_rows rows of n_cols contiguous elements
+ * (n_cols is ne[0]). Activations are float rows of n_cols.
+ */
+#ifndef WISP_KERNELS_H
+#define WISP_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant.h"
+
+/*
+ * Y[t * n_rows + r] = sum_c W[r][c] * X[t * n_cols + c], for t < n_tok, r < n_rows.
+ * n_tok == 1 is the decode (matrix-vector) path; n_tok > 1 is the prompt path, which runs a
+ * blocked matrix-matrix kernel that reuses each loaded weight block across several tokens.
+ * For Q8_0/Q4_0 weights the activations are first quantized to Q8_0 in `scratch` (as llama.cpp
+ * does); `scratch` must hold wisp_matmul_scratch_bytes(wt, n_cols, n_tok) bytes.
+ * n_cols must be a multiple of 32 for quantized types.
+ */
+void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, const float *X,
+                 size_t n_tok, float *Y, void *scratch);
+void wisp_matmul_ref(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, const float *X,
+                     size_t n_tok, float *Y, void *scratch);
+size_t wisp_matmul_scratch_bytes(wisp_dtype wt, size_t n_cols, size_t n_tok);
+/* True when wisp_matmul handles weights of this type. */
+bool wisp_matmul_supports(wisp_dtype wt);
+
+/* Small vector operations of the forward pass (f32). */
+float wisp_dot_f32(const float *a, const float *b, size_t n);
+float wisp_dot_f32_ref(const float *a, const float *b, size_t n);
+/* y += a * x */
+void wisp_axpy_f32(float a, const float *x, float *y, size_t n);
+void wisp_axpy_f32_ref(float a, const float *x, float *y, size_t n);
+/* y = x / rms(x) * w, rms with epsilon eps */
+void wisp_rmsnorm_f32(float *y, const float *x, const float *w, size_t n, float eps);
+void wisp_rmsnorm_f32_ref(float *y, const float *x, const float *w, size_t n, float eps);
+/* g = silu(g) * u (SwiGLU) */
+void wisp_swiglu_f32(float *g, const float *u, size_t n);
+void wisp_swiglu_f32_ref(float *g, const float *u, size_t n);
+
+#endif
