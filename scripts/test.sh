@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of wisp on this machine: set-up (idempotent), then
+#   1. cmocka tests through ctest (native Release build)
+#   2. the same C tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   3. a short libFuzzer run of the GGUF reader and the tokenizer
+#   4. the WebAssembly kernel check under node (simd128 vs reference)
+#   5. JS tests of the WebAssembly API (node --test)
+#   6. end-to-end tests in headless Chromium (Monaco demo, VS Code for the Web)
+# Prints one line per suite and a last line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0; failed=0; failures=()
+suite() { # suite NAME COMMAND...
+  local name=$1; shift
+  echo "=== $name: $*"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+jobs=$(nproc)
+
+suite ctest ctest --test-dir build --output-on-failure -j "$jobs"
+suite asan bash -c "scripts/build.sh asan >/dev/null && \
+  ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j $jobs"
+suite fuzz scripts/test-fuzz.sh
+suite wasm-kernels scripts/test-wasm-kernels.sh
+suite js scripts/test-js.sh
+suite e2e scripts/test-e2e.sh
+
+echo
+[ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
