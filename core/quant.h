@@ -33,6 +33,30 @@ typedef struct block_q4_0 {
 } block_q4_0;
 static_assert(sizeof(block_q4_0) == 18, "block_q4_0 must match ggml");
 
+/* K-quants: super-blocks of QK_K = 256 weights (read and dequantized; not produced by wisp). */
+#define QK_K 256
+
+/* 8 sub-blocks of 32: x = d * sc * q - dmin * m, q in [0, 15], 6-bit sc/m packed in scales[12].
+ * 144 bytes. */
+typedef struct block_q4_K {
+    wisp_f16 d;
+    wisp_f16 dmin;
+    uint8_t scales[12];
+    uint8_t qs[QK_K / 2];
+} block_q4_K;
+static_assert(sizeof(block_q4_K) == 144, "block_q4_K must match ggml");
+
+/* 16 sub-blocks of 16: x = d * sc * (q - 32), q 6 bits (low 4 in ql, high 2 in qh). 210 bytes. */
+typedef struct block_q6_K {
+    uint8_t ql[QK_K / 2];
+    uint8_t qh[QK_K / 4];
+    int8_t scales[QK_K / 16];
+    wisp_f16 d;
+} block_q6_K;
+static_assert(sizeof(block_q6_K) == 210, "block_q6_K must match ggml");
+
+/* Exact conversions (no hardware dependence): every f16/bf16 value maps to its float; float to
+ * f16/bf16 rounds to nearest even, overflows to inf, keeps NaN a (quiet) NaN of the same sign. */
 float wisp_f16_to_f32(wisp_f16 h);
 wisp_f16 wisp_f32_to_f16(float f);   /* round to nearest even */
 float wisp_bf16_to_f32(wisp_bf16 h);

@@ -1,8 +1,185 @@
-/* Emscripten exports: the C surface the JS worker calls. Grows with the engine. */
+/*
+ * The engine's surface for JavaScript (wasm/src/engine.ts reads it). Handles are the C pointers
+ * themselves (32-bit in wasm32); a failing call returns 0 / a status and leaves its explanation in
+ * one static wisp_error the JS reads with wisp_js_error(). Positions crossing this boundary are
+ * the editor's (line + UTF-16 column, UTF-16 offsets); they are converted with the section 7
+ * position functions, the one place that does it, and never in JS.
+ *
+ * Not re-entrant: one engine call at a time, as the worker makes them.
+ */
+#include <assert.h>
 #include <emscripten.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "wisp.h"
 
+/* What the JS reads after wisp_js_complete. The layout is read field by field from the heap by
+ * engine.ts (RESULT_* offsets there): keep both in step. */
+typedef struct js_item {
+    const char *text;        /* NUL-terminated, owned by the engine until its next call */
+    uint32_t text_len;       /* bytes */
+    uint32_t start_off_u16;  /* replace [start, end) of the document */
+    uint32_t start_line;
+    uint32_t start_col_u16;
+    uint32_t end_off_u16;
+    uint32_t end_line;
+    uint32_t end_col_u16;
+    uint32_t n_tokens;
+} js_item;
+
+typedef struct js_result {
+    uint32_t n_items;
+    int32_t mode;
+    uint32_t n_prompt;
+    uint32_t n_reused;
+    uint32_t n_generated;
+    uint32_t pad;
+    double context_ms, prompt_ms, prefill_ms, decode_ms, trim_ms, total_ms;
+    js_item items[WISP_MAX_CANDIDATES];
+} js_result;
+
+static_assert(sizeof(js_item) == 36, "engine.ts reads js_item as 9 x u32");
+static_assert(offsetof(js_result, context_ms) == 24, "engine.ts reads the timings at 24");
+static_assert(offsetof(js_result, items) == 72, "engine.ts reads the items at 72");
+
+static wisp_error js_err;
+static js_result js_res;
+
+// Fills js_err for a language id wisp has no grammar for.
+static int wisp__js_fail_language(const char *language_id) {
+    js_err.code = WISP_ERR_LANGUAGE;
+    snprintf(js_err.message, sizeof js_err.message, "no grammar for language '%s'", language_id);
+    return WISP_ERR_LANGUAGE;
+}
+
 /* The engine's version string; lets the JS layer check it loaded the module it expects. */
 EMSCRIPTEN_KEEPALIVE const char *wisp_wasm_version(void) { return "wisp 0.1.0"; }
+
+/* The error of the last failing call; its address is stable. */
+EMSCRIPTEN_KEEPALIVE wisp_error *wisp_js_error(void) { return &js_err; }
+
+/* The results of the last successful wisp_js_complete; its address is stable. */
+EMSCRIPTEN_KEEPALIVE js_result *wisp_js_result(void) { return &js_res; }
+
+/* Loads the model from `size` bytes at `model` (malloc'd by the JS, which keeps it alive until
+ * wisp_js_engine_free). 0 on failure. */
+EMSCRIPTEN_KEEPALIVE wisp_engine *wisp_js_engine_new(const void *model, size_t size, uint32_t n_ctx) {
+    wisp_engine_params params = {.n_ctx = n_ctx, .n_batch = 0};
+    return wisp_engine_new(model, size, &params, &js_err);
+}
+
+EMSCRIPTEN_KEEPALIVE void wisp_js_engine_free(wisp_engine *engine) { wisp_engine_free(engine); }
+
+/* general.name of the model ("" when the file has none); static or owned by the engine. */
+EMSCRIPTEN_KEEPALIVE const char *wisp_js_model_name(wisp_engine *engine) {
+    const wisp_model_info *info = wisp_model_get_info(wisp_engine_model(engine));
+    return info && info->name ? info->name : "";
+}
+
+/* Opens a document of the engine. The language comes from the editor's language id, else from
+ * the uri's extension. `text` is `len` bytes of UTF-8 (copied). 0 on failure. */
+EMSCRIPTEN_KEEPALIVE wisp_doc *wisp_js_doc_open(wisp_engine *engine, const char *uri,
+                                                const char *language_id, const char *text,
+                                                size_t len) {
+    wisp_lang lang = wisp_lang_from_id(language_id);
+    if (lang == WISP_LANG_NONE) lang = wisp_lang_from_path(uri);
+    return wisp_doc_open(wisp_engine_docs(engine), uri, lang, text, len, &js_err);
+}
+
+EMSCRIPTEN_KEEPALIVE void wisp_js_doc_close(wisp_doc *doc) { wisp_doc_close(doc); }
+
+/* Applies one editor change: replace `len_u16` UTF-16 units at UTF-16 offset `off_u16` by `len`
+ * bytes of UTF-8 `text`. Returns a wisp_status. */
+EMSCRIPTEN_KEEPALIVE int wisp_js_doc_edit_u16(wisp_doc *doc, size_t off_u16, size_t len_u16,
+                                              const char *text, size_t len) {
+    wisp_pos start, end;
+    wisp_status st = wisp_doc_pos_at_u16(doc, off_u16, &start, &js_err);
+    if (st != WISP_OK) return st;
+    st = wisp_doc_pos_at_u16(doc, off_u16 + len_u16, &end, &js_err);
+    if (st != WISP_OK) return st;
+    return wisp_doc_edit(doc, start.pos_u8, end.pos_u8, text, len, &js_err);
+}
+
+/* Replaces the whole text of a document. Returns a wisp_status. */
+EMSCRIPTEN_KEEPALIVE int wisp_js_doc_set_text(wisp_doc *doc, const char *text, size_t len) {
+    return wisp_doc_set_text(doc, text, len, &js_err);
+}
+
+/* Completes at 0-based `line`, UTF-16 column `col_u16`; on WISP_OK the results are in
+ * wisp_js_result(), ranges converted back to the editor's units. Returns a wisp_status. */
+EMSCRIPTEN_KEEPALIVE int wisp_js_complete(wisp_engine *engine, wisp_doc *doc, uint32_t line,
+                                          uint32_t col_u16, uint32_t max_lines, uint32_t max_tokens,
+                                          double time_budget_ms, uint32_t n_candidates) {
+    wisp_pos cur;
+    wisp_status st = wisp_doc_pos_at_line_col(doc, line, col_u16, WISP_UNIT_U16, &cur, &js_err);
+    if (st != WISP_OK) return st;
+    wisp_complete_params params = wisp_complete_default_params();
+    params.max_lines = max_lines;
+    params.max_tokens = max_tokens;
+    params.time_budget_ms = time_budget_ms;
+    params.n_candidates = n_candidates;
+    wisp_completion out;
+    st = wisp_complete(engine, doc, cur.pos_u8, &params, &out, &js_err);
+    if (st != WISP_OK) return st;
+    memset(&js_res, 0, sizeof js_res);
+    js_res.mode = out.mode;
+    js_res.n_prompt = out.timings.n_prompt;
+    js_res.n_reused = out.timings.n_reused;
+    js_res.n_generated = out.timings.n_generated;
+    js_res.context_ms = out.timings.context_ms;
+    js_res.prompt_ms = out.timings.prompt_ms;
+    js_res.prefill_ms = out.timings.prefill_ms;
+    js_res.decode_ms = out.timings.decode_ms;
+    js_res.trim_ms = out.timings.trim_ms;
+    js_res.total_ms = out.timings.total_ms;
+    size_t n = out.n_candidates < WISP_MAX_CANDIDATES ? out.n_candidates : WISP_MAX_CANDIDATES;
+    for (size_t i = 0; i < n; i++) {
+        const wisp_candidate *c = &out.candidates[i];
+        wisp_pos a, b;
+        if (wisp_doc_pos_at_u8(doc, c->start_u8, &a, &js_err) != WISP_OK) return js_err.code;
+        if (wisp_doc_pos_at_u8(doc, c->end_u8, &b, &js_err) != WISP_OK) return js_err.code;
+        js_item *it = &js_res.items[js_res.n_items++];
+        it->text = c->text;
+        it->text_len = (uint32_t)c->text_len;
+        it->start_off_u16 = (uint32_t)a.off_u16;
+        it->start_line = (uint32_t)a.line;
+        it->start_col_u16 = (uint32_t)a.col_u16;
+        it->end_off_u16 = (uint32_t)b.off_u16;
+        it->end_line = (uint32_t)b.line;
+        it->end_col_u16 = (uint32_t)b.col_u16;
+        it->n_tokens = c->n_tokens;
+    }
+    return WISP_OK;
+}
+
+/* Prepares what the first completion in a language would otherwise pay for (the language's
+ * tree-sitter queries are compiled on first use) by extracting a context from a scratch document.
+ * Returns a wisp_status. */
+EMSCRIPTEN_KEEPALIVE int wisp_js_warm(wisp_engine *engine, const char *language_id) {
+    wisp_lang lang = wisp_lang_from_id(language_id);
+    if (lang == WISP_LANG_NONE) lang = wisp_lang_from_name(language_id);
+    if (lang == WISP_LANG_NONE) return wisp__js_fail_language(language_id);
+    static const char text[] = "x\n";
+    wisp_doc *doc = wisp_doc_open(wisp_engine_docs(engine), "wisp:warm", lang, text, sizeof text - 1,
+                                  &js_err);
+    if (!doc) return js_err.code;
+    wisp_context *ctx = NULL;
+    wisp_context_params params = {.this_doc_only = true};
+    wisp_status st = wisp_context_extract(doc, 1, &params, &ctx, &js_err);
+    wisp_context_free(ctx);
+    wisp_doc_close(doc);
+    return st;
+}
+
+/* The labelled prompt of the last completion; owned by the engine. */
+EMSCRIPTEN_KEEPALIVE const char *wisp_js_last_prompt(wisp_engine *engine) {
+    size_t len = 0;
+    const char *p = wisp_engine_last_prompt(engine, &len);
+    return p ? p : "";
+}
+
+EMSCRIPTEN_KEEPALIVE const char *wisp_js_mode_name(int mode) { return wisp_mode_name((wisp_mode)mode); }

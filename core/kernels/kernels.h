@@ -22,7 +22,12 @@
  * blocked matrix-matrix kernel that reuses each loaded weight block across several tokens.
  * For Q8_0/Q4_0 weights the activations are first quantized to Q8_0 in `scratch` (as llama.cpp
  * does); `scratch` must hold wisp_matmul_scratch_bytes(wt, n_cols, n_tok) bytes.
- * n_cols must be a multiple of 32 for quantized types.
+ * For F16/BF16/Q4_K/Q6_K weights the kernels convert weights to float on the fly (exactly) and
+ * multiply in float. n_cols must be a multiple of 32 for Q8_0/Q4_0, of 256 for Q4_K/Q6_K.
+ * `scratch` needs no particular alignment (kernels round it up to 64 bytes) and is only working
+ * memory: its contents before and after the call mean nothing. Y must not overlap X or W.
+ * Accuracy: quantized weights give exactly llama.cpp's int32 block sums; the float sums of
+ * blocks (or of products, for float weights) may be added in a different order than _ref.
  */
 void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, const float *X,
                  size_t n_tok, float *Y, void *scratch);
@@ -32,7 +37,20 @@ size_t wisp_matmul_scratch_bytes(wisp_dtype wt, size_t n_cols, size_t n_tok);
 /* True when wisp_matmul handles weights of this type. */
 bool wisp_matmul_supports(wisp_dtype wt);
 
-/* Small vector operations of the forward pass (f32). */
+/* Sizes behind wisp_matmul_scratch_bytes: bytes per 32 activations per token (the largest of the
+ * implementations' layouts: Q8_0 blocks, or int16 + a float scale), and how many weight rows the
+ * float-weight kernels convert at once. */
+#define WISP_SCRATCH_PER_BLOCK 72
+#define WISP_MATMUL_ROWS_CONVERTED 8
+
+/* Internal helpers shared by the kernel files: the scratch pointer rounded up to 64 bytes, and
+ * the reference block dot products (nb blocks; int32 per block times d_w * d_x, summed in order). */
+void *wisp__scratch_align(void *scratch);
+float wisp_vec_dot_q8_0_q8_0_ref(const block_q8_0 *w, const block_q8_0 *x, size_t nb);
+float wisp_vec_dot_q4_0_q8_0_ref(const block_q4_0 *w, const block_q8_0 *x, size_t nb);
+
+/* Small vector operations of the forward pass (f32). rmsnorm may run in place (y == x), swiglu
+ * runs in place on g. */
 float wisp_dot_f32(const float *a, const float *b, size_t n);
 float wisp_dot_f32_ref(const float *a, const float *b, size_t n);
 /* y += a * x */

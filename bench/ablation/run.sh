@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The ablation of issue 4 on the development benchmark (../shared/bench/dev_cases.jsonl): exact
+# match and edit similarity per language and kind, with
+#   a  plain      the bare prefix/suffix FIM prompt, raw stop rules (newline / max lines)
+#   b  +scopes    + the file path line and scope-aware prefix cuts / cut-off scope headers
+#   c  +defs      + definitions of names near the cursor as a commented block
+#   d  +trim      + syntax-aware trimming (block ends, suffix duplication, balance, reparse)
+# then the time `wisp complete` spends outside the model per case (p50/p95), and a report that
+# goes into bench/RESULTS.md (with --append).
+#
+#   bench/ablation/run.sh [--append]          env: MODEL WISP CASES JOBS LIMIT OUT
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+MODEL=$(realpath "${MODEL:-models/wisp-default.gguf}")
+WISP=$(realpath "${WISP:-build/wisp}")
+CASES=$(realpath "${CASES:-../shared/bench/dev_cases.jsonl}")
+SCORE=$(dirname "$CASES")/score.py
+JOBS=${JOBS:-2}
+LIMIT=${LIMIT:-0}
+OUT=${OUT:-bench/ablation/out}
+mkdir -p "$OUT"
+[ -x "$WISP" ] || { echo "no $WISP: run scripts/build.sh native" >&2; exit 1; }
+[ -f "$MODEL" ] || { echo "no model at $MODEL (set MODEL=...)" >&2; exit 1; }
+
+configs=(
+  "a_plain|--no-path --no-scopes --no-defs --no-trim"
+  "b_scopes|--no-defs --no-trim"
+  "c_defs|--no-trim"
+  "d_trim|"
+)
+for c in "${configs[@]}"; do
+  name=${c%%|*}
+  flags=${c#*|}
+  echo "== $name: wisp complete $flags" >&2
+  python3 "$SCORE" --cases "$CASES" --jobs "$JOBS" --limit "$LIMIT" --out "$OUT/$name.jsonl" \
+    --cmd "$WISP complete --model $MODEL $flags --file {file} --offset {offset}" | tee "$OUT/$name.txt" | tail -1
+done
+echo "== timings outside the model" >&2
+limit_args=()
+[ "$LIMIT" != 0 ] && limit_args=(--limit "$LIMIT")
+python3 bench/ablation/timings.py --wisp "$WISP" --model "$MODEL" --cases "$CASES" "${limit_args[@]}" \
+  --out "$OUT/timings.jsonl" > "$OUT/timings.md"
+cat "$OUT/timings.md"
+python3 bench/ablation/report.py --dir "$OUT" --model "$MODEL" "$@"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Kernel microbenchmark, natively (gcc, the build's -mavx2 -mfma -mf16c) and as WebAssembly
+# (emcc -O3 -msimd128) under node, one thread each. Outputs go to build-kernels/ (ignored).
+#   bench/kernels/run.sh [native|wasm|all] [--quick] [--ref]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+what=${1:-all}; shift || true
+out=build-kernels
+mkdir -p "$out"
+srcs="bench/kernels/bench_kernels.c core/quant.c core/kernels/ref.c core/kernels/avx2.c core/kernels/simd128.c core/kernels/generic.c"
+incs="-Icore/include -Icore -Icore/kernels"
+native() {
+  gcc -std=gnu11 -O3 -mavx2 -mfma -mf16c $incs $srcs -lm -o "$out/bench_kernels"
+  "$out/bench_kernels" "$@"
+}
+wasm() {
+  export NODE_PATH=/usr/share/nodejs # emcc's acorn-optimizer finds Debian's node-acorn there
+  emcc -std=gnu11 -O3 -msimd128 $incs $srcs -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=268435456 \
+    -sENVIRONMENT=node -sSINGLE_FILE=1 -o "$out/bench_kernels.js"
+  # --no-liftoff: measure the optimized (TurboFan) code a page runs once warm, not the baseline
+  # tier the first calls run in
+  node --no-liftoff "$out/bench_kernels.js" "$@"
+}
+case "$what" in
+  native) native "$@" ;;
+  wasm) wasm "$@" ;;
+  all) native "$@"; wasm "$@" ;;
+  *) echo "usage: bench/kernels/run.sh [native|wasm|all] [--quick] [--ref]" >&2; exit 2 ;;
+esac

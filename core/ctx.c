@@ -1,0 +1,228 @@
+/*
+ * The inference context: allocates the KV cache and every scratch buffer once, and keeps the
+ * cache in step with the caller's token sequences, reusing the longest common prefix so that a
+ * request which adds 3 tokens computes 3.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "error.h"
+#include "kernels.h"
+
+#define CTX_DEFAULT_N_CTX 2048
+#define CTX_DEFAULT_N_BATCH 64
+#define CTX_MAX_N_CTX (1u << 20)
+#define CTX_MAX_N_BATCH 4096
+
+/* The largest wisp_matmul scratch any of the model's matrices needs for n_tok tokens, and the
+ * attention's products (cache-typed, att_rows rows of head_dim or WISP_ATT_BLOCK columns). */
+static size_t ctx__mm_scratch_bytes(const wisp_model *m, size_t n_tok, size_t att_rows, wisp_dtype kv) {
+    size_t best = wisp_matmul_scratch_bytes(m->output.type, m->output.n_cols, n_tok);
+    size_t a = wisp_matmul_scratch_bytes(kv, m->info.head_dim, att_rows);
+    size_t b = wisp_matmul_scratch_bytes(kv, WISP_ATT_BLOCK, att_rows);
+    if (a > best) best = a;
+    if (b > best) best = b;
+    for (uint32_t il = 0; il < m->info.n_layer; il++) {
+        const wisp_layer *L = &m->layers[il];
+        const wisp_mat *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) {
+            size_t b = wisp_matmul_scratch_bytes(mats[i]->type, mats[i]->n_cols, n_tok);
+            if (b > best) best = b;
+        }
+    }
+    return best;
+}
+
+/* Fills the rotary tables as HF computes them: inv_freq in f32, angle = f32(pos * inv_freq). */
+static void ctx__rope_tables(wisp_ctx *self) {
+    const wisp_model_info *I = &self->model->info;
+    uint32_t half = I->head_dim / 2;
+    for (uint32_t i = 0; i < half; i++) {
+        float inv_freq = (float)(1.0 / pow((double)I->rope_theta, (double)(2 * i) / I->head_dim));
+        for (uint32_t p = 0; p < self->n_ctx; p++) {
+            float angle = (float)p * inv_freq;
+            self->rope_cos[(size_t)p * half + i] = (float)cos((double)angle);
+            self->rope_sin[(size_t)p * half + i] = (float)sin((double)angle);
+        }
+    }
+}
+
+wisp_ctx *wisp_ctx_new(const wisp_model *model, const wisp_ctx_params *params, wisp_error *err) {
+    wisp__clear(err);
+    if (!model) {
+        wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_new: no model");
+        return NULL;
+    }
+    const wisp_model_info *I = &model->info;
+    uint32_t n_ctx = params && params->n_ctx ? params->n_ctx
+                     : (I->n_ctx_train < CTX_DEFAULT_N_CTX ? I->n_ctx_train : CTX_DEFAULT_N_CTX);
+    uint32_t n_batch = params && params->n_batch ? params->n_batch : CTX_DEFAULT_N_BATCH;
+    if (n_ctx > CTX_MAX_N_CTX || n_batch > CTX_MAX_N_BATCH) {
+        wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_new: n_ctx %u or n_batch %u too large (max %u, %u)",
+                   n_ctx, n_batch, CTX_MAX_N_CTX, CTX_MAX_N_BATCH);
+        return NULL;
+    }
+    if (n_batch > n_ctx) n_batch = n_ctx;
+
+    wisp_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        wisp__fail(err, WISP_ERR_NO_MEMORY, "wisp_ctx_new: out of memory");
+        return NULL;
+    }
+    c->model = model;
+    c->n_ctx = n_ctx;
+    c->n_batch = n_batch;
+    c->n_q = I->n_head * I->head_dim;
+    c->n_kv = I->n_head_kv * I->head_dim;
+    size_t wide = I->n_embd > c->n_q ? I->n_embd : c->n_q;
+    size_t ff = I->n_ff > I->n_embd ? I->n_ff : I->n_embd;
+    c->n_ctx_pad = (n_ctx + WISP_ATT_BLOCK - 1) / WISP_ATT_BLOCK * WISP_ATT_BLOCK;
+    uint32_t group = I->n_head / I->n_head_kv;
+    c->att_rows = group > WISP_ATT_ROWS ? group : WISP_ATT_ROWS;
+    size_t cache = (size_t)I->n_layer * c->n_ctx_pad * c->n_kv;
+    size_t half = I->head_dim / 2, rows = c->att_rows;
+
+    c->kv_type = params && params->kv_f16 ? WISP_DTYPE_F16 : WISP_DTYPE_F32;
+    size_t kv_elem = c->kv_type == WISP_DTYPE_F16 ? sizeof(uint16_t) : sizeof(float);
+    c->k_cache = calloc(cache, kv_elem);
+    c->v_cache = calloc(cache, kv_elem);
+    c->tokens = malloc((size_t)n_ctx * sizeof(int32_t));
+    c->x = malloc((size_t)n_batch * I->n_embd * sizeof(float));
+    c->xb = malloc((size_t)n_batch * wide * sizeof(float));
+    c->q = malloc((size_t)n_batch * c->n_q * sizeof(float));
+    c->hb = malloc((size_t)n_batch * ff * sizeof(float));
+    c->hb2 = malloc((size_t)n_batch * I->n_ff * sizeof(float));
+    c->kb = malloc((size_t)n_batch * c->n_kv * sizeof(float));
+    c->vb = malloc((size_t)n_batch * c->n_kv * sizeof(float));
+    c->att = malloc(rows * c->n_ctx_pad * sizeof(float));
+    c->att_q = malloc(rows * I->head_dim * sizeof(float));
+    c->att_p = malloc(rows * WISP_ATT_BLOCK * sizeof(float));
+    c->att_o = malloc(rows * I->head_dim * sizeof(float));
+    c->att_acc = malloc(rows * I->head_dim * sizeof(float));
+    c->rope_cos = malloc((size_t)n_ctx * half * sizeof(float));
+    c->rope_sin = malloc((size_t)n_ctx * half * sizeof(float));
+    c->logits = malloc((size_t)I->n_vocab * sizeof(float));
+    c->mm_scratch = malloc(ctx__mm_scratch_bytes(model, n_batch, rows, c->kv_type) + 64);
+    c->probs = malloc((size_t)I->n_vocab * sizeof(wisp_prob));
+    c->gen_tokens = malloc((size_t)n_ctx * sizeof(int32_t));
+    c->text_cap = 256;
+    c->text = malloc(c->text_cap);
+    if (!c->k_cache || !c->v_cache || !c->tokens || !c->x || !c->xb || !c->q || !c->hb || !c->hb2 ||
+        !c->kb || !c->vb || !c->att || !c->att_q || !c->att_p || !c->att_o || !c->att_acc || !c->rope_cos || !c->rope_sin || !c->logits || !c->mm_scratch || !c->probs ||
+        !c->gen_tokens || !c->text) {
+        wisp__fail(err, WISP_ERR_NO_MEMORY, "wisp_ctx_new: out of memory for a %u-token cache (%zu MB)",
+                   n_ctx, 2 * cache * kv_elem >> 20);
+        wisp_ctx_free(c);
+        return NULL;
+    }
+    c->text[0] = '\0';
+    ctx__rope_tables(c);
+    return c;
+}
+
+void wisp_ctx_free(wisp_ctx *self) {
+    if (!self) return;
+    free(self->k_cache);
+    free(self->v_cache);
+    free(self->tokens);
+    free(self->x);
+    free(self->xb);
+    free(self->q);
+    free(self->hb);
+    free(self->hb2);
+    free(self->kb);
+    free(self->vb);
+    free(self->att);
+    free(self->att_q);
+    free(self->att_p);
+    free(self->att_o);
+    free(self->att_acc);
+    free(self->rope_cos);
+    free(self->rope_sin);
+    free(self->logits);
+    free(self->mm_scratch);
+    free(self->probs);
+    free(self->gen_tokens);
+    free(self->text);
+    free(self);
+}
+
+uint32_t wisp_ctx_n_ctx(const wisp_ctx *self) { return self ? self->n_ctx : 0; }
+
+/* Checks a token sequence before anything in the cache changes. */
+static wisp_status ctx__check(const wisp_ctx *self, const int32_t *tokens, size_t n_tokens,
+                              wisp_error *err) {
+    if (!self || (!tokens && n_tokens)) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_eval: NULL argument");
+    if (n_tokens == 0) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_eval: no tokens");
+    if (n_tokens > self->n_ctx)
+        return wisp__fail(err, WISP_ERR_CONTEXT_FULL, "%zu tokens do not fit in the %u-token context",
+                          n_tokens, self->n_ctx);
+    uint32_t n_vocab = self->model->info.n_vocab;
+    for (size_t i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= n_vocab)
+            return wisp__fail(err, WISP_ERR_RANGE, "token %zu: id %d is outside the vocabulary (0..%u)", i,
+                              tokens[i], n_vocab - 1);
+    return WISP_OK;
+}
+
+wisp_status wisp_ctx__eval(wisp_ctx *self, const int32_t *tokens, size_t n_tokens, size_t *n_reused,
+                           double deadline_ms, bool *timed_out, wisp_error *err) {
+    wisp__clear(err);
+    if (timed_out) *timed_out = false;
+    wisp_status st = ctx__check(self, tokens, n_tokens, err);
+    if (st != WISP_OK) return st;
+    size_t common = 0;
+    while (common < self->n_past && common < n_tokens && self->tokens[common] == tokens[common]) common++;
+    if (common == n_tokens) common--; /* recompute the last token to get its logits back */
+    self->n_past = common;
+    self->logits_valid = false;
+    if (n_reused) *n_reused = common;
+    for (size_t i = common; i < n_tokens;) {
+        size_t nb = n_tokens - i < self->n_batch ? n_tokens - i : self->n_batch;
+        wisp_forward__batch(self, tokens + i, nb, i + nb == n_tokens, NULL);
+        i += nb;
+        if (i < n_tokens && deadline_ms > 0 && wisp_now_ms() >= deadline_ms) {
+            if (timed_out) *timed_out = true;
+            return WISP_OK;
+        }
+    }
+    self->logits_valid = true;
+    return WISP_OK;
+}
+
+wisp_status wisp_ctx_eval(wisp_ctx *self, const int32_t *tokens, size_t n_tokens, size_t *n_reused,
+                          wisp_error *err) {
+    return wisp_ctx__eval(self, tokens, n_tokens, n_reused, 0, NULL, err);
+}
+
+wisp_status wisp_ctx_eval_all(wisp_ctx *self, const int32_t *tokens, size_t n_tokens, float *logits,
+                              wisp_error *err) {
+    wisp__clear(err);
+    wisp_status st = ctx__check(self, tokens, n_tokens, err);
+    if (st != WISP_OK) return st;
+    if (!logits) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_eval_all: no logits buffer");
+    size_t n_vocab = self->model->info.n_vocab;
+    self->n_past = 0;
+    self->logits_valid = false;
+    for (size_t i = 0; i < n_tokens;) {
+        size_t nb = n_tokens - i < self->n_batch ? n_tokens - i : self->n_batch;
+        wisp_forward__batch(self, tokens + i, nb, false, logits + i * n_vocab);
+        i += nb;
+    }
+    memcpy(self->logits, logits + (n_tokens - 1) * n_vocab, n_vocab * sizeof(float));
+    self->logits_valid = true;
+    return WISP_OK;
+}
+
+const float *wisp_ctx_logits(const wisp_ctx *self) {
+    return self && self->logits_valid ? self->logits : NULL;
+}
+
+const int32_t *wisp_ctx_tokens(const wisp_ctx *self, size_t *n_tokens) {
+    if (n_tokens) *n_tokens = self ? self->n_past : 0;
+    return self ? self->tokens : NULL;
+}
+
+uint64_t wisp_ctx__n_computed(const wisp_ctx *self) { return self ? self->n_computed : 0; }

@@ -1,0 +1,210 @@
+/*
+ * The transformer forward pass over a batch of tokens, llama2.c-style: embed, then per block
+ * RMSNorm -> q/k/v (+ biases) -> rotary embedding -> causal attention over the KV cache (grouped
+ * query heads) -> output projection -> residual, RMSNorm -> SwiGLU feed-forward -> residual;
+ * final RMSNorm and the output matrix. Every matrix product goes through wisp_matmul with all the
+ * batch's tokens at once (the blocked kernel); decode is the same code with one token.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "kernels.h"
+#include "quant.h"
+
+/*
+ * Rotates one head vector (head_dim floats) for position `pos`. llama.cpp's `llama` graph rotates
+ * adjacent pairs (x[2i], x[2i+1]) — its converter permutes HF's q/k rows so that this equals HF's
+ * rotate_half — while qwen2 (NEOX) rotates halves (x[i], x[i + head_dim/2]).
+ */
+static void forward__rope(const wisp_ctx *self, float *v, size_t pos, uint32_t head_dim, bool neox) {
+    uint32_t half = head_dim / 2;
+    const float *c = self->rope_cos + pos * half;
+    const float *s = self->rope_sin + pos * half;
+    if (neox) {
+        for (uint32_t i = 0; i < half; i++) {
+            float a = v[i], b = v[i + half];
+            v[i] = a * c[i] - b * s[i];
+            v[i + half] = a * s[i] + b * c[i];
+        }
+    } else {
+        for (uint32_t i = 0; i < half; i++) {
+            float a = v[2 * i], b = v[2 * i + 1];
+            v[2 * i] = a * c[i] - b * s[i];
+            v[2 * i + 1] = a * s[i] + b * c[i];
+        }
+    }
+}
+
+/* Adds a bias (n floats) to each of n_tok rows; no-op without one. */
+static void forward__bias(float *y, const float *bias, size_t n_tok, size_t n) {
+    if (!bias) return;
+    for (size_t t = 0; t < n_tok; t++)
+        for (size_t i = 0; i < n; i++) y[t * n + i] += bias[i];
+}
+
+/* One matrix product of the batch through the blocked kernel. */
+static void forward__mm(wisp_ctx *self, const wisp_mat *w, const float *x, size_t n_tok, float *y) {
+    wisp_matmul(w->type, w->data, w->n_rows, w->n_cols, x, n_tok, y, self->mm_scratch);
+}
+
+/* Element `i` of cache slab index `slab` (layer il, kv head g: il * n_head_kv + g), of either
+ * cache (see ctx.h for the layouts); the element type is self->kv_type. */
+static void *forward__kv_at(const wisp_ctx *self, void *cache, size_t slab, size_t i) {
+    size_t elem = self->kv_type == WISP_DTYPE_F16 ? 2 : 4;
+    return (uint8_t *)cache + (slab * self->n_ctx_pad * self->model->info.head_dim + i) * elem;
+}
+
+/* Writes one float into the cache at element `p`, converting to the cache's type. */
+static void forward__kv_put(const wisp_ctx *self, void *p, float v) {
+    if (self->kv_type == WISP_DTYPE_F16) *(wisp_f16 *)p = wisp_f32_to_f16(v);
+    else *(float *)p = v;
+}
+
+/* Copies the batch's keys and values (kb, vb: (n_tok, n_kv)) into layer il's cache at positions
+ * pos0..; values go to their transposed blocks. */
+static void forward__store_kv(wisp_ctx *self, uint32_t il, size_t pos0, size_t n_tok) {
+    const uint32_t hd = self->model->info.head_dim, n_kvh = self->model->info.n_head_kv;
+    for (uint32_t g = 0; g < n_kvh; g++) {
+        size_t slab = (size_t)il * n_kvh + g;
+        for (size_t t = 0; t < n_tok; t++) {
+            size_t pos = pos0 + t;
+            const float *k = self->kb + t * self->n_kv + (size_t)g * hd;
+            const float *v = self->vb + t * self->n_kv + (size_t)g * hd;
+            size_t v0 = (pos / WISP_ATT_BLOCK) * hd * WISP_ATT_BLOCK + pos % WISP_ATT_BLOCK;
+            for (uint32_t d = 0; d < hd; d++) {
+                forward__kv_put(self, forward__kv_at(self, self->k_cache, slab, pos * hd + d), k[d]);
+                forward__kv_put(self, forward__kv_at(self, self->v_cache, slab, v0 + (size_t)d * WISP_ATT_BLOCK), v[d]);
+            }
+        }
+    }
+}
+
+/*
+ * Causal attention of tokens t0..t0+n_t of the batch over layer il's cache, for the query heads
+ * of kv head g (heads g*group .. g*group+group-1), as matrix products: scores S = Q K^T through
+ * wisp_matmul (the key slab is a positions x head_dim matrix of the cache's type), a masked softmax per row, then
+ * O = P V one transposed value block at a time. Row r = t*group + i is token t0+t, head
+ * g*group+i, which sees positions 0..pos0+t0+t. Writes those heads' columns of `out` (n_tok, n_q).
+ */
+static void forward__attend(wisp_ctx *self, uint32_t il, uint32_t g, size_t pos0, size_t t0, size_t n_t,
+                            float *out) {
+    const wisp_model_info *I = &self->model->info;
+    const uint32_t hd = I->head_dim, group = I->n_head / I->n_head_kv;
+    const size_t R = n_t * group, n_keys = pos0 + t0 + n_t;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *S = self->att, *Q = self->att_q, *P = self->att_p, *O = self->att_o, *acc = self->att_acc;
+
+    for (size_t t = 0; t < n_t; t++)
+        for (uint32_t i = 0; i < group; i++)
+            memcpy(Q + (t * group + i) * hd, self->q + (t0 + t) * self->n_q + (size_t)(g * group + i) * hd,
+                   hd * sizeof(float));
+    const size_t slab = (size_t)il * I->n_head_kv + g;
+    wisp_matmul(self->kv_type, forward__kv_at(self, self->k_cache, slab, 0), n_keys, hd, Q, R, S, self->mm_scratch);
+
+    for (size_t r = 0; r < R; r++) {
+        float *row = S + r * n_keys;
+        size_t n_seen = pos0 + t0 + r / group + 1;
+        float max = -INFINITY;
+        for (size_t j = 0; j < n_seen; j++) {
+            row[j] *= scale;
+            if (row[j] > max) max = row[j];
+        }
+        float sum = 0.0f;
+        for (size_t j = 0; j < n_seen; j++) {
+            row[j] = expf(row[j] - max);
+            sum += row[j];
+        }
+        float inv = 1.0f / sum;
+        for (size_t j = 0; j < n_seen; j++) row[j] *= inv;
+        for (size_t j = n_seen; j < n_keys; j++) row[j] = 0.0f; /* the causal mask */
+    }
+
+    memset(acc, 0, R * hd * sizeof(float));
+    for (size_t b0 = 0; b0 < n_keys; b0 += WISP_ATT_BLOCK) {
+        size_t cols = n_keys - b0 < WISP_ATT_BLOCK ? n_keys - b0 : WISP_ATT_BLOCK;
+        for (size_t r = 0; r < R; r++) {
+            memcpy(P + r * WISP_ATT_BLOCK, S + r * n_keys + b0, cols * sizeof(float));
+            memset(P + r * WISP_ATT_BLOCK + cols, 0, (WISP_ATT_BLOCK - cols) * sizeof(float));
+        }
+        wisp_matmul(self->kv_type, forward__kv_at(self, self->v_cache, slab, (b0 / WISP_ATT_BLOCK) * hd * WISP_ATT_BLOCK),
+                    hd, WISP_ATT_BLOCK, P, R, O, self->mm_scratch);
+        for (size_t i = 0; i < R * hd; i++) acc[i] += O[i];
+    }
+    for (size_t t = 0; t < n_t; t++)
+        for (uint32_t i = 0; i < group; i++)
+            memcpy(out + (t0 + t) * self->n_q + (size_t)(g * group + i) * hd, acc + (t * group + i) * hd,
+                   hd * sizeof(float));
+}
+
+/* Attention of the whole batch (its keys/values already in the cache), att_rows query rows at a
+ * time so the score scratch stays (att_rows, n_ctx). Output: (n_tok, n_q) in `out`. */
+static void forward__attention(wisp_ctx *self, uint32_t il, size_t pos0, size_t n_tok, float *out) {
+    const wisp_model_info *I = &self->model->info;
+    const size_t tokens_per_pass = self->att_rows / (I->n_head / I->n_head_kv);
+    for (uint32_t g = 0; g < I->n_head_kv; g++)
+        for (size_t t0 = 0; t0 < n_tok; t0 += tokens_per_pass) {
+            size_t n_t = n_tok - t0 < tokens_per_pass ? n_tok - t0 : tokens_per_pass;
+            forward__attend(self, il, g, pos0, t0, n_t, out);
+        }
+}
+
+
+void wisp_forward__batch(wisp_ctx *self, const int32_t *tokens, size_t n_tok, bool want_logits,
+                         float *all_logits) {
+    const wisp_model *m = self->model;
+    const wisp_model_info *I = &m->info;
+    const size_t n_embd = I->n_embd, n_ff = I->n_ff, hd = I->head_dim;
+    const size_t pos0 = self->n_past;
+    const bool neox = I->arch == WISP_ARCH_QWEN2;
+    float *x = self->x, *xb = self->xb, *q = self->q, *hb = self->hb, *hb2 = self->hb2;
+
+    for (size_t t = 0; t < n_tok; t++) wisp_model__embed(m, tokens[t], x + t * n_embd);
+
+    for (uint32_t il = 0; il < I->n_layer; il++) {
+        const wisp_layer *L = &m->layers[il];
+        float *kc = self->kb, *vc = self->vb;
+
+        for (size_t t = 0; t < n_tok; t++)
+            wisp_rmsnorm_f32(xb + t * n_embd, x + t * n_embd, L->attn_norm, n_embd, I->norm_eps);
+        forward__mm(self, &L->wq, xb, n_tok, q);
+        forward__mm(self, &L->wk, xb, n_tok, kc);
+        forward__mm(self, &L->wv, xb, n_tok, vc);
+        forward__bias(q, L->bq, n_tok, self->n_q);
+        forward__bias(kc, L->bk, n_tok, self->n_kv);
+        forward__bias(vc, L->bv, n_tok, self->n_kv);
+        for (size_t t = 0; t < n_tok; t++) {
+            for (uint32_t h = 0; h < I->n_head; h++)
+                forward__rope(self, q + t * self->n_q + h * hd, pos0 + t, (uint32_t)hd, neox);
+            for (uint32_t h = 0; h < I->n_head_kv; h++)
+                forward__rope(self, kc + t * self->n_kv + h * hd, pos0 + t, (uint32_t)hd, neox);
+        }
+
+        forward__store_kv(self, il, pos0, n_tok);
+        forward__attention(self, il, pos0, n_tok, xb); /* xb: (n_tok, n_q) attention output */
+        forward__mm(self, &L->wo, xb, n_tok, hb);      /* hb: (n_tok, n_embd) */
+        for (size_t i = 0; i < n_tok * n_embd; i++) x[i] += hb[i];
+
+        for (size_t t = 0; t < n_tok; t++)
+            wisp_rmsnorm_f32(xb + t * n_embd, x + t * n_embd, L->ffn_norm, n_embd, I->norm_eps);
+        forward__mm(self, &L->w_gate, xb, n_tok, hb);
+        forward__mm(self, &L->w_up, xb, n_tok, hb2);
+        for (size_t t = 0; t < n_tok; t++) wisp_swiglu_f32(hb + t * n_ff, hb2 + t * n_ff, n_ff);
+        forward__mm(self, &L->w_down, hb, n_tok, xb); /* xb: (n_tok, n_embd) */
+        for (size_t i = 0; i < n_tok * n_embd; i++) x[i] += xb[i];
+    }
+
+    for (size_t t = 0; t < n_tok; t++) self->tokens[pos0 + t] = tokens[t];
+    self->n_past = pos0 + n_tok;
+    self->n_computed += n_tok;
+
+    if (all_logits) {
+        for (size_t t = 0; t < n_tok; t++)
+            wisp_rmsnorm_f32(xb + t * n_embd, x + t * n_embd, m->output_norm, n_embd, I->norm_eps);
+        forward__mm(self, &m->output, xb, n_tok, all_logits);
+    } else if (want_logits) {
+        const float *last = x + (n_tok - 1) * n_embd;
+        wisp_rmsnorm_f32(xb, last, m->output_norm, n_embd, I->norm_eps);
+        forward__mm(self, &m->output, xb, 1, self->logits);
+    }
+}

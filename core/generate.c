@@ -1,0 +1,153 @@
+/*
+ * Generation: prefill the prompt (reusing the cache), then sample token after token until a stop
+ * rule fires — an end token, a stop string (cut from the text, even when it spans tokens), the
+ * token budget, the wall-clock budget, the caller's callback, or a full context.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctx.h"
+#include "error.h"
+
+double wisp_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Appends n bytes to the context's text buffer (kept NUL-terminated), growing it by doubling:
+ * the only allocation of the decode loop, amortized to nothing. */
+static bool gen__append(wisp_ctx *self, size_t *len, const char *bytes, size_t n) {
+    if (*len + n + 1 > self->text_cap) {
+        size_t cap = self->text_cap;
+        while (*len + n + 1 > cap) cap *= 2;
+        char *p = realloc(self->text, cap);
+        if (!p) return false;
+        self->text = p;
+        self->text_cap = cap;
+    }
+    memcpy(self->text + *len, bytes, n);
+    *len += n;
+    self->text[*len] = '\0';
+    return true;
+}
+
+/* True when `id` ends generation: EOS, EOT or one of the caller's stop ids. */
+static bool gen__is_stop_token(const wisp_ctx *self, const wisp_gen_params *p, int32_t id) {
+    const wisp_tokenizer *tok = self->model->tok;
+    if (id == wisp_tokenizer_special(tok, WISP_SPECIAL_EOS) ||
+        id == wisp_tokenizer_special(tok, WISP_SPECIAL_EOT))
+        return true;
+    for (size_t i = 0; i < p->n_stop_tokens; i++)
+        if (p->stop_tokens && p->stop_tokens[i] == id) return true;
+    return false;
+}
+
+/* Finds the earliest stop string that ends after byte `from` of text[0..len) (only new text can
+ * complete one) and returns where it starts, or SIZE_MAX. */
+static size_t gen__find_stop(const char *text, size_t len, size_t from, const wisp_gen_params *p) {
+    size_t best = SIZE_MAX;
+    for (size_t s = 0; s < p->n_stop_strings; s++) {
+        const char *stop = p->stop_strings[s];
+        size_t sl = stop ? strlen(stop) : 0;
+        if (sl == 0 || sl > len) continue;
+        size_t start = from + 1 > sl ? from + 1 - sl : 0;
+        for (size_t i = start; i + sl <= len && i < best; i++)
+            if (memcmp(text + i, stop, sl) == 0) {
+                best = i;
+                break;
+            }
+    }
+    return best;
+}
+
+/* Length of the text that can be shown now: all of it minus the longest tail that is the start
+ * of a stop string (it may still turn into one and be cut). */
+static size_t gen__safe_len(const char *text, size_t len, const wisp_gen_params *p) {
+    size_t hold = 0;
+    for (size_t s = 0; s < p->n_stop_strings; s++) {
+        const char *stop = p->stop_strings[s];
+        size_t sl = stop ? strlen(stop) : 0;
+        for (size_t m = sl > len + 1 ? len : (sl ? sl - 1 : 0); m > hold; m--)
+            if (memcmp(text + len - m, stop, m) == 0) {
+                hold = m;
+                break;
+            }
+    }
+    return len - hold;
+}
+
+wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_prompt,
+                              const wisp_gen_params *params, wisp_gen_result *out, wisp_error *err) {
+    wisp__clear(err);
+    if (!self || !out) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_generate: NULL argument");
+    static const wisp_gen_params defaults;
+    const wisp_gen_params *p = params ? params : &defaults;
+    if ((p->n_stop_strings && !p->stop_strings) || (p->n_stop_tokens && !p->stop_tokens))
+        return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_generate: stop list count without a list");
+    memset(out, 0, sizeof *out);
+    self->text[0] = '\0';
+    out->text = self->text;
+    out->tokens = self->gen_tokens;
+    out->n_prompt = n_prompt;
+
+    double t0 = wisp_now_ms();
+    double deadline = p->time_budget_ms > 0 ? t0 + p->time_budget_ms : 0;
+    bool timed_out = false;
+    wisp_status st = wisp_ctx__eval(self, prompt, n_prompt, &out->n_reused, deadline, &timed_out, err);
+    if (st != WISP_OK) return st;
+    double t1 = wisp_now_ms();
+    out->prefill_ms = t1 - t0;
+    if (timed_out || (deadline > 0 && t1 >= deadline)) {
+        out->stop = WISP_STOP_TIME;
+        return WISP_OK;
+    }
+
+    const wisp_tokenizer *tok = self->model->tok;
+    const size_t n_vocab = self->model->info.n_vocab;
+    wisp_rng rng;
+    wisp_rng_seed(&rng, p->sampling.seed);
+    size_t n_gen = 0, len = 0;
+    wisp_stop_reason stop = WISP_STOP_NONE;
+    while (stop == WISP_STOP_NONE) {
+        int32_t id = wisp_sample(self->logits, n_vocab, &p->sampling, &rng, self->probs);
+        if (gen__is_stop_token(self, p, id)) {
+            stop = WISP_STOP_TOKEN;
+            break;
+        }
+        self->gen_tokens[n_gen++] = id;
+        if (!wisp_tokenizer_is_control(tok, id)) {
+            wisp_str b = wisp_token_bytes(tok, id);
+            size_t from = len;
+            if (!gen__append(self, &len, b.ptr, (size_t)b.len)) {
+                out->text = self->text;
+                return wisp__fail(err, WISP_ERR_NO_MEMORY, "wisp_ctx_generate: out of memory for the text");
+            }
+            size_t cut = gen__find_stop(self->text, len, from, p);
+            if (cut != SIZE_MAX) {
+                len = cut;
+                self->text[len] = '\0';
+                stop = WISP_STOP_STRING;
+                break;
+            }
+        }
+        if (p->on_token && !p->on_token(p->user, id, self->text, gen__safe_len(self->text, len, p))) {
+            stop = WISP_STOP_CALLBACK;
+        } else if (p->max_tokens && n_gen >= p->max_tokens) {
+            stop = WISP_STOP_MAX_TOKENS;
+        } else if (self->n_past >= self->n_ctx) {
+            stop = WISP_STOP_CONTEXT;
+        } else {
+            wisp_forward__batch(self, &id, 1, true, NULL);
+            self->logits_valid = true;
+            if (deadline > 0 && wisp_now_ms() >= deadline) stop = WISP_STOP_TIME;
+        }
+    }
+    out->text = self->text;
+    out->text_len = len;
+    out->n_tokens = n_gen;
+    out->stop = stop;
+    out->decode_ms = wisp_now_ms() - t1;
+    return WISP_OK;
+}

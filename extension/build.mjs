@@ -1,0 +1,59 @@
+// Builds the VS Code web extension (extension/dist/) and the Monaco package (monaco/dist/) from
+// TypeScript with esbuild, after wasm/build.mjs has built wasm/dist/.
+//   node extension/build.mjs [--no-check]
+// The model bundled with the extension is models/wisp-default.gguf, or $WISP_MODEL when set
+// (e.g. a fixture before the trained model exists); its SHA-256 is compiled into the extension so
+// the worker can verify it and find it in browser storage without the network.
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const deps = join(root, 'deps', 'node_modules');
+const esbuild = createRequire(join(deps, 'x.js'))('esbuild');
+const wasmDist = join(root, 'wasm', 'dist');
+const dist = join(here, 'dist');
+
+for (const f of ['wisp-worker.js', 'wisp.wasm']) {
+  if (!existsSync(join(wasmDist, f))) {
+    console.error(`extension/build.mjs: ${join(wasmDist, f)} missing; run node wasm/build.mjs first`);
+    process.exit(1);
+  }
+}
+const model = process.env.WISP_MODEL || join(root, 'models', 'wisp-default.gguf');
+if (!existsSync(model)) {
+  console.error(`extension/build.mjs: no model at ${model} (set WISP_MODEL to a GGUF file)`);
+  process.exit(1);
+}
+const sha256 = createHash('sha256').update(readFileSync(model)).digest('hex');
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+await esbuild.build({
+  entryPoints: [join(here, 'src', 'extension.ts')],
+  outfile: join(dist, 'extension.js'),
+  bundle: true, format: 'cjs', platform: 'browser', target: 'es2022', external: ['vscode'],
+  sourcemap: false, minify: false, logLevel: 'warning',
+  define: { WISP_MODEL_SHA256: JSON.stringify(sha256), WISP_MODEL_FILE: JSON.stringify('wisp-default.gguf') },
+});
+copyFileSync(join(wasmDist, 'wisp-worker.js'), join(dist, 'wisp-worker.js'));
+copyFileSync(join(wasmDist, 'wisp.wasm'), join(dist, 'wisp.wasm'));
+copyFileSync(model, join(dist, 'wisp-default.gguf'));
+
+const monacoDist = join(here, 'monaco', 'dist');
+mkdirSync(monacoDist, { recursive: true });
+const m = { entryPoints: [join(here, 'monaco', 'src', 'index.ts')], bundle: true, target: 'es2022', platform: 'browser', logLevel: 'warning', sourcemap: true };
+await esbuild.build({ ...m, outfile: join(monacoDist, 'wisp-monaco.js'), format: 'iife', globalName: 'WispMonaco' });
+await esbuild.build({ ...m, outfile: join(monacoDist, 'wisp-monaco.mjs'), format: 'esm' });
+
+if (!process.argv.includes('--no-check')) {
+  const tsc = join(deps, 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', join(here, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', join(here, 'monaco', 'tsconfig.json')], { stdio: 'inherit' });
+}
+console.log(`extension/dist: extension.js wisp-worker.js wisp.wasm wisp-default.gguf (${model}, sha256 ${sha256.slice(0, 12)}...)`);
+console.log('extension/monaco/dist: wisp-monaco.js (global WispMonaco) wisp-monaco.mjs');

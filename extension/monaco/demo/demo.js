@@ -1,0 +1,69 @@
+// The demo page: one Monaco editor, a tab per sample file, wisp registered on it. Everything comes
+// from this server: Monaco, the wisp worker, the wasm and the model.
+(function () {
+  const samples = [
+    { name: 'sample.py', language: 'python' },
+    { name: 'sample.js', language: 'javascript' },
+    { name: 'sample.ts', language: 'typescript' },
+    { name: 'sample.c', language: 'c' },
+  ];
+  const statusEl = document.getElementById('status');
+  const status = (text) => { statusEl.textContent = text; };
+  const params = new URLSearchParams(location.search);
+  window.demo = { ready: null, editor: null, models: {}, events: [], select: null };
+
+  require.config({ paths: { vs: '/monaco/min/vs' } });
+  require(['vs/editor/editor.main'], async function () {
+    const texts = await Promise.all(samples.map((s) => fetch('/demo/samples/' + s.name).then((r) => r.text())));
+    samples.forEach((s, i) => {
+      window.demo.models[s.language] = monaco.editor.createModel(texts[i], s.language, monaco.Uri.parse('file:///demo/' + s.name));
+    });
+    const editor = monaco.editor.create(document.getElementById('editor'), {
+      model: window.demo.models.python, theme: 'vs-dark', automaticLayout: true, fontSize: 14,
+      inlineSuggest: { enabled: true }, quickSuggestions: false, suggestOnTriggerCharacters: false,
+      wordBasedSuggestions: 'off', parameterHints: { enabled: false },
+    });
+    window.demo.editor = editor;
+    const tabs = document.getElementById('tabs');
+    window.demo.select = (language) => {
+      editor.setModel(window.demo.models[language]);
+      for (const b of tabs.children) b.classList.toggle('active', b.dataset.language === language);
+    };
+    for (const s of samples) {
+      const b = document.createElement('button');
+      b.textContent = s.name;
+      b.dataset.language = s.language;
+      b.onclick = () => window.demo.select(s.language);
+      tabs.appendChild(b);
+    }
+    window.demo.select('python');
+
+    const handle = WispMonaco.registerWisp(monaco, {
+      workerUrl: '/wasm/wisp-worker.js',
+      wasmUrl: '/wasm/wisp.wasm',
+      modelUrl: params.get('model') || '/models/wisp-default.gguf',
+      maxLines: Number(params.get('maxLines') || 0),
+      nCandidates: Number(params.get('candidates') || 1),
+      onStatus(s) {
+        window.demo.events.push(s.state);
+        if (s.state === 'loading') {
+          const p = s.progress;
+          status(p.phase === 'download' && p.total ? `downloading ${Math.floor(100 * p.loaded / p.total)}%` : p.phase + '…');
+        } else if (s.state === 'ready') {
+          window.demo.info = s.info;
+          status(`ready: ${s.info.modelName || 'model'} (${(s.info.modelBytes / 1e6).toFixed(1)} MB${s.info.modelFromCache ? ', from browser storage' : ''})`);
+        } else if (s.state === 'completed') {
+          window.demo.lastLatencyMs = s.latencyMs;
+          window.demo.lastResult = s.result;
+          status(`${s.result.items.length ? 'suggestion' : 'nothing to suggest'} in ${s.latencyMs.toFixed(1)} ms (${s.result.mode})`);
+        } else if (s.state === 'error') {
+          window.demo.lastError = s.message;
+          status('error: ' + s.message);
+        }
+      },
+    });
+    window.wisp = handle;
+    window.demo.ready = handle.ready;
+    editor.focus();
+  });
+})();

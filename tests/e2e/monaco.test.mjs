@@ -1,0 +1,100 @@
+// End-to-end, Monaco demo in headless Chromium with the real engine and model:
+//   (a) typing in a Python, a TypeScript and a C file brings ghost text; Tab accepts it
+//   (c) every request stays on localhost and none carries the typed text
+//   (d) a second start (same profile) takes the model from browser storage, no download
+// Screenshots: tests/artifacts/monaco-<language>.png
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { artifacts, countRequests, freshProfile, launch, startServer } from './lib.mjs';
+
+const MODEL_PATH = '/models/wisp-default.gguf';
+// Distinctive names, so that a leak of the typed text is recognisable in any request.
+const CASES = [
+  { language: 'python', text: 'def wisp_secret_mean(values):\n', next: 'return sum(' },
+  { language: 'typescript', text: 'function wispSecretPerimeter(r: Rect): number {\n', next: 'return 2 * (' },
+  { language: 'c', text: 'static int wisp_secret_max(int a, int b) {\n', next: 'return a > b ? ' },
+];
+const secrets = CASES.flatMap((c) => [c.text.trim(), c.next.trim()]).filter((s) => s.length > 8);
+
+let server;
+let origin;
+const profile = freshProfile('monaco');
+
+before(async () => {
+  ({ server, url: origin } = await startServer());
+});
+after(() => server?.close());
+
+async function openDemo(page) {
+  await page.goto(origin + '/');
+  await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
+  return page.evaluate(() => window.demo.ready);
+}
+
+// Waits for ghost text; if the debounced request came and went without one (the model had
+// nothing at that exact keystroke), asks again explicitly, as Alt+\ would.
+async function waitGhost(page, timeoutMs = 60_000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const el = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 8_000 }).catch(() => null);
+    if (el) return el;
+    await page.evaluate(() => window.demo.editor.trigger('e2e', 'editor.action.inlineSuggest.trigger', {}));
+  }
+  return null;
+}
+
+test('Monaco: ghost text in Python, TypeScript and C from the real engine; Tab accepts it', { timeout: 300_000 }, async () => {
+  const { context, page, log, consoleLines } = await launch(profile, { origin, secrets });
+  try {
+    const ready = await openDemo(page);
+    assert.equal(ready.ok, true, `engine failed to start: ${JSON.stringify(ready)}`);
+    assert.equal(ready.value.modelFromCache, false, 'first start downloads the model');
+    for (const c of CASES) {
+      await page.evaluate((lang) => {
+        window.demo.select(lang);
+        const ed = window.demo.editor;
+        const m = ed.getModel();
+        const last = m.getLineCount();
+        ed.setPosition({ lineNumber: last, column: m.getLineMaxColumn(last) });
+        ed.focus();
+      }, c.language);
+      await page.keyboard.type(c.text, { delay: 30 });
+      await page.keyboard.type(c.next, { delay: 90 });
+      const ghost = await waitGhost(page);
+      await page.screenshot({ path: join(artifacts, `monaco-${c.language}.png`) });
+      assert.ok(ghost, `no ghost text in ${c.language}; console: ${consoleLines.slice(-5).join(' | ')}`);
+      const shown = await page.evaluate(() => window.demo.lastResult);
+      assert.ok(shown && shown.items.length > 0, 'the suggestion came from a worker completion');
+      const before = await page.evaluate(() => window.demo.editor.getModel().getValue());
+      await page.keyboard.press('Tab');
+      await page.waitForFunction((b) => window.demo.editor.getModel().getValue() !== b, before, { timeout: 10_000 });
+      const afterText = await page.evaluate(() => window.demo.editor.getModel().getValue());
+      const texts = shown.items.map((i) => i.text);
+      assert.ok(texts.some((t) => afterText.includes(c.next + t) || afterText.includes(t)),
+        `Tab inserted the suggestion (${JSON.stringify(texts)})`);
+      assert.ok(afterText.length > before.length);
+    }
+    const stats = await page.evaluate(() => window.wisp.client.stats());
+    assert.equal(stats.ok, true);
+    assert.ok(stats.value.edits > 20, `typing reached the worker as edits (${stats.value.edits})`);
+    assert.equal(stats.value.resyncs, 0, 'no document had to be resent whole');
+    assert.deepEqual(log.violations, [], 'no request leaves localhost or carries typed text');
+    assert.equal(countRequests(log, MODEL_PATH), 1, 'the model is downloaded once');
+  } finally {
+    await context.close();
+  }
+});
+
+test('Monaco: a second start loads the model from browser storage, not the network', { timeout: 180_000 }, async () => {
+  const { context, page, log } = await launch(profile, { origin, secrets });
+  try {
+    const ready = await openDemo(page);
+    assert.equal(ready.ok, true, JSON.stringify(ready));
+    assert.equal(ready.value.modelFromCache, true, 'model came from Cache Storage');
+    assert.equal(countRequests(log, MODEL_PATH), 0, 'no model fetch on the second start');
+    assert.deepEqual(log.violations, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,305 @@
+/* The completion engine end to end (grammar/complete.c) on the tiny random-weight reference
+ * model: the pipeline runs and returns sane structures; comments give nothing; bad cursors give
+ * WISP_ERR_RANGE; candidates, cancellation and budgets behave. What the random model says is
+ * noise, so the checks are on structure, not on text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "complete.h"
+#include "wisp.h"
+
+typedef struct fixture {
+    void *model;
+    size_t size;
+    wisp_engine *engine;
+} fixture;
+
+static void *read_all(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *p = malloc((size_t)n + 1);
+    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    *size = (size_t)n;
+    return p;
+}
+
+static int setup(void **state) {
+    fixture *fx = calloc(1, sizeof *fx);
+    fx->model = read_all("fixtures/reference/llama.gguf", &fx->size);
+    if (!fx->model) {
+        fprintf(stderr, "fixtures/reference/llama.gguf missing\n");
+        return -1;
+    }
+    wisp_error err;
+    fx->engine = wisp_engine_new(fx->model, fx->size, NULL, &err);
+    if (!fx->engine) {
+        fprintf(stderr, "engine: %s\n", err.message);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    wisp_engine_free(fx->engine);
+    free(fx->model);
+    free(fx);
+    return 0;
+}
+
+static const char py_src[] =
+    "import os\n"
+    "\n"
+    "def add(a, b):\n"
+    "    # add two numbers\n"
+    "    return a + b\n"
+    "\n"
+    "def main():\n"
+    "    x = add(1, 2)\n"
+    "    print(x)\n";
+
+static wisp_doc *open_doc(fixture *fx, const char *uri, wisp_lang lang, const char *text) {
+    wisp_error err;
+    wisp_doc *d = wisp_doc_open(wisp_engine_docs(fx->engine), uri, lang, text, strlen(text), &err);
+    if (!d) fprintf(stderr, "open %s: %s\n", uri, err.message);
+    assert_non_null(d);
+    return d;
+}
+
+static size_t offset_of(const char *text, const char *needle, size_t after) {
+    const char *p = strstr(text, needle);
+    assert_non_null(p);
+    return (size_t)(p - text) + after;
+}
+
+/* A mid-line cursor: one candidate, an empty range at the cursor, timings that add up. */
+static void test_runs(void **state) {
+    fixture *fx = *state;
+    wisp_doc *d = open_doc(fx, "a.py", WISP_LANG_PYTHON, py_src);
+    size_t pos = offset_of(py_src, "x = add", 4);
+    wisp_completion c;
+    wisp_error err;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, NULL, &c, &err), WISP_OK);
+    assert_int_equal(c.mode, WISP_MODE_MID_LINE);
+    assert_int_equal(c.lang, WISP_LANG_PYTHON);
+    assert_true(c.n_candidates <= 1);
+    for (size_t i = 0; i < c.n_candidates; i++) {
+        assert_int_equal(c.candidates[i].start_u8, pos);
+        assert_int_equal(c.candidates[i].end_u8, pos);
+        assert_int_equal(strlen(c.candidates[i].text), c.candidates[i].text_len);
+        assert_null(memchr(c.candidates[i].text, '\n', c.candidates[i].text_len)); /* one line */
+        assert_true(c.candidates[i].text_len > 0);
+    }
+    const wisp_complete_timings *t = &c.timings;
+    assert_true(t->n_prompt > 3 && t->n_prompt <= 1024);
+    assert_true(t->n_reused <= t->n_prompt);
+    assert_true(t->context_ms >= 0 && t->prompt_ms >= 0 && t->prefill_ms >= 0 && t->decode_ms >= 0);
+    assert_true(t->total_ms + 0.5 >= t->context_ms + t->prompt_ms + t->prefill_ms + t->decode_ms + t->trim_ms);
+    size_t n;
+    const char *last = wisp_engine_last_prompt(fx->engine, &n);
+    assert_true(n > 0);
+    assert_non_null(strstr(last, "=== prefix"));
+    /* the same request again reuses the whole prompt from the cache */
+    assert_int_equal(wisp_complete(fx->engine, d, pos, NULL, &c, &err), WISP_OK);
+    assert_true(c.timings.n_reused + 1 >= c.timings.n_prompt);
+    wisp_doc_close(d);
+}
+
+/* Inside a comment or a string: no candidate, no model call, WISP_OK. */
+static void test_mode_none(void **state) {
+    fixture *fx = *state;
+    wisp_doc *d = open_doc(fx, "b.py", WISP_LANG_PYTHON, py_src);
+    wisp_completion c;
+    wisp_error err;
+    size_t pos = offset_of(py_src, "# add two", 5);
+    assert_int_equal(wisp_complete(fx->engine, d, pos, NULL, &c, &err), WISP_OK);
+    assert_int_equal(c.mode, WISP_MODE_NONE);
+    assert_int_equal(c.n_candidates, 0);
+    assert_int_equal(c.timings.n_generated, 0);
+    wisp_doc_close(d);
+    const char *js = "function f() {\n  const s = \"a string here\";\n}\n";
+    d = open_doc(fx, "c.js", WISP_LANG_JAVASCRIPT, js);
+    assert_int_equal(wisp_complete(fx->engine, d, offset_of(js, "string here", 3), NULL, &c, &err), WISP_OK);
+    assert_int_equal(c.mode, WISP_MODE_NONE);
+    assert_int_equal(c.n_candidates, 0);
+    wisp_doc_close(d);
+}
+
+/* Cursors past the end or inside a UTF-8 character, NULLs, a foreign document. */
+static void test_bad_input(void **state) {
+    fixture *fx = *state;
+    const char *src = "x = 'h\xC3\xA9llo'\ny = \n";
+    wisp_doc *d = open_doc(fx, "u.py", WISP_LANG_PYTHON, src);
+    wisp_completion c;
+    wisp_error err;
+    assert_int_equal(wisp_complete(fx->engine, d, strlen(src) + 1, NULL, &c, &err), WISP_ERR_RANGE);
+    assert_int_equal(err.code, WISP_ERR_RANGE);
+    assert_int_equal(c.n_candidates, 0);
+    assert_int_equal(wisp_complete(fx->engine, d, offset_of(src, "\xA9", 0), NULL, &c, &err), WISP_ERR_RANGE);
+    assert_int_equal(wisp_complete(NULL, d, 0, NULL, &c, &err), WISP_ERR_INVALID_ARG);
+    assert_int_equal(wisp_complete(fx->engine, NULL, 0, NULL, &c, &err), WISP_ERR_INVALID_ARG);
+    assert_int_equal(wisp_complete(fx->engine, d, 0, NULL, NULL, &err), WISP_ERR_INVALID_ARG);
+    /* the end of the text is a valid cursor; so is the very start */
+    assert_int_equal(wisp_complete(fx->engine, d, strlen(src), NULL, &c, &err), WISP_OK);
+    assert_int_equal(wisp_complete(fx->engine, d, 0, NULL, &c, &err), WISP_OK);
+    /* a document of another engine */
+    wisp_engine *other = wisp_engine_new(fx->model, fx->size, NULL, &err);
+    assert_non_null(other);
+    wisp_doc *od = wisp_doc_open(wisp_engine_docs(other), "o.py", WISP_LANG_PYTHON, src, strlen(src), &err);
+    assert_non_null(od);
+    assert_int_equal(wisp_complete(fx->engine, od, 0, NULL, &c, &err), WISP_ERR_INVALID_ARG);
+    wisp_engine_free(other); /* closes od too */
+    /* an empty document */
+    wisp_doc *e = open_doc(fx, "e.c", WISP_LANG_C, "");
+    assert_int_equal(wisp_complete(fx->engine, e, 0, NULL, &c, &err), WISP_OK);
+    wisp_doc_close(e);
+    wisp_doc_close(d);
+    assert_null(wisp_engine_new(NULL, 0, NULL, &err));
+    assert_int_not_equal(err.code, WISP_OK);
+    wisp_engine_free(NULL);
+}
+
+/* Several candidates: distinct, non-empty, best (fewest syntax errors) first. */
+static void test_candidates(void **state) {
+    fixture *fx = *state;
+    const char *src = "int add(int a, int b) {\n    \n}\n";
+    wisp_doc *d = open_doc(fx, "k.c", WISP_LANG_C, src);
+    wisp_complete_params p = wisp_complete_default_params();
+    p.n_candidates = 4;
+    p.temperature = 1.0f;
+    p.seed = 7;
+    p.max_tokens = 24;
+    wisp_completion c;
+    wisp_error err;
+    size_t pos = offset_of(src, "{\n    ", 6);
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    assert_int_equal(c.mode, WISP_MODE_BLOCK);
+    assert_true(c.n_candidates <= 4);
+    for (size_t i = 0; i < c.n_candidates; i++) {
+        assert_true(c.candidates[i].text_len > 0);
+        assert_true(c.candidates[i].parses == (c.candidates[i].n_errors == 0));
+        if (i) assert_true(c.candidates[i - 1].n_errors <= c.candidates[i].n_errors);
+        for (size_t j = 0; j < i; j++) assert_string_not_equal(c.candidates[i].text, c.candidates[j].text);
+    }
+    assert_true(c.timings.n_generated <= 4 * 24);
+    wisp_doc_close(d);
+}
+
+static int stop_calls;
+static bool stop_now(void *user) {
+    (void)user;
+    return ++stop_calls >= 2;
+}
+
+/* The caller's callback cancels; a tiny token budget is honoured. */
+static void test_cancel_and_budgets(void **state) {
+    fixture *fx = *state;
+    wisp_doc *d = open_doc(fx, "m.py", WISP_LANG_PYTHON, py_src);
+    size_t pos = offset_of(py_src, "def main():\n    ", 16);
+    wisp_complete_params p = wisp_complete_default_params();
+    p.should_stop = stop_now;
+    p.max_tokens = 50;
+    p.max_lines = 50;
+    wisp_completion c;
+    wisp_error err;
+    stop_calls = 0;
+    wisp_status st = wisp_complete(fx->engine, d, pos, &p, &c, &err);
+    /* the random model may end by itself before the second token: then it is simply done */
+    if (st != WISP_OK) {
+        assert_int_equal(st, WISP_ERR_CANCELLED);
+        assert_int_equal(c.n_candidates, 0);
+    }
+    p = wisp_complete_default_params();
+    p.max_tokens = 2;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    assert_true(c.timings.n_generated <= 2);
+    /* the ablation switches run too */
+    p.sources = 0;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    wisp_doc_close(d);
+}
+
+/* wisp_engine_prompt_text: the labelled prompt without running the model. */
+static void test_prompt_text(void **state) {
+    fixture *fx = *state;
+    wisp_doc *d = open_doc(fx, "p.py", WISP_LANG_PYTHON, py_src);
+    wisp_error err;
+    size_t n = 0;
+    const char *s = wisp_engine_prompt_text(fx->engine, d, offset_of(py_src, "print(", 6), NULL, &n, &err);
+    assert_non_null(s);
+    assert_int_equal(strlen(s), n);
+    assert_non_null(strstr(s, "=== suffix"));
+    assert_non_null(strstr(s, "<|fim_middle|>"));
+    assert_null(wisp_engine_prompt_text(fx->engine, d, 100000, NULL, &n, &err));
+    assert_int_equal(err.code, WISP_ERR_RANGE);
+    wisp_doc_close(d);
+}
+
+/* Typing at the cursor: each keystroke's prompt reuses all but a few tokens of the KV cache
+ * (the definitions block and the prefix start stay put while the cursor stays on its line). */
+static void test_typing_reuses_cache(void **state) {
+    fixture *fx = *state;
+    char src[4096];
+    size_t len = 0;
+    for (int i = 0; i < 12; i++)
+        len += (size_t)sprintf(src + len, "def helper_%d(value):\n    return value * %d\n\n", i, i);
+    len += (size_t)sprintf(src + len, "def main():\n    total = \n    return total\n");
+    wisp_doc *d = open_doc(fx, "t.py", WISP_LANG_PYTHON, src);
+    size_t pos = offset_of(src, "total = ", 8);
+    const char *typed = "helper_3(total";
+    wisp_complete_params p = wisp_complete_default_params();
+    p.max_tokens = 4;
+    wisp_completion c;
+    wisp_error err;
+    for (size_t k = 0; typed[k]; k++) {
+        assert_int_equal(wisp_doc_edit(d, pos, pos, typed + k, 1, &err), WISP_OK);
+        pos++;
+        assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+        assert_int_not_equal(c.mode, WISP_MODE_NONE);
+        if (k > 0) {
+            if (getenv("WISP_TEST_VERBOSE") || c.timings.n_reused + 6 < c.timings.n_prompt)
+                fprintf(stderr, "keystroke %zu: %u of %u prompt tokens reused\n", k, c.timings.n_reused,
+                        c.timings.n_prompt);
+            assert_true(c.timings.n_reused + 6 >= c.timings.n_prompt);
+        }
+    }
+    wisp_doc_close(d);
+}
+
+/* Modes map to answer shapes. */
+static wisp_str S(const char *s) { return (wisp_str){s, strlen(s)}; }
+
+static void test_shapes(void **state) {
+    (void)state;
+    assert_int_equal(complete_shape_of(WISP_MODE_MID_LINE, S("  f("), S("x)")), TRIM_SHAPE_LINE);
+    assert_int_equal(complete_shape_of(WISP_MODE_END_OF_LINE, S("  x = "), S("")), TRIM_SHAPE_LINE);
+    assert_int_equal(complete_shape_of(WISP_MODE_END_OF_LINE, S("    "), S(" \r")), TRIM_SHAPE_BLOCK); /* empty line */
+    assert_int_equal(complete_shape_of(WISP_MODE_BLOCK, S("    "), S("")), TRIM_SHAPE_BLOCK);
+    assert_int_equal(complete_shape_of(WISP_MODE_ARGS, S("  f("), S(")")), TRIM_SHAPE_ARGS);
+    assert_int_equal(complete_shape_of(WISP_MODE_ARGS, S("  f("), S(" \r")), TRIM_SHAPE_LINE); /* at the line end */
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runs),        cmocka_unit_test(test_mode_none),
+        cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_candidates),
+        cmocka_unit_test(test_cancel_and_budgets), cmocka_unit_test(test_prompt_text),
+        cmocka_unit_test(test_typing_reuses_cache), cmocka_unit_test(test_shapes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

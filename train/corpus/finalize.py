@@ -1,0 +1,120 @@
+"""Stage 2 (GPU machine; stdlib + multiprocessing): merge the Python records and the carried
+JS/TS/C archive, drop exact duplicates (hash), near duplicates (bottom-k line-shingle sketches,
+estimated Jaccard >= 0.7) and any file sharing a long line-shingle with a development-benchmark
+case, then split train/validation by file (1%, by a hash of the path).
+
+    python3 train/corpus/finalize.py --inputs /tmp/wisp/python.jsonl .carry/wisp-train/local.jsonl.xz \
+        --dev-shingles .carry/wisp-train/dev_shingles.txt --out /tmp/wisp/corpus
+
+Writes OUT/train.jsonl, OUT/val.jsonl, OUT/manifest.tsv (lang, split, source, licence, bytes,
+path: one row per kept file) and OUT/stats.json.
+"""
+import argparse
+import collections
+import hashlib
+import heapq
+import json
+import lzma
+import multiprocessing
+import os
+import sys
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+SKETCH_K, NEAR_JACCARD, BUCKET_CAP = 32, 0.7, 24
+DEV = set()
+
+
+def read_lines(path):
+    opener = lzma.open if path.endswith(".xz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            yield line
+
+
+def analyse(line):
+    """Per-record work done in parallel: exact hash, sketch, and the dev-case verdict."""
+    rec = json.loads(line)
+    text = rec["text"]
+    exact = hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
+    lines = common.norm_lines(text)
+    sh = {zlib.crc32("\n".join(lines[i:i + 3]).encode("utf-8", "surrogatepass")) for i in range(max(1, len(lines) - 2))}
+    sketch = heapq.nsmallest(SKETCH_K, sh)
+    dev_hit = bool(DEV) and not DEV.isdisjoint(common.long_shingles(text))
+    return line, rec["lang"], rec["path"], exact, sketch, dev_hit
+
+
+def jaccard_estimate(a, b):
+    """Bottom-k estimate of the Jaccard similarity of two sketches."""
+    sa, sb = set(a), set(b)
+    union_k = heapq.nsmallest(SKETCH_K, sa | sb)
+    return sum(1 for h in union_k if h in sa and h in sb) / max(1, len(union_k))
+
+
+def init(dev_path):
+    global DEV
+    DEV = set(open(dev_path).read().split()) if dev_path else set()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--inputs", nargs="+", required=True)
+    ap.add_argument("--dev-shingles", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--val-percent", type=int, default=1)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    seen_exact = set()
+    buckets = collections.defaultdict(list)
+    sketches = []
+    drops = collections.Counter()
+    files = collections.Counter()
+    nbytes = collections.Counter()
+    outs = {s: open(os.path.join(args.out, f"{s}.jsonl"), "w", encoding="utf-8") for s in ("train", "val")}
+    manifest = open(os.path.join(args.out, "manifest.tsv"), "w", encoding="utf-8")
+    manifest.write("lang\tsplit\tsource\tlicense\tbytes\tpath\n")
+
+    def lines():
+        for p in args.inputs:
+            yield from read_lines(p)
+
+    with multiprocessing.Pool(16, initializer=init, initargs=(args.dev_shingles,)) as pool:
+        for line, lang, path, exact, sketch, dev_hit in pool.imap(analyse, lines(), chunksize=64):
+            if dev_hit:
+                drops["dev-case-overlap"] += 1
+                continue
+            if exact in seen_exact:
+                drops["exact-dup"] += 1
+                continue
+            seen_exact.add(exact)
+            cands = set()
+            for h in sketch:
+                cands.update(buckets[h][:BUCKET_CAP])
+            if any(jaccard_estimate(sketch, sketches[c]) >= NEAR_JACCARD for c in cands):
+                drops["near-dup"] += 1
+                continue
+            idx = len(sketches)
+            sketches.append(sketch)
+            for h in sketch:
+                buckets[h].append(idx)
+            split = "val" if int(hashlib.md5(path.encode()).hexdigest(), 16) % 100 < args.val_percent else "train"
+            outs[split].write(line if line.endswith("\n") else line + "\n")
+            rec = json.loads(line)
+            b = len(rec["text"].encode("utf-8", "surrogatepass"))
+            files[(lang, split)] += 1
+            nbytes[(lang, split)] += b
+            manifest.write(f"{lang}\t{split}\t{rec['source']}\t{rec['license']}\t{b}\t{path}\n")
+    for f in outs.values():
+        f.close()
+    manifest.close()
+    stats = {"drops": dict(drops),
+             "files": {f"{l}/{s}": n for (l, s), n in sorted(files.items())},
+             "bytes": {f"{l}/{s}": n for (l, s), n in sorted(nbytes.items())}}
+    json.dump(stats, open(os.path.join(args.out, "stats.json"), "w"), indent=1)
+    print(json.dumps(stats, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+/*
+ * The editor side of the worker protocol: typed requests that resolve to Results (never reject),
+ * AbortSignal support, and document bookkeeping that repairs itself. Used by the VS Code
+ * extension, the Monaco package and the benchmark page alike.
+ */
+import type {
+  CompleteOptions, CompletionResult, EngineInfo, FromWorker, InitParams, Position, ProgressEvent,
+  RequestMap, RequestType, Result, Stats, TextChange, ToWorker,
+} from './protocol.js';
+import { fail } from './protocol.js';
+
+/** What the client needs of a worker (a Web Worker, or anything with the same two members). */
+export interface WorkerLike {
+  postMessage(msg: ToWorker, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', fn: (ev: MessageEvent<FromWorker>) => void): void;
+  addEventListener(type: 'error', fn: (ev: ErrorEvent) => void): void;
+  terminate?(): void;
+}
+
+/** Where the client reads a document's current state when it must (re)send the whole text. */
+export interface DocSource {
+  text: string;
+  version: number;
+  languageId: string;
+}
+
+export class WispClient {
+  private nextId = 1;
+  private pending = new Map<number, (r: Result<unknown>) => void>();
+  private needsReopen = new Set<string>();
+  private opened = new Set<string>();
+  onProgress: ((ev: ProgressEvent) => void) | null = null;
+
+  /** `source(uri)` gives the current text of an open document, for resynchronization. */
+  constructor(private worker: WorkerLike, private source: (uri: string) => DocSource | undefined) {
+    worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
+      const msg = ev.data;
+      if (msg.type === 'progress') {
+        this.onProgress?.(msg);
+        return;
+      }
+      const done = this.pending.get(msg.id);
+      if (done) {
+        this.pending.delete(msg.id);
+        done(msg.result);
+      }
+    });
+    worker.addEventListener('error', (ev: ErrorEvent) => {
+      // A worker that failed to load answers nothing: fail everything waiting.
+      for (const [id, done] of this.pending) {
+        this.pending.delete(id);
+        done(fail('internal', `worker error: ${ev.message}`));
+      }
+    });
+  }
+
+  /** Sends one request; resolves with its answer, or 'cancelled' as soon as `signal` aborts (the
+   * worker is told to drop it if it has not started). */
+  request<K extends RequestType>(type: K, params: RequestMap[K]['params'], signal?: AbortSignal,
+                                 transfer?: Transferable[]): Promise<Result<RequestMap[K]['result']>> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve(fail('cancelled', 'aborted before sending'));
+      const onAbort = () => {
+        if (!this.pending.delete(id)) return;
+        this.worker.postMessage({ id, type: 'cancel' });
+        resolve(fail('cancelled', 'aborted by the caller'));
+      };
+      this.pending.set(id, (r) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(r as Result<RequestMap[K]['result']>);
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.worker.postMessage({ id, type, params } as ToWorker, transfer);
+    });
+  }
+
+  init(params: InitParams): Promise<Result<EngineInfo>> {
+    const transfer: Transferable[] = [];
+    if (params.model.kind === 'bytes') transfer.push(params.model.bytes);
+    if (params.wasmBytes) transfer.push(params.wasmBytes);
+    return this.request('init', params, undefined, transfer);
+  }
+
+  /** Sends the whole document. */
+  async open(uri: string): Promise<Result<null>> {
+    const d = this.source(uri);
+    if (!d) return fail('no_document', `${uri} is not available in the editor`);
+    this.needsReopen.delete(uri);
+    this.opened.add(uri);
+    const r = await this.request('open', { uri, languageId: d.languageId, text: d.text, version: d.version });
+    if (!r.ok) this.needsReopen.add(uri);
+    return r;
+  }
+
+  /** Sends one change event. Not awaited by editors: a failure marks the document for a reopen
+   * before its next completion. */
+  async edit(uri: string, version: number, changes: TextChange[]): Promise<void> {
+    if (!this.opened.has(uri) || this.needsReopen.has(uri)) return;
+    const r = await this.request('edit', { uri, version, changes });
+    if (!r.ok) this.needsReopen.add(uri);
+  }
+
+  async close(uri: string): Promise<void> {
+    this.opened.delete(uri);
+    this.needsReopen.delete(uri);
+    await this.request('close', { uri });
+  }
+
+  isOpen(uri: string): boolean {
+    return this.opened.has(uri);
+  }
+
+  /** Completes at `position` of the document's `version`. Opens or resynchronizes the document
+   * when needed and retries once after a lost document (a restarted engine) or a missed edit. */
+  async complete(uri: string, version: number, position: Position, options: CompleteOptions,
+                 signal?: AbortSignal): Promise<Result<CompletionResult>> {
+    for (let attempt = 0; ; attempt++) {
+      if (!this.opened.has(uri) || this.needsReopen.has(uri)) {
+        const o = await this.open(uri);
+        if (!o.ok) return o;
+      }
+      const r = await this.request('complete', { uri, version, position, options }, signal);
+      if (r.ok || attempt > 0) return r;
+      if (r.error.code !== 'no_document' && r.error.code !== 'stale') return r;
+      const cur = this.source(uri);
+      if (!cur || cur.version !== version) return r; // the editor moved on: the answer is moot
+      this.needsReopen.add(uri);
+    }
+  }
+
+  /** Asks the worker to prepare these languages (editor language ids) ahead of the first
+   * completion; unknown ones answer an 'engine' error. */
+  warm(languageIds: string[]): Promise<Result<null>> {
+    return this.request('warm', { languageIds });
+  }
+
+  lastPrompt(): Promise<Result<string>> {
+    return this.request('lastPrompt', {});
+  }
+
+  stats(): Promise<Result<Stats>> {
+    return this.request('stats', {});
+  }
+
+  dispose(): void {
+    for (const [id, done] of this.pending) {
+      this.pending.delete(id);
+      done(fail('cancelled', 'client disposed'));
+    }
+    this.worker.terminate?.();
+  }
+}

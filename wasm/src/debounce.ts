@@ -1,0 +1,51 @@
+/*
+ * Adaptive debounce shared by the VS Code extension and the Monaco package. The engine is one
+ * thread: a request that starts while the user is still typing can only delay the next one. So
+ * the wait depends on what completions have cost lately against how fast requests come (both
+ * exponential averages): when a completion fits between two keystrokes there is nothing to save
+ * and the wait is the floor; when it does not, the wait grows with its cost, up to the user's
+ * ceiling, so that requests start in pauses of typing.
+ */
+export class AdaptiveDebounce {
+  private avgCostMs: number;
+  private avgGapMs = 1000;
+  private lastRequest = -Infinity;
+
+  constructor(public minMs = 0, public maxMs = 75, initialCostMs = 30) {
+    this.avgCostMs = initialCostMs;
+  }
+
+  /** The wait before the next request, in milliseconds. */
+  get delayMs(): number {
+    if (this.avgCostMs < 0.8 * this.avgGapMs) return this.minMs;
+    return Math.max(this.minMs, Math.min(this.maxMs, this.avgCostMs));
+  }
+
+  /** Feeds the cost of a completed request (from sending it to its answer). */
+  record(costMs: number): void {
+    if (Number.isFinite(costMs) && costMs >= 0) this.avgCostMs = 0.7 * this.avgCostMs + 0.3 * costMs;
+  }
+
+  /** Notes a request (a keystroke, for the editor) and resolves true after the delay, or false as
+   * soon as the signal aborts. */
+  wait(signal?: AbortSignal): Promise<boolean> {
+    const now = performance.now();
+    const gap = Math.min(1000, now - this.lastRequest);
+    this.lastRequest = now;
+    this.avgGapMs = 0.7 * this.avgGapMs + 0.3 * gap;
+    const ms = this.delayMs;
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve(false);
+      if (ms <= 0) return resolve(true);
+      const onAbort = () => {
+        clearTimeout(t);
+        resolve(false);
+      };
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

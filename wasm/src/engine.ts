@@ -1,0 +1,271 @@
+/*
+ * A typed, synchronous wrapper over one instance of the WebAssembly module (build-wasm/wisp.js +
+ * wisp.wasm) and the C surface of wasm/exports.c. It owns the instance, the model buffer
+ * inside the WebAssembly heap, one engine and its open documents. Every failure comes back as a
+ * Result; a JavaScript exception out of a call (a trap) is left to the caller (worker.ts), which
+ * throws this object away and makes a new one.
+ */
+import type { CompleteOptions, CompletionItem, CompletionResult, Position, Result, TextChange } from './protocol.js';
+import { fail, ok } from './protocol.js';
+
+/** The parts of the Emscripten module object we use. */
+export interface WispModule {
+  HEAPU8: Uint8Array;
+  _malloc(size: number): number;
+  _free(ptr: number): void;
+  _wisp_wasm_version(): number;
+  _wisp_status_name(code: number): number;
+  _wisp_js_error(): number;
+  _wisp_js_result(): number;
+  _wisp_js_engine_new(model: number, size: number, nCtx: number): number;
+  _wisp_js_engine_free(engine: number): void;
+  _wisp_js_model_name(engine: number): number;
+  _wisp_js_doc_open(engine: number, uri: number, languageId: number, text: number, len: number): number;
+  _wisp_js_doc_close(doc: number): void;
+  _wisp_js_doc_edit_u16(doc: number, offU16: number, lenU16: number, text: number, len: number): number;
+  _wisp_js_doc_set_text(doc: number, text: number, len: number): number;
+  _wisp_js_complete(engine: number, doc: number, line: number, colU16: number, maxLines: number,
+                    maxTokens: number, timeBudgetMs: number, nCandidates: number): number;
+  _wisp_js_last_prompt(engine: number): number;
+  _wisp_js_mode_name(mode: number): number;
+  _wisp_js_warm(engine: number, languageId: number): number;
+}
+
+export type ModuleFactory = (opts: { wasmBinary: ArrayBuffer | Uint8Array; print?: (s: string) => void;
+                                     printErr?: (s: string) => void }) => Promise<WispModule>;
+
+// js_result layout in exports.c (static_asserts there).
+const RESULT_TIMINGS = 24;
+const RESULT_ITEMS = 72;
+const ITEM_BYTES = 36;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+interface OpenDoc {
+  ptr: number;
+  version: number;
+  languageId: string;
+}
+
+export class Engine {
+  private engine = 0;
+  private modelPtr = 0;
+  private docs = new Map<string, OpenDoc>();
+  /** Counters for Stats: edit events applied, full-text resends of open documents. */
+  edits = 0;
+  resyncs = 0;
+
+  private constructor(private m: WispModule) {}
+
+  /** Instantiates the module. Throws when the bytes are not the module we expect. */
+  static async instantiate(factory: ModuleFactory, wasm: ArrayBuffer | Uint8Array): Promise<Engine> {
+    const m = await factory({ wasmBinary: wasm, print: () => {}, printErr: () => {} });
+    if (typeof m._wisp_js_engine_new !== 'function') {
+      throw new Error('wisp.wasm has no engine exports (built before the engine landed?)');
+    }
+    return new Engine(m);
+  }
+
+  get heapBytes(): number {
+    return this.m.HEAPU8.length;
+  }
+
+  get openDocs(): number {
+    return this.docs.size;
+  }
+
+  version(): string {
+    return this.str(this.m._wisp_wasm_version());
+  }
+
+  // A NUL-terminated string at ptr (or len bytes).
+  private str(ptr: number, len?: number): string {
+    const heap = this.m.HEAPU8;
+    let end = ptr;
+    if (len === undefined) while (heap[end] !== 0) end++;
+    else end = ptr + len;
+    return decoder.decode(heap.subarray(ptr, end));
+  }
+
+  // Copies bytes into the heap, NUL-terminated; the caller frees the pointer.
+  private put(bytes: Uint8Array): number {
+    const p = this.m._malloc(bytes.length + 1);
+    if (p === 0) return 0;
+    this.m.HEAPU8.set(bytes, p);
+    this.m.HEAPU8[p + bytes.length] = 0;
+    return p;
+  }
+
+  // Runs fn with strings copied into the heap, freeing them afterwards.
+  private withStrings<T>(strs: string[], fn: (ptrs: number[], lens: number[]) => T): T {
+    const ptrs: number[] = [];
+    const lens: number[] = [];
+    try {
+      for (const s of strs) {
+        const b = encoder.encode(s);
+        const p = this.put(b);
+        if (p === 0) throw new Error(`out of WebAssembly memory copying ${b.length} bytes`);
+        ptrs.push(p);
+        lens.push(b.length);
+      }
+      return fn(ptrs, lens);
+    } finally {
+      for (const p of ptrs) this.m._free(p);
+    }
+  }
+
+  private engineError<T>(status?: number): Result<T> {
+    const e = this.m._wisp_js_error();
+    const code = status ?? new Int32Array(this.m.HEAPU8.buffer, e, 1)[0]!;
+    const name = this.str(this.m._wisp_status_name(code));
+    const msg = this.str(e + 4);
+    return fail('engine', msg || name, name);
+  }
+
+  /** Loads the model: its bytes are copied into the heap and stay there for the engine's life. */
+  load(model: Uint8Array, nCtx: number): Result<{ modelName: string }> {
+    if (this.engine) return fail('bad_request', 'engine already loaded');
+    this.modelPtr = this.m._malloc(model.length);
+    if (this.modelPtr === 0) return fail('engine', `cannot allocate ${model.length} bytes for the model`, 'no memory');
+    this.m.HEAPU8.set(model, this.modelPtr);
+    this.engine = this.m._wisp_js_engine_new(this.modelPtr, model.length, nCtx >>> 0);
+    if (this.engine === 0) {
+      const r = this.engineError<{ modelName: string }>();
+      this.m._free(this.modelPtr);
+      this.modelPtr = 0;
+      return r;
+    }
+    return ok({ modelName: this.str(this.m._wisp_js_model_name(this.engine)) });
+  }
+
+  isOpen(uri: string): boolean {
+    return this.docs.has(uri);
+  }
+
+  docVersion(uri: string): number | undefined {
+    return this.docs.get(uri)?.version;
+  }
+
+  /** Opens (or, when already open, replaces the text of) a document. */
+  open(uri: string, languageId: string, text: string, version: number): Result<null> {
+    if (!this.engine) return fail('not_ready', 'no engine');
+    const old = this.docs.get(uri);
+    if (old) {
+      const st = this.withStrings([text], ([t], [n]) => this.m._wisp_js_doc_set_text(old.ptr, t!, n!));
+      if (st !== 0) return this.engineError(st);
+      old.version = version;
+      this.resyncs++;
+      return ok(null);
+    }
+    const ptr = this.withStrings([uri, languageId, text], ([u, l, t], lens) =>
+      this.m._wisp_js_doc_open(this.engine, u!, l!, t!, lens[2]!));
+    if (ptr === 0) return this.engineError();
+    this.docs.set(uri, { ptr, version, languageId });
+    return ok(null);
+  }
+
+  /** Applies the editor's changes in order. A version that does not follow the one we hold means
+   * we missed an event: 'stale', and the caller reopens the document with its full text. */
+  edit(uri: string, version: number, changes: readonly TextChange[]): Result<null> {
+    const d = this.docs.get(uri);
+    if (!d) return fail('no_document', `${uri} is not open`);
+    if (version !== d.version + 1) {
+      return fail('stale', `${uri}: edit to version ${version} but the worker holds version ${d.version}`);
+    }
+    for (const ch of changes) {
+      const st = this.withStrings([ch.text], ([t], [n]) =>
+        this.m._wisp_js_doc_edit_u16(d.ptr, ch.rangeOffset, ch.rangeLength, t!, n!));
+      if (st !== 0) {
+        // The document may now hold part of the event: force a reopen.
+        this.close(uri);
+        return this.engineError(st);
+      }
+    }
+    d.version = version;
+    this.edits++;
+    return ok(null);
+  }
+
+  close(uri: string): Result<null> {
+    const d = this.docs.get(uri);
+    if (!d) return fail('no_document', `${uri} is not open`);
+    this.m._wisp_js_doc_close(d.ptr);
+    this.docs.delete(uri);
+    return ok(null);
+  }
+
+  complete(uri: string, version: number, pos: Position, opt: CompleteOptions): Result<CompletionResult> {
+    if (!this.engine) return fail('not_ready', 'no engine');
+    const d = this.docs.get(uri);
+    if (!d) return fail('no_document', `${uri} is not open`);
+    if (version !== d.version) return fail('stale', `${uri}: request for version ${version}, document at ${d.version}`);
+    const t0 = performance.now();
+    const st = this.m._wisp_js_complete(this.engine, d.ptr, pos.line, pos.character, opt.maxLines ?? 0,
+      opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1);
+    const engineMs = performance.now() - t0;
+    if (st !== 0) return this.engineError(st);
+    const r = this.m._wisp_js_result();
+    const heap = this.m.HEAPU8;
+    const u32 = new Uint32Array(heap.buffer, r, RESULT_TIMINGS / 4);
+    const f64 = new Float64Array(heap.buffer, r + RESULT_TIMINGS, 6);
+    const items: CompletionItem[] = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < u32[0]!; i++) {
+      const it = new Uint32Array(heap.buffer, r + RESULT_ITEMS + i * ITEM_BYTES, ITEM_BYTES / 4);
+      const text = this.str(it[0]!, it[1]!);
+      if (text.length === 0 || seen.has(text)) continue; // empty or duplicate candidates help no one
+      seen.add(text);
+      items.push({
+        text,
+        startOffset: it[2]!,
+        start: { line: it[3]!, character: it[4]! },
+        endOffset: it[5]!,
+        end: { line: it[6]!, character: it[7]! },
+      });
+    }
+    return ok({
+      items,
+      mode: this.str(this.m._wisp_js_mode_name(u32[1]!)),
+      timings: {
+        workerMs: 0,
+        engineMs,
+        contextMs: f64[0]!,
+        promptMs: f64[1]!,
+        prefillMs: f64[2]!,
+        decodeMs: f64[3]!,
+        trimMs: f64[4]!,
+        promptTokens: u32[2]!,
+        reusedTokens: u32[3]!,
+        generatedTokens: u32[4]!,
+      },
+    });
+  }
+
+  /** Pays the first-use costs of a language (query compilation) before the first keystroke. */
+  warm(languageId: string): Result<null> {
+    if (!this.engine) return fail('not_ready', 'no engine');
+    const st = this.withStrings([languageId], ([l]) => this.m._wisp_js_warm(this.engine, l!));
+    return st === 0 ? ok(null) : this.engineError(st);
+  }
+
+  lastPrompt(): Result<string> {
+    if (!this.engine) return fail('not_ready', 'no engine');
+    return ok(this.str(this.m._wisp_js_last_prompt(this.engine)));
+  }
+
+  /** Frees the engine, its documents and the model buffer. Safe after a trap: the instance is
+   * dropped by the caller anyway. */
+  dispose(): void {
+    try {
+      for (const d of this.docs.values()) this.m._wisp_js_doc_close(d.ptr);
+      if (this.engine) this.m._wisp_js_engine_free(this.engine);
+      if (this.modelPtr) this.m._free(this.modelPtr);
+    } catch {
+      // a trapped instance: its memory goes with it
+    }
+    this.docs.clear();
+    this.engine = 0;
+    this.modelPtr = 0;
+  }
+}

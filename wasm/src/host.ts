@@ -1,0 +1,198 @@
+/*
+ * The worker's brain, independent of how messages travel (a Web Worker in browsers, a direct call
+ * in Node tests): a queue of requests answered one at a time by the single-threaded engine.
+ *
+ * - A newer `complete` cancels every older one still queued; `cancel` drops a queued request.
+ *   Between two requests the host yields to the event loop so that those messages get a chance to
+ *   arrive.
+ * - Everything is caught: each request gets exactly one typed answer. An exception out of the
+ *   WebAssembly instance (a trap) drops the instance and builds a new one from the same wasm and
+ *   model; its documents are gone, so later requests on them answer 'no_document' and the client
+ *   reopens them.
+ */
+import { Engine, type ModuleFactory } from './engine.js';
+import { loadModel, ModelError } from './model-store.js';
+import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats, ToWorker } from './protocol.js';
+import { fail, ok } from './protocol.js';
+
+// A macrotask boundary without setTimeout's 4 ms clamp, so that messages that arrived during an
+// engine call are delivered (and can cancel queued requests) before the next one runs.
+function yieldToEvents(): Promise<void> {
+  if (typeof MessageChannel === 'undefined') return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
+}
+
+export class Host {
+  private queue: Request[] = [];
+  private pumping = false;
+  private engine: Engine | null = null;
+  private init: InitParams | null = null;
+  private wasm: ArrayBuffer | null = null;
+  private restarts = 0;
+  private recovering: Promise<void> | null = null;
+
+  constructor(private factory: ModuleFactory, private post: (msg: FromWorker) => void) {}
+
+  /** Entry point for every message; never throws. */
+  receive(msg: ToWorker): void {
+    try {
+      if (msg.type === 'cancel') {
+        const i = this.queue.findIndex((r) => r.id === msg.id);
+        if (i >= 0) this.answer(this.queue.splice(i, 1)[0]!.id, fail('cancelled', 'cancelled by the caller'));
+        return;
+      }
+      if (msg.type === 'complete') {
+        // Only the newest cursor matters: older completions still waiting are answered now.
+        this.queue = this.queue.filter((r) => {
+          if (r.type !== 'complete') return true;
+          this.answer(r.id, fail('cancelled', `superseded by request ${msg.id}`));
+          return false;
+        });
+      }
+      this.queue.push(msg);
+      if (!this.pumping) void this.pump();
+    } catch (e) {
+      this.answer((msg as { id?: number }).id ?? -1, fail('bad_request', String(e)));
+    }
+  }
+
+  private answer(id: number, result: Result<unknown>): void {
+    this.post({ id, type: 'response', result });
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) {
+        const req = this.queue.shift()!;
+        let result: Result<unknown>;
+        try {
+          result = await this.handle(req);
+        } catch (e) {
+          result = await this.onThrow(e);
+        }
+        this.answer(req.id, result);
+        // Only a long call can have let messages pile up; edits and opens are cheap.
+        if (req.type === 'complete' || req.type === 'init' || req.type === 'warm') await yieldToEvents();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  // An exception escaped the engine: treat the instance as dead and build a new one.
+  private async onThrow(e: unknown): Promise<Result<unknown>> {
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    if (!this.engine) return fail('internal', message);
+    this.engine.dispose();
+    this.engine = null;
+    this.restarts++;
+    this.recovering = this.recreate().finally(() => {
+      this.recovering = null;
+    });
+    return fail('trap', `${message}; the engine is restarting and documents must be reopened`);
+  }
+
+  // After a trap: the same wasm and model (from storage), no documents. When this fails the
+  // engine stays absent and requests answer 'not_ready'.
+  private async recreate(): Promise<void> {
+    if (!this.init || !this.wasm) return;
+    try {
+      await this.start(this.init, this.wasm);
+    } catch {
+      this.engine = null;
+    }
+  }
+
+  private async start(params: InitParams, wasm: ArrayBuffer): Promise<Result<EngineInfo>> {
+    const t0 = performance.now();
+    const engine = await Engine.instantiate(this.factory, wasm);
+    const t1 = performance.now();
+    let model;
+    try {
+      model = await loadModel(params.model, (ev) => this.post(ev));
+    } catch (e) {
+      if (e instanceof ModelError) return fail(e.code, e.message);
+      throw e;
+    }
+    const t2 = performance.now();
+    this.post({ type: 'progress', phase: 'engine', loaded: 0, total: 0 });
+    const loaded = engine.load(model.bytes, params.nCtx ?? 0);
+    if (!loaded.ok) return loaded;
+    const t3 = performance.now();
+    this.engine = engine;
+    return ok({
+      version: engine.version(),
+      modelName: loaded.value.modelName,
+      modelSha256: model.sha256,
+      modelBytes: model.bytes.length,
+      modelFromCache: model.fromCache,
+      startMs: { wasm: t1 - t0, model: t2 - t1, engine: t3 - t2 },
+      heapBytes: engine.heapBytes,
+    });
+  }
+
+  private async handle(req: Request): Promise<Result<unknown>> {
+    if (req.type === 'init') {
+      if (this.engine) return fail('bad_request', 'already initialized');
+      let wasm = req.params.wasmBytes;
+      if (!wasm) {
+        if (!req.params.wasmUrl) return fail('bad_request', 'init needs wasmUrl or wasmBytes');
+        const res = await fetch(req.params.wasmUrl);
+        if (!res.ok) return fail('download', `fetching ${req.params.wasmUrl}: HTTP ${res.status}`);
+        wasm = await res.arrayBuffer();
+      }
+      const r = await this.start(req.params, wasm);
+      if (r.ok) {
+        this.init = req.params;
+        this.wasm = wasm;
+      }
+      return r;
+    }
+    if (this.recovering) await this.recovering;
+    const e = this.engine;
+    if (req.type === 'stats') {
+      const s: Stats = {
+        heapBytes: e?.heapBytes ?? 0,
+        openDocs: e?.openDocs ?? 0,
+        restarts: this.restarts,
+        edits: e?.edits ?? 0,
+        resyncs: e?.resyncs ?? 0,
+      };
+      return ok(s);
+    }
+    if (!e) return fail('not_ready', 'the engine is not initialized');
+    switch (req.type) {
+      case 'open':
+        return e.open(req.params.uri, req.params.languageId, req.params.text, req.params.version);
+      case 'edit':
+        return e.edit(req.params.uri, req.params.version, req.params.changes);
+      case 'close':
+        return e.close(req.params.uri);
+      case 'lastPrompt':
+        return e.lastPrompt();
+      case 'warm': {
+        for (const id of req.params.languageIds) {
+          const r = e.warm(id);
+          if (!r.ok) return r;
+        }
+        return ok(null);
+      }
+      case 'complete': {
+        const t0 = performance.now();
+        const r = e.complete(req.params.uri, req.params.version, req.params.position, req.params.options);
+        if (r.ok) r.value.timings.workerMs = performance.now() - t0;
+        return r;
+      }
+      default:
+        return fail('bad_request', `unknown request ${(req as { type: string }).type}`);
+    }
+  }
+}

@@ -1,0 +1,8 @@
+/*
+ * @wisp/wasm: offline code completion in a Web Worker. Start a worker from dist/wisp-worker.js,
+ * wrap it in a WispClient, call init() with the wasm and model URLs, then open/edit/complete.
+ */
+export * from './protocol.js';
+export { WispClient, type WorkerLike, type DocSource } from './client.js';
+export { AdaptiveDebounce } from './debounce.js';
+export { sha256Hex } from './model-store.js';

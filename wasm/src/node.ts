@@ -1,0 +1,7 @@
+// Node entry for tests and tools: the worker's host driven directly, without a Worker.
+export { Host } from './host.js';
+export { Engine, type ModuleFactory, type WispModule } from './engine.js';
+export { WispClient } from './client.js';
+export { AdaptiveDebounce } from './debounce.js';
+export { loadModel, sha256Hex } from './model-store.js';
+export * from './protocol.js';

@@ -1,0 +1,182 @@
+/*
+ * The worker protocol: every message between an editor (VS Code extension, Monaco page, benchmark)
+ * and the engine worker, typed once here and imported by both sides.
+ *
+ * Positions on this side of the protocol are the editor's: UTF-16 code units. The worker converts
+ * them to the engine's UTF-8 byte offsets in one place (utf16.ts).
+ */
+
+/** A zero-based line and UTF-16 column, as VS Code and LSP count them. */
+export interface Position {
+  line: number;
+  character: number;
+}
+
+/** One edit in the editor's terms: replace `rangeLength` UTF-16 units at `rangeOffset` by `text`.
+ * VS Code's TextDocumentContentChangeEvent and Monaco's IModelContentChange both carry these. */
+export interface TextChange {
+  rangeOffset: number;
+  rangeLength: number;
+  text: string;
+}
+
+/** Where the model comes from. `url` is fetched once, then read from browser storage; `sha256`
+ * (lowercase hex), when given, is checked against the bytes and lets a second start skip the
+ * network entirely. `bytes` skips both download and storage. */
+export type ModelSource =
+  | { kind: 'url'; url: string; sha256?: string }
+  | { kind: 'bytes'; bytes: ArrayBuffer; sha256?: string };
+
+export interface InitParams {
+  /** URL of wisp.wasm; the worker fetches it (or `wasmBytes` when given). */
+  wasmUrl?: string;
+  wasmBytes?: ArrayBuffer;
+  model: ModelSource;
+  /** KV cache size in tokens; 0 = the engine's default. */
+  nCtx?: number;
+}
+
+export interface CompleteOptions {
+  /** Cut the suggestion after this many lines (>= 1). */
+  maxLines?: number;
+  /** Generated tokens per candidate. */
+  maxTokens?: number;
+  /** Wall-clock budget of the whole request inside the engine, prefill included. */
+  timeBudgetMs?: number;
+  /** How many candidates to return (the first is the engine's best). */
+  nCandidates?: number;
+}
+
+/** One suggestion: replace [start, end) (UTF-16 offsets and positions) by `text`. For a plain
+ * insertion start == end == the cursor. */
+export interface CompletionItem {
+  text: string;
+  startOffset: number;
+  endOffset: number;
+  start: Position;
+  end: Position;
+}
+
+export interface Timings {
+  /** Time spent inside the worker for this request, queueing excluded. */
+  workerMs: number;
+  /** Time inside the engine call, measured from JS; the parts below are the engine's own. */
+  engineMs: number;
+  contextMs: number; // reparse + context extraction
+  promptMs: number;  // prompt assembly + tokenization
+  prefillMs: number;
+  decodeMs: number;
+  trimMs: number;    // post-processing and checking reparses
+  promptTokens: number;
+  reusedTokens: number;
+  generatedTokens: number;
+}
+
+export interface CompletionResult {
+  items: CompletionItem[];
+  /** The engine's idea of where the cursor is ("mid_line", "end_of_line", "comment", ...). */
+  mode: string;
+  timings: Timings;
+}
+
+export interface EngineInfo {
+  version: string;
+  modelName: string;
+  modelSha256: string;
+  modelBytes: number;
+  /** True when the model came from browser storage (no download). */
+  modelFromCache: boolean;
+  /** Milliseconds: wasm instantiate, model load (fetch or storage, digest), engine create. */
+  startMs: { wasm: number; model: number; engine: number };
+  heapBytes: number;
+}
+
+export interface Stats {
+  heapBytes: number;
+  openDocs: number;
+  /** Instances replaced after a trap. */
+  restarts: number;
+  /** Edit events applied, and full-text resends of already open documents (a missed event). */
+  edits: number;
+  resyncs: number;
+}
+
+/** Error codes the worker answers with. The engine's own status names ("bad model", "range", ...)
+ * arrive as `engine`, with the engine's message. */
+export type ErrorCode =
+  | 'cancelled'   // a newer request replaced it, or the caller aborted it
+  | 'stale'       // the document changed after the request was made
+  | 'not_ready'   // no engine yet (init not done or failed)
+  | 'no_document' // unknown uri
+  | 'bad_request' // malformed message or arguments
+  | 'download'    // model fetch failed
+  | 'integrity'   // model bytes do not match the expected SHA-256
+  | 'engine'      // the engine returned an error
+  | 'trap'        // the WebAssembly instance trapped; it is being recreated
+  | 'internal';   // anything else (caught, never kills the worker)
+
+export interface WispError {
+  code: ErrorCode;
+  message: string;
+  /** For code 'engine': the engine's status name ("bad model"). */
+  engineStatus?: string;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: WispError };
+
+/** Requests and, for each, the type of a successful answer. */
+export interface RequestMap {
+  init: { params: InitParams; result: EngineInfo };
+  open: { params: { uri: string; languageId: string; text: string; version: number }; result: null };
+  edit: { params: { uri: string; version: number; changes: TextChange[] }; result: null };
+  close: { params: { uri: string }; result: null };
+  complete: {
+    params: { uri: string; version: number; position: Position; options: CompleteOptions };
+    result: CompletionResult;
+  };
+  /** Compiles what the first completion in these languages needs, before the first keystroke. */
+  warm: { params: { languageIds: string[] }; result: null };
+  lastPrompt: { params: Record<string, never>; result: string };
+  stats: { params: Record<string, never>; result: Stats };
+}
+
+export type RequestType = keyof RequestMap;
+
+export type Request = {
+  [K in RequestType]: { id: number; type: K; params: RequestMap[K]['params'] };
+}[RequestType];
+
+/** Asks the worker to drop request `id` if it has not run yet. */
+export interface CancelMessage {
+  id: number;
+  type: 'cancel';
+}
+
+export type ToWorker = Request | CancelMessage;
+
+export interface Response {
+  id: number;
+  type: 'response';
+  result: Result<unknown>;
+}
+
+/** Sent while the model downloads (`loaded`/`total` bytes; total 0 when unknown) and when it is
+ * being verified or read from storage. */
+export interface ProgressEvent {
+  type: 'progress';
+  phase: 'download' | 'storage' | 'verify' | 'engine';
+  loaded: number;
+  total: number;
+}
+
+export type FromWorker = Response | ProgressEvent;
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+
+export function fail<T = never>(code: ErrorCode, message: string, engineStatus?: string): Result<T> {
+  const error: WispError = { code, message };
+  if (engineStatus !== undefined) error.engineStatus = engineStatus;
+  return { ok: false, error };
+}
