@@ -42,6 +42,7 @@ static const char *const complete_usage =
     "  --no-path --no-scopes --no-defs --no-trim   switch a context source off (ablation)\n"
     "  --defs-in-prefix   definitions at the top of the prefix, not before the suffix\n";
 
+/* A non-negative decimal number, all of `s`. */
 static bool complete__num(const char *s, long long *out) {
     if (!s || !*s) return false;
     char *end;
@@ -148,6 +149,7 @@ typedef struct complete_session {
     double load_ms, parse_ms;
 } complete_session;
 
+/* Frees what complete__open set up (safe on a half-opened session). */
 static void complete__close(complete_session *s) {
     wisp_engine_free(s->engine);
     cli_file_free(&s->model_file);
@@ -253,11 +255,13 @@ static void complete__json_str(FILE *f, const char *s, size_t n) {
     fputc('"', f);
 }
 
+/* The JSON name of a stop reason. */
 static const char *complete__stop_name(wisp_stop_reason r) {
     static const char *const names[] = {"none", "token", "string", "max_tokens", "time", "callback", "context"};
     return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "?";
 }
 
+/* The --json output: candidates, mode, timings (the last call's, the first's under "cold"). */
 static void complete__print_json(const complete_session *s, const wisp_completion *c,
                                  const wisp_complete_timings *cold) {
     const wisp_complete_timings *t = &c->timings;

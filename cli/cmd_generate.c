@@ -4,7 +4,7 @@
  * decode speed natively.
  *
  *   wisp generate MODEL PROMPT [--n N] [--temp T] [--top-k K] [--top-p P] [--seed S]
- *                 [--stop STR]... [--ctx N] [--batch N] [--time-ms MS] [--raw-ids]
+ *                 [--stop STR]... [--ctx N] [--batch N] [--time-ms MS] [--kv-f16] [--raw-ids]
  *     --n N        tokens to generate at most (default 64)
  *     --temp T     sampling temperature, 0 = greedy (default 0)
  *     --raw-ids    PROMPT is token ids ("1 2 3" or "1,2,3") and the output is ids, one line
@@ -20,7 +20,7 @@
 
 static int generate__usage(void) {
     fprintf(stderr, "usage: wisp generate MODEL PROMPT [--n N] [--temp T] [--top-k K] [--top-p P] "
-                    "[--seed S] [--stop STR]... [--ctx N] [--batch N] [--time-ms MS] [--raw-ids]\n");
+                    "[--seed S] [--stop STR]... [--ctx N] [--batch N] [--time-ms MS] [--kv-f16] [--raw-ids]\n");
     return 2;
 }
 
@@ -92,6 +92,7 @@ int cmd_generate(int argc, char **argv) {
         else if (strcmp(a, "--time-ms") == 0 && has) gp.time_budget_ms = strtod(argv[++i], NULL);
         else if (strcmp(a, "--stop") == 0 && has && n_stops < 16) stops[n_stops++] = argv[++i];
         else if (strcmp(a, "--raw-ids") == 0) raw_ids = true;
+        else if (strcmp(a, "--kv-f16") == 0) cp.kv_f16 = true;
         else if (a[0] == '-' && a[1] == '-') return generate__usage();
         else if (!model_path) model_path = a;
         else if (!prompt) prompt = a;

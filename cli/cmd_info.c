@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -46,28 +47,30 @@ static void info__print_number(wisp_gguf_type t, double v) {
     else printf("%g", v);
 }
 
+/* The key of kv i as a C string for the by-name getters (malloc'd), or NULL when it holds a NUL
+ * byte and so cannot be looked up by name. */
+static char *info__key_cstr(wisp_str key) {
+    if (memchr(key.ptr, 0, (size_t)key.len)) return NULL;
+    char *k = malloc((size_t)key.len + 1);
+    if (!k) return NULL;
+    memcpy(k, key.ptr, (size_t)key.len);
+    k[key.len] = 0;
+    return k;
+}
+
 static void info__print_value(const wisp_gguf *g, int64_t i) {
     wisp_gguf_type t = wisp_gguf_kv_type(g, i);
-    wisp_str key = wisp_gguf_key(g, i);
-    if (t == WISP_GGUF_STRING) {
-        char k[512];
-        snprintf(k, sizeof k, "%.*s", (int)(key.len < 500 ? key.len : 500), key.ptr);
-        wisp_str s;
-        if (wisp_gguf_get_str(g, k, &s)) info__print_str(s);
-        return;
-    }
     if (t != WISP_GGUF_ARRAY) {
+        char *k = info__key_cstr(wisp_gguf_key(g, i));
+        wisp_str s;
         int64_t iv;
-        char k[512];
-        snprintf(k, sizeof k, "%.*s", (int)(key.len < 500 ? key.len : 500), key.ptr);
-        if (t == WISP_GGUF_UINT64 || t == WISP_GGUF_INT64) { /* exact, beyond double's 2^53 */
-            if (wisp_gguf_get_i64(g, k, &iv)) {
-                printf("%" PRId64, iv);
-                return;
-            }
-        }
         double v;
-        if (wisp_gguf_scalar_f64(g, i, &v)) info__print_number(t, v);
+        if (!k) printf("(key holds a NUL byte)");
+        else if (t == WISP_GGUF_STRING && wisp_gguf_get_str(g, k, &s)) info__print_str(s);
+        else if ((t == WISP_GGUF_UINT64 || t == WISP_GGUF_INT64) && wisp_gguf_get_i64(g, k, &iv))
+            printf("%" PRId64, iv); /* exact, beyond double's 2^53 */
+        else if (wisp_gguf_scalar_f64(g, i, &v)) info__print_number(t, v);
+        free(k);
         return;
     }
     wisp_gguf_type et = wisp_gguf_arr_type(g, i);

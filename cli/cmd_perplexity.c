@@ -4,7 +4,9 @@
  * is scored. Prints each window's perplexity and the total. For comparing quantizations of one
  * model (Q8_0 / Q4_0 against F32) on real code.
  *
- *   wisp perplexity MODEL FILE [--ctx N] [--batch N]    (N defaults to 512, at most n_ctx_train)
+ *   wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16]
+ *     --ctx N     window in tokens (default 512, at most n_ctx_train)
+ *     --kv-f16    f16 KV cache (see wisp_ctx_params.kv_f16)
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,7 +17,7 @@
 #include "ctx.h"
 
 static int perplexity__usage(void) {
-    fprintf(stderr, "usage: wisp perplexity MODEL FILE [--ctx N] [--batch N]\n");
+    fprintf(stderr, "usage: wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16]\n");
     return 2;
 }
 
@@ -32,9 +34,11 @@ static double perplexity__nll(const float *logits, size_t n_vocab, int32_t next)
 int cmd_perplexity(int argc, char **argv) {
     const char *model_path = NULL, *text_path = NULL;
     uint32_t n_win = 0, n_batch = 0;
+    bool kv_f16 = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--ctx") == 0 && i + 1 < argc) n_win = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) n_batch = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--kv-f16") == 0) kv_f16 = true;
         else if (argv[i][0] == '-' && argv[i][1] == '-') return perplexity__usage();
         else if (!model_path) model_path = argv[i];
         else if (!text_path) text_path = argv[i];
@@ -75,7 +79,7 @@ int cmd_perplexity(int argc, char **argv) {
         fprintf(stderr, "wisp perplexity: %s: fewer than 2 tokens\n", text_path);
         goto done;
     }
-    wisp_ctx_params cp = {.n_ctx = n_win, .n_batch = n_batch};
+    wisp_ctx_params cp = {.n_ctx = n_win, .n_batch = n_batch, .kv_f16 = kv_f16};
     ctx = wisp_ctx_new(model, &cp, &err);
     if (!ctx) {
         rc = cli_fail("context", &err);

@@ -365,7 +365,7 @@ static bool gguf__check_tensor_data(wisp_gguf *g, wisp_error *err) {
     return true;
 }
 
-/* Applies general.alignment when present: an integer, a power of two, not absurd. */
+/* Applies general.alignment when present: an integer, a power of two >= 8, not absurd. */
 static bool gguf__read_alignment(wisp_gguf *g, wisp_error *err) {
     g->alignment = WISP_GGUF_DEFAULT_ALIGNMENT;
     int64_t i = wisp_gguf_find(g, "general.alignment");
@@ -376,8 +376,11 @@ static bool gguf__read_alignment(wisp_gguf *g, wisp_error *err) {
                    gguf__type_name(g->kv[i].type));
         return false;
     }
-    if (a == 0 || (a & (a - 1)) || a > GGUF__MAX_ALIGNMENT) {
-        wisp__fail(err, WISP_ERR_BAD_MODEL, "general.alignment %u is not a power of two <= %u", a,
+    /* the spec asks for a multiple of 8; with the buffer 8-aligned that keeps every tensor's
+     * data aligned for its element type */
+    if (a < 8 || (a & (a - 1)) || a > GGUF__MAX_ALIGNMENT) {
+        wisp__fail(err, WISP_ERR_BAD_MODEL,
+                   "general.alignment %u is not a power of two from 8 to %u", a,
                    GGUF__MAX_ALIGNMENT);
         return false;
     }

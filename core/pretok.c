@@ -81,6 +81,7 @@ const char *wisp_pretok_name(wisp_pretok kind) {
     return "?";
 }
 
+/* Unicode White_Space (what \s means in the Rust regex crate). */
 static bool pretok__white_space(uint32_t cp) {
     if (cp <= 0x20) return cp == 0x20 || (cp >= 0x09 && cp <= 0x0D);
     return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
@@ -153,6 +154,7 @@ static size_t pretok__spaces(const uint8_t *cc, size_t i, size_t end) {
     return k;
 }
 
+/* The GPT-2 regex at i. */
 static size_t pretok__match_gpt2(const uint32_t *cp, const uint8_t *cc, size_t i, size_t end) {
     size_t m = pretok__contraction(cp, i, end, false);
     if (m > i) return m;
@@ -171,6 +173,7 @@ static size_t pretok__match_gpt2(const uint32_t *cp, const uint8_t *cc, size_t i
     return i;
 }
 
+/* The Llama-3 regex at i; Qwen2's with max_digits = 1. */
 static size_t pretok__match_llama3(const uint32_t *cp, const uint8_t *cc, size_t i, size_t end,
                                    size_t max_digits) {
     size_t m = pretok__contraction(cp, i, end, true);

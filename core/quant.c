@@ -198,7 +198,9 @@ static void quant__dequant_q6_K(const block_q6_K *restrict x, float *restrict y,
  * tests). */
 bool wisp_dequantize_row(wisp_dtype type, const void *src, float *dst, size_t n) {
     switch (type) {
-    case WISP_DTYPE_F32: memcpy(dst, src, n * sizeof(float)); return true;
+    case WISP_DTYPE_F32:
+        if (n) memcpy(dst, src, n * sizeof(float)); /* n == 0 asks only whether the type is known */
+        return true;
     case WISP_DTYPE_F16: {
         const wisp_f16 *h = src;
         for (size_t i = 0; i < n; i++) dst[i] = wisp_f16_to_f32(h[i]);

@@ -46,10 +46,14 @@ static bool quantize__is_float(wisp_dtype t) {
 }
 
 /* The output type of one tensor: 2-D float weight matrices (not norms) whose rows split into
- * whole blocks go to `target`; 1-D float tensors (norms, biases) become F32; everything else
- * (already-quantized tensors, odd widths, empty tensors) is copied unchanged. */
+ * whole blocks go to `target`; 1-D float tensors (norms, biases) become F32; quantized tensors
+ * are dequantized when the target is a float type (`wisp quantize IN OUT f32` undoes a
+ * quantization) and otherwise kept, never requantized (that would round twice); odd widths and
+ * empty tensors are copied unchanged. */
 static wisp_dtype quantize__choose(const wisp_gguf_tensor *t, wisp_dtype target) {
-    if (!quantize__is_float(t->type) || t->size == 0) return t->type; /* empty: nothing to do */
+    if (t->size == 0) return t->type; /* empty: nothing to do */
+    if (!quantize__is_float(t->type))
+        return quantize__is_float(target) && wisp_row_bytes(t->type, t->ne[0]) ? target : t->type;
     if (t->n_dims == 1) return WISP_DTYPE_F32;
     if (t->n_dims != 2 || !quantize__ends_with(t->name, ".weight") ||
         quantize__contains(t->name, "norm"))

@@ -87,6 +87,7 @@ static bool tok__reserve_sym(tok_scratch *s, size_t n, wisp_error *err) {
     return true;
 }
 
+/* Appends one id, counting it even when the caller's buffer is full. */
 static void tok__emit(tok_out *o, int32_t id) {
     if (o->n < o->cap) o->ids[o->n] = id;
     o->n++;
@@ -104,6 +105,7 @@ static void tok__push(tok_scratch *s, tok_cand c) {
     s->heap[i] = c;
 }
 
+/* Removes and returns the smallest candidate (the heap must not be empty). */
 static tok_cand tok__pop(tok_scratch *s) {
     tok_cand top = s->heap[0], last = s->heap[--s->n_heap];
     size_t i = 0, n = s->n_heap;
@@ -127,8 +129,8 @@ static tok_cand tok__pop(tok_scratch *s) {
 static void tok__bpe_candidate(const wisp_tokenizer *t, tok_scratch *s, int32_t l, int32_t r) {
     if (l < 0 || r < 0) return;
     const tok_pair *m = tok__pair(t, s->sym[l], s->sym[r]);
-    if (m->rank < 0) return;
-    tok__push(s, (tok_cand){(uint64_t)(uint32_t)m->rank << 32 | (uint32_t)l,
+    if (m->rank1 == 0) return;
+    tok__push(s, (tok_cand){(uint64_t)m->rank1 << 32 | (uint32_t)l,
                             (uint32_t)r, 0});
 }
 
@@ -160,7 +162,7 @@ static bool tok__bpe_word(const wisp_tokenizer *t, const char *b, size_t n, tok_
         int32_t l = (int32_t)(uint32_t)c.key, r = (int32_t)c.right;
         if (s->sym[l] < 0 || s->next[l] != r || s->sym[r] < 0) continue;
         const tok_pair *m = tok__pair(t, s->sym[l], s->sym[r]);
-        if (m->rank != (int32_t)(c.key >> 32)) continue; /* stale: the symbols changed */
+        if (m->rank1 != (uint32_t)(c.key >> 32)) continue; /* stale: the symbols changed */
         s->sym[l] = m->out;
         s->sym[r] = -1;
         s->next[l] = s->next[r];
@@ -293,6 +295,7 @@ static bool tok__spm_segment(const wisp_tokenizer *t, const char *text, size_t l
 /* Entry point                                                                                     */
 /* ---------------------------------------------------------------------------------------------- */
 
+/* Tokenizes a run of text that holds no special token. */
 static bool tok__segment(const wisp_tokenizer *t, const char *text, size_t len, tok_scratch *s,
                          tok_out *o, wisp_error *err) {
     if (len == 0) return true;
@@ -300,6 +303,7 @@ static bool tok__segment(const wisp_tokenizer *t, const char *text, size_t len, 
     return tok__spm_segment(t, text, len, s, o, err);
 }
 
+/* Splits special tokens out (when asked), tokenizes the runs between them; see wisp.h. */
 int64_t wisp_tokenize(const wisp_tokenizer *self, const char *text, size_t len, bool parse_special,
                       int32_t *out, size_t cap, wisp_error *err) {
     wisp__clear(err);

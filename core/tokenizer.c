@@ -188,6 +188,8 @@ typedef struct tok_spec_key {
     uint32_t first, len;
     int32_t id;
 } tok_spec_key;
+
+/* qsort order of tok_spec_key: first byte, then longest text, then id. */
 static int tok__spec_cmp(const void *a, const void *b) {
     const tok_spec_key *x = a, *y = b;
     if (x->first != y->first) return x->first < y->first ? -1 : 1;
@@ -195,6 +197,8 @@ static int tok__spec_cmp(const void *a, const void *b) {
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Builds the pair map from `tokenizer.ggml.merges` ("A B" in byte-level text, rank = index);
+ * merges naming tokens the vocabulary lacks are skipped, as they can never apply. */
 static bool tok__load_merges(wisp_tokenizer *t, const wisp_gguf *g, wisp_error *err) {
     int64_t mi = wisp_gguf_find(g, "tokenizer.ggml.merges");
     if (mi < 0 || wisp_gguf_arr_type(g, mi) != WISP_GGUF_STRING) {
@@ -207,15 +211,14 @@ static bool tok__load_merges(wisp_tokenizer *t, const wisp_gguf *g, wisp_error *
                    (unsigned long long)n);
         return false;
     }
-    uint32_t cap = tok__pow2_at_least(n * 2 + 1);
+    uint32_t cap = tok__pow2_at_least(n + n / 2 + 1);
     t->pair_mask = cap - 1;
-    t->pairs = malloc(cap * sizeof *t->pairs);
+    t->pairs = calloc(cap, sizeof *t->pairs);
     if (!t->pairs) {
         wisp__fail(err, WISP_ERR_NO_MEMORY, "tokenizer: no memory for %llu merges",
                    (unsigned long long)n);
         return false;
     }
-    for (uint32_t i = 0; i < cap; i++) t->pairs[i].rank = -1;
     int16_t dec[324];
     tok__byte_decoder(dec);
     uint64_t longest = 0; /* decoded bytes are never longer than the merge text */
@@ -241,13 +244,14 @@ static bool tok__load_merges(wisp_tokenizer *t, const wisp_gguf *g, wisp_error *
         int32_t xy = tok__find(t, buf, na + nb);
         if (x < 0 || y < 0 || xy < 0) continue; /* names a token the vocabulary lacks */
         tok_pair *slot = (tok_pair *)tok__pair(t, x, y);
-        if (slot->rank >= 0) continue; /* a repeated merge keeps its first rank */
-        *slot = (tok_pair){(uint64_t)(uint32_t)x << 32 | (uint32_t)y, (int32_t)r, xy};
+        if (slot->rank1 != 0) continue; /* a repeated merge keeps its first rank */
+        *slot = (tok_pair){(uint64_t)(uint32_t)x << 32 | (uint32_t)y, (uint32_t)r + 1, xy};
     }
     free(buf);
     return true;
 }
 
+/* Reads and checks the keys, copies every token, then builds the maps (see the top comment). */
 wisp_tokenizer *wisp_tokenizer_load(const wisp_gguf *g, wisp_error *err) {
     wisp__clear(err);
     if (!g) {
@@ -329,13 +333,14 @@ wisp_tokenizer *wisp_tokenizer_load(const wisp_gguf *g, wisp_error *err) {
     t->text_len = malloc(n * sizeof(uint32_t));
     t->bytes_off = malloc(n * sizeof(uint32_t));
     t->bytes_len = malloc(n * sizeof(uint32_t));
+    t->key_span = malloc(n * 2 * sizeof(uint32_t));
     t->type = malloc(n);
     t->score = kind == TOK_SPM ? malloc(n * sizeof(float)) : NULL;
-    uint32_t piece_cap = tok__pow2_at_least(n * 2 + 1);
+    uint32_t piece_cap = tok__pow2_at_least(n + n / 2 + 1);
     t->piece_mask = piece_cap - 1;
     t->pieces = calloc(piece_cap, sizeof *t->pieces);
     t->spec_ids = malloc(n * sizeof(int32_t));
-    if (!t->arena || !t->text_off || !t->text_len || !t->bytes_off || !t->bytes_len || !t->type ||
+    if (!t->arena || !t->text_off || !t->text_len || !t->bytes_off || !t->bytes_len || !t->key_span || !t->type ||
         (kind == TOK_SPM && !t->score) || !t->pieces || !t->spec_ids ||
         text_bytes * 2 + 16 > UINT32_MAX) {
         wisp__fail(err, WISP_ERR_NO_MEMORY, "tokenizer: no memory for %llu tokens",
@@ -366,6 +371,8 @@ wisp_tokenizer *wisp_tokenizer_load(const wisp_gguf *g, wisp_error *err) {
         t->bytes_off[i] = off;
         t->bytes_len[i] = tok__decode_piece(t, dec, s.ptr, (uint32_t)s.len, t->type[i], t->arena + off);
         off += t->bytes_len[i];
+        t->key_span[2 * i] = kind == TOK_BPE ? t->bytes_off[i] : t->text_off[i];
+        t->key_span[2 * i + 1] = kind == TOK_BPE ? t->bytes_len[i] : t->text_len[i];
     }
     for (int b = 0; b < 256; b++) t->byte_token[b] = -1;
     uint32_t n_spec = 0;
@@ -418,6 +425,7 @@ void wisp_tokenizer_free(wisp_tokenizer *self) {
     free(self->text_len);
     free(self->bytes_off);
     free(self->bytes_len);
+    free(self->key_span);
     free(self->type);
     free(self->score);
     free(self->pieces);

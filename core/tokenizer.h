@@ -53,11 +53,11 @@ typedef struct tok_slot {
     uint32_t tag;
 } tok_slot;
 
-/* A merge: the pair (left << 32 | right), its rank (< 0: empty slot) and the merged token. One
- * 16-byte record, so a lookup costs one cache miss. */
+/* A merge: the pair (left << 32 | right), its rank + 1 (0: empty slot, so a calloc'd table is
+ * empty) and the merged token. One 16-byte record, so a lookup costs one cache miss. */
 typedef struct tok_pair {
     uint64_t key;
-    int32_t rank;
+    uint32_t rank1;
     int32_t out;
 } tok_pair;
 
@@ -70,6 +70,9 @@ struct wisp_tokenizer {
     char *arena;           /* every token's raw text and decoded bytes */
     uint32_t *text_off, *text_len;   /* (n_vocab) raw vocabulary entry */
     uint32_t *bytes_off, *bytes_len; /* (n_vocab) what the token detokenizes to */
+    uint32_t *key_span;              /* (n_vocab, 2) offset and length of the piece-map key:
+                                        the bytes (BPE) or the text (SPM), side by side so a probe
+                                        reads one cache line */
     uint8_t *type;                   /* (n_vocab) TT_* */
     float *score;                    /* (n_vocab) SPM merge priority; NULL for BPE */
     /* piece -> id: key is the decoded bytes of NORMAL tokens (BPE) or the raw text of every
@@ -113,12 +116,8 @@ static inline uint32_t tok__pow2_at_least(uint64_t n) {
 
 /* The key a token has in the piece map. */
 static inline const char *tok__key(const wisp_tokenizer *t, uint32_t id, uint32_t *len) {
-    if (t->kind == TOK_BPE) {
-        *len = t->bytes_len[id];
-        return t->arena + t->bytes_off[id];
-    }
-    *len = t->text_len[id];
-    return t->arena + t->text_off[id];
+    *len = t->key_span[2 * id + 1];
+    return t->arena + t->key_span[2 * id];
 }
 
 /* Id of the piece s[0..n) in the piece map, or -1. */
@@ -137,11 +136,11 @@ static inline int32_t tok__find(const wisp_tokenizer *t, const char *s, size_t n
     }
 }
 
-/* The merge of (l, r): its slot, which is empty (rank < 0) when the vocabulary has none. */
+/* The merge of (l, r): its slot, which is empty (rank1 == 0) when the vocabulary has none. */
 static inline const tok_pair *tok__pair(const wisp_tokenizer *t, int32_t l, int32_t r) {
     uint64_t key = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
     uint32_t i = (uint32_t)tok__mix(key) & t->pair_mask;
-    while (t->pairs[i].rank >= 0 && t->pairs[i].key != key) i = (i + 1) & t->pair_mask;
+    while (t->pairs[i].rank1 != 0 && t->pairs[i].key != key) i = (i + 1) & t->pair_mask;
     return &t->pairs[i];
 }
 

@@ -60,7 +60,7 @@ wisp_engine *wisp_engine_new(const void *model_data, size_t size, const wisp_eng
     if (!e->model) goto fail;
     e->tok = wisp_model_tokenizer(e->model);
     if (prompt_fim_ids(e->tok, &e->fim, err) != WISP_OK) goto fail;
-    wisp_ctx_params cp = {0, 0};
+    wisp_ctx_params cp = {0};
     if (params) {
         cp.n_ctx = params->n_ctx;
         cp.n_batch = params->n_batch;

@@ -580,11 +580,14 @@ static void ctx__scope_names(const ctx__view *v, const ctx__scope_hit *sc, size_
     enum { MAX_INNER = 256 };
     uint32_t inner[MAX_INNER][3];
     size_t n_inner = 0;
+    /* a class's names are its members, found near its top (class > body > member > name): no
+     * need to walk a 2,000-line class, nor to exclude its methods' insides */
+    bool cls = sc->kind == WISP_SCOPE_CLASS;
     TSQueryCursor *qc = ts_query_cursor_new();
     ts_query_cursor_set_byte_range(qc, s, e);
     ts_query_cursor_exec(qc, qs, sc->node);
     TSQueryMatch m;
-    while (ts_query_cursor_next_match(qc, &m) && n_inner < MAX_INNER) {
+    while (!cls && ts_query_cursor_next_match(qc, &m) && n_inner < MAX_INNER) {
         TSNode node = {0}, body = {0};
         bool fn = false;
         for (uint16_t k = 0; k < m.capture_count; k++) {
@@ -601,15 +604,25 @@ static void ctx__scope_names(const ctx__view *v, const ctx__scope_hit *sc, size_
         n_inner++;
     }
     /* parameters first, then the other names */
-    for (int pass = 0; pass < 2; pass++) {
+    if (cls) ts_query_cursor_set_max_start_depth(qc, 3);
+    for (int pass = cls ? 1 : 0; pass < 2; pass++) {
         ts_query_cursor_set_byte_range(qc, s, e);
         ts_query_cursor_exec(qc, qd, sc->node);
         while (ts_query_cursor_next_match(qc, &m)) {
             for (uint16_t k = 0; k < m.capture_count; k++) {
                 uint32_t nl;
                 const char *cn = ts_query_capture_name_for_id(qd, m.captures[k].index, &nl);
+                if (cls && !strcmp(cn, "name")) { /* a member: method or field */
+                    const char *what = "local.variable";
+                    for (uint16_t j = 0; j < m.capture_count; j++) {
+                        const char *dn = ts_query_capture_name_for_id(qd, m.captures[j].index, &nl);
+                        if (!strcmp(dn, "definition.function")) what = "local.function";
+                    }
+                    cn = what;
+                }
                 if (strncmp(cn, "local.", 6)) continue;
                 bool param = !strcmp(cn, "local.parameter");
+                if (cls && param) continue; /* a method's parameters are not the class's */
                 if (param != (pass == 0)) continue;
                 TSNode nn = m.captures[k].node;
                 uint32_t a = ts_node_start_byte(nn), b = ts_node_end_byte(nn);
@@ -854,7 +867,9 @@ static bool ctx__repair(const wisp_doc *doc, size_t pos, const char *hole, ctx__
     TSPoint at = {(uint32_t)p.line, (uint32_t)p.col_u8};
     TSInputEdit e = {(uint32_t)pos, (uint32_t)pos, (uint32_t)(pos + k), at, at, {at.row, at.column + (uint32_t)k}};
     ts_tree_edit(old, &e);
-    TSTree *t = wisp__docs_reparse(wisp_doc_set(doc), wisp_doc_lang(doc), old, b, len + k, NULL);
+    /* a budget: error recovery on badly broken text can be slow, and the repair is optional */
+    uint64_t max_ops = 50000 + 4 * (uint64_t)len;
+    TSTree *t = wisp__docs_reparse_capped(wisp_doc_set(doc), wisp_doc_lang(doc), old, b, len + k, max_ops);
     ts_tree_delete(old);
     if (!t) {
         free(b);

@@ -65,5 +65,10 @@ wisp_status wisp__defs_find(const ctx__lookup *lk, ctx__pool *pool, wisp_def **o
 /* The top-level definitions of a document (cached per version; freed with the document). */
 typedef struct wisp__def_index wisp__def_index;
 void wisp__def_index_free(wisp__def_index *index);
+/* Keeps an index valid across an edit that leaves the lines as they were (a keystroke within a
+ * line) by shifting its offsets; entries whose names the edit touched are skipped until the next
+ * rebuild. False when the index must be rebuilt instead (lines changed, or many edits since). */
+bool wisp__def_index_shift(wisp__def_index *index, size_t start, size_t old_end, size_t new_len,
+                           bool lines_changed);
 
 #endif

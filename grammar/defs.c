@@ -13,12 +13,34 @@ typedef struct defs__entry {
     uint32_t sig_end;          /* where the signature stops (the body), or end */
     int32_t owner;             /* for a field: the entry of its class, else -1 */
     wisp_def_kind kind;
+    bool dead;                 /* an edit touched its name: skipped until the next rebuild */
 } defs__entry;
 
 struct wisp__def_index {
     defs__entry *items;        /* sorted by name, then start */
     size_t n;
+    uint32_t n_shifted;        /* edits applied by shifting since the index was built */
 };
+
+bool wisp__def_index_shift(wisp__def_index *ix, size_t start, size_t old_end, size_t new_len,
+                           bool lines_changed) {
+    if (!ix || lines_changed || ++ix->n_shifted > 64) return false;
+    int64_t delta = (int64_t)new_len - (int64_t)(old_end - start);
+    for (size_t i = 0; i < ix->n; i++) {
+        defs__entry *d = &ix->items[i];
+        if (d->end < start) continue; /* before the edit (an edit touching its end extends it) */
+        if (d->name_start < old_end && d->name_start + d->name_len > start) d->dead = true;
+        else if (d->name_start + d->name_len == start || d->name_start == old_end) d->dead = true;
+        if (d->start >= old_end) d->start = (uint32_t)((int64_t)d->start + delta);
+        if (d->name_start >= old_end) d->name_start = (uint32_t)((int64_t)d->name_start + delta);
+        if (d->sig_end >= old_end) d->sig_end = (uint32_t)((int64_t)d->sig_end + delta);
+        else if (d->sig_end > start) d->sig_end = (uint32_t)start;
+        if (d->end >= old_end) d->end = (uint32_t)((int64_t)d->end + delta);
+        else d->end = (uint32_t)(start + new_len);
+        if (d->start > d->end) d->dead = true;
+    }
+    return true;
+}
 
 void wisp__def_index_free(wisp__def_index *index) {
     if (!index) return;
@@ -94,6 +116,7 @@ static const wisp__def_index *defs__index(const wisp_doc *doc) {
         d->end = ts_node_end_byte(def);
         d->sig_end = ts_node_is_null(body) ? d->end : ts_node_start_byte(body);
         d->owner = -1;
+        d->dead = false;
     }
     ts_query_cursor_delete(qc);
     /* a field belongs to the smallest class around it */
@@ -375,6 +398,7 @@ static void defs__lookup(const ctx__lookup *lk, const wisp_doc *doc, const char 
     for (size_t i = defs__lower(ix, text, name, n); i < ix->n; i++) {
         const defs__entry *e = &ix->items[i];
         if (e->name_len != n || memcmp(text + e->name_start, name, n)) break;
+        if (e->dead) continue;
         if (e->kind == WISP_DEF_FIELD) {
             if (e->owner < 0) continue;
             e = &ix->items[e->owner];
@@ -412,7 +436,7 @@ static void defs__by_prefix(const ctx__lookup *lk, const wisp_doc *doc, defs__ca
     for (size_t i = defs__lower(ix, text, lk->word.ptr, lk->word.len); i < ix->n && added < 4; i++) {
         const defs__entry *e = &ix->items[i];
         if (e->name_len < lk->word.len || memcmp(text + e->name_start, lk->word.ptr, lk->word.len)) break;
-        if (e->kind == WISP_DEF_FIELD || e->name_len == lk->word.len) continue;
+        if (e->dead || e->kind == WISP_DEF_FIELD || e->name_len == lk->word.len) continue;
         defs__lookup(lk, doc, text + e->name_start, e->name_len, 0, 1.5f, false, cands, n_cands, cap);
         added++;
     }

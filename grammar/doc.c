@@ -108,6 +108,38 @@ TSTree *wisp__docs_reparse(wisp_docs *self, wisp_lang lang, const TSTree *old, c
     return tree;
 }
 
+/* A string as tree-sitter input, and the operation budget of a capped parse. */
+typedef struct doc__capped {
+    const char *text;
+    uint32_t len;
+    uint64_t checks, max_checks;
+} doc__capped;
+
+static const char *doc__read(void *payload, uint32_t byte, TSPoint point, uint32_t *n) {
+    (void)point;
+    const doc__capped *c = payload;
+    *n = byte < c->len ? c->len - byte : 0;
+    return byte < c->len ? c->text + byte : "";
+}
+
+// tree-sitter calls this every ~100 operations; returning true cancels the parse.
+static bool doc__progress(TSParseState *state) {
+    doc__capped *c = state->payload;
+    return ++c->checks > c->max_checks;
+}
+
+TSTree *wisp__docs_reparse_capped(wisp_docs *self, wisp_lang lang, const TSTree *old, const char *text,
+                                  size_t len, uint64_t max_ops) {
+    const TSLanguage *ts = wisp__lang_ts(lang);
+    if (!self || !ts || len > DOC__MAX_LEN || !ts_parser_set_language(self->parser, ts)) return NULL;
+    doc__capped c = {text ? text : "", (uint32_t)len, 0, max_ops / 100 + 1};
+    TSInput input = {&c, doc__read, TSInputEncodingUTF8, NULL};
+    TSParseOptions opt = {&c, doc__progress};
+    TSTree *tree = ts_parser_parse_with_options(self->parser, old, input, opt);
+    if (!tree) ts_parser_reset(self->parser); /* cancelled: do not resume this parse later */
+    return tree;
+}
+
 // Copies `len` bytes into a fresh NUL-terminated buffer; NULL when out of memory.
 static char *doc__dup(const char *text, size_t len) {
     char *s = malloc(len + 1);
@@ -248,11 +280,15 @@ wisp_status wisp_doc_edit(wisp_doc *self, size_t start_u8, size_t old_end_u8, co
     free(self->text);
     self->text = buf;
     self->len = new_len;
+    bool lines_changed = self->lines.n_lines != lines.n_lines || (len && memchr(text, '\n', len));
     wisp__line_index_free(&self->lines);
     self->lines = lines;
     self->version++;
-    wisp__def_index_free(self->defs);
-    self->defs = NULL;
+    /* the definition index survives a keystroke within a line; anything else rebuilds it */
+    if (!wisp__def_index_shift(self->defs, start_u8, old_end_u8, len, lines_changed)) {
+        wisp__def_index_free(self->defs);
+        self->defs = NULL;
+    }
     return WISP_OK;
 }
 

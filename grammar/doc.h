@@ -34,6 +34,12 @@ const TSQuery *wisp__docs_query(wisp_docs *self, wisp_lang lang, wisp__query_kin
  */
 TSTree *wisp__docs_parse(wisp_docs *self, wisp_lang lang, const char *text, size_t len,
                          wisp_error *err);
+/* As wisp__docs_reparse, but gives up (NULL, no error filled) after about `max_ops` parser
+ * operations: a deterministic budget for speculative parses such as context repairs, where error
+ * recovery on badly broken text could otherwise take long. */
+TSTree *wisp__docs_reparse_capped(wisp_docs *self, wisp_lang lang, const TSTree *old, const char *text,
+                                  size_t len, uint64_t max_ops);
+
 /* The same, reusing `old` (already edited with ts_tree_edit to match `text`); `old` stays the
  * caller's. */
 TSTree *wisp__docs_reparse(wisp_docs *self, wisp_lang lang, const TSTree *old, const char *text,

@@ -50,6 +50,7 @@ typedef struct prompt__scratch {
     size_t ids_cap;
 } prompt__scratch;
 
+/* Grows *p (of *cap elements of `elem` bytes) by doubling to hold `need`; false when out of memory. */
 static bool prompt__grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return true;
     size_t c = *cap ? *cap : 256;
@@ -101,11 +102,13 @@ typedef struct prompt__lines {
     size_t n;
 } prompt__lines;
 
+/* The line table's two arrays are owned by it. */
 static void prompt__lines_free(prompt__lines *l) {
     free(l->start);
     free(l->cum);
 }
 
+/* Appends one line (its boundary and the running token count); false when out of memory. */
 static bool prompt__lines_push(prompt__lines *l, size_t *cap, size_t at, uint32_t cum) {
     if (l->n == *cap) {
         size_t c = *cap ? *cap * 2 : 64;
@@ -164,6 +167,7 @@ static wisp_status prompt__suffix_lines(prompt__scratch *sc, const char *text, s
     return WISP_OK;
 }
 
+/* Width of a line's leading whitespace, a tab counting 4. */
 static uint32_t prompt__indent(const char *s, size_t n) {
     uint32_t w = 0;
     for (size_t i = 0; i < n && (s[i] == ' ' || s[i] == '\t'); i++) w += s[i] == '\t' ? 4 : 1;
@@ -279,6 +283,7 @@ typedef struct prompt__text {
     bool failed;
 } prompt__text;
 
+/* Appends bytes to a text being built; a failed allocation sticks in `failed`. */
 static void prompt__put(prompt__text *t, const char *s, size_t n) {
     if (t->failed || !prompt__grow((void **)&t->p, &t->cap, t->len + n + 1, 1)) {
         t->failed = true;
@@ -305,6 +310,7 @@ static void prompt__put_comment(prompt__text *t, wisp_lang lang, const char *s, 
     }
 }
 
+/* The last component of a path or uri, for the "from FILE:" lines of the definitions block. */
 static const char *prompt__basename(const char *uri) {
     const char *b = uri;
     for (const char *p = uri; *p; p++)

@@ -37,6 +37,7 @@ typedef enum trim__ev {
 
 static bool trim__is_c_like(wisp_lang lang) { return lang != WISP_LANG_PYTHON; }
 
+/* The opener a closer matches (0 for anything else), and the reverse. */
 static char trim__opener_of(char c) {
     return c == ')' ? '(' : c == ']' ? '[' : c == '}' ? '{' : 0;
 }
@@ -185,6 +186,7 @@ static uint32_t trim__indent(const char *s, size_t n, uint32_t tab) {
     return w;
 }
 
+/* Index of the \n ending the line that holds s[i], or n. */
 static size_t trim__line_end(const char *s, size_t i, size_t n) {
     const char *nl = memchr(s + i, '\n', n - i);
     return nl ? (size_t)(nl - s) : n;
@@ -198,6 +200,7 @@ static void trim__strip(const char *s, size_t b0, size_t e0, size_t *b, size_t *
     *e = e0;
 }
 
+/* True when s[b, e) is only whitespace. */
 static bool trim__blank(const char *s, size_t b, size_t e) {
     size_t sb, se;
     trim__strip(s, b, e, &sb, &se);
@@ -216,6 +219,8 @@ typedef struct trim__site {
     bool line_blank;         /* the cursor line holds only whitespace before the cursor */
 } trim__site;
 
+/* Reads the cursor's surroundings once: lexer state, the rest of the line, the suffix's next
+ * lines and the indentation that ends a block. */
 static trim__site trim__site_of(const trim_input *in) {
     trim__site st;
     memset(&st, 0, sizeof st);
@@ -251,6 +256,7 @@ static trim__site trim__site_of(const trim_input *in) {
     return st;
 }
 
+/* Byte equality of two counted strings. */
 static bool trim__eq(const char *a, size_t na, const char *b, size_t nb) {
     return na == nb && memcmp(a, b, na) == 0;
 }
@@ -394,6 +400,7 @@ typedef struct trim__buf {
     bool failed;
 } trim__buf;
 
+/* Appends n bytes, keeping the buffer NUL-terminated; a failed allocation sticks in `failed`. */
 static void trim__put(trim__buf *b, const char *s, size_t n) {
     if (b->failed) return;
     if (b->len + n + 1 > b->cap) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/fuzz_*.c) with clang + ASan + UBSan in build-fuzz/ and
-# runs each for N seconds (default 30) on a scratch copy of its seed corpus (tests/fuzz/corpus/<name>/,
-# which stays unchanged). A crash leaves its input in build-fuzz/crashes/ and makes the script exit 1.
+# runs each for N seconds (default 30) on a scratch copy of its seed corpus
+# (tests/fuzz/corpus/<name>/ stays unchanged), with tests/fuzz/<target>.dict when present.
+# A crash leaves its input in build-fuzz/crashes/ and makes the script exit 1; so does a target
+# that fails to build.
 #   scripts/fuzz.sh [seconds] [target...]      e.g. scripts/fuzz.sh 300 fuzz_gguf
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,9 +28,11 @@ for t in "${targets[@]}"; do
   work="build-fuzz/corpus/${t#fuzz_}"
   mkdir -p "$work"
   [ -d "$seeds" ] && cp -n "$seeds"/* "$work"/ 2>/dev/null || true
+  dict=()
+  [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   echo "== $t: ${secs}s on $seeds"
   if ! ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
-       build-fuzz/tests/"$t" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 \
+       build-fuzz/tests/"$t" "${dict[@]}" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 \
        -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/"$t"- "$work" \
        >build-fuzz/"$t".log 2>&1; then
     echo "!! $t crashed: see build-fuzz/$t.log and build-fuzz/crashes/" >&2

@@ -191,8 +191,13 @@ static void describe(const wisp_context *c, char *buf, size_t cap) {
 }
 
 // Runs one case; returns true when every expectation holds, else fills `why`.
-static bool run_case(const corpus_case *cc, wisp_lang lang, const char *default_name, char *why, size_t cap) {
-    wisp_docs *docs = wisp_docs_new();
+// Closes every document of the set (the set, with its compiled queries, is reused across cases).
+static void close_all(wisp_docs *docs) {
+    while (wisp_docs_count(docs)) wisp_doc_close(wisp_docs_at(docs, 0));
+}
+
+static bool run_case(wisp_docs *docs, const corpus_case *cc, wisp_lang lang, const char *default_name, char *why,
+                     size_t cap) {
     wisp_doc *cursor_doc = NULL;
     size_t cursor = 0;
     bool ok = true;
@@ -226,7 +231,7 @@ static bool run_case(const corpus_case *cc, wisp_lang lang, const char *default_
         free(body);
         if (!d) {
             report(why, cap, "  cannot open %s: %s\n", name, err.message);
-            wisp_docs_free(docs);
+            close_all(docs);
             return false;
         }
         if (mark) cursor_doc = d;
@@ -237,13 +242,13 @@ static bool run_case(const corpus_case *cc, wisp_lang lang, const char *default_
     }
     if (!cursor_doc) {
         report(why, cap, "  no cursor mark in the source\n");
-        wisp_docs_free(docs);
+        close_all(docs);
         return false;
     }
     wisp_context *c = NULL;
     if (wisp_context_extract(cursor_doc, cursor, NULL, &c, &err) != WISP_OK) {
         report(why, cap, "  extract failed: %s\n", err.message);
-        wisp_docs_free(docs);
+        close_all(docs);
         return false;
     }
     /* expectations */
@@ -325,7 +330,7 @@ static bool run_case(const corpus_case *cc, wisp_lang lang, const char *default_
     free(ex);
     if (!ok) describe(c, why, cap);
     wisp_context_free(c);
-    wisp_docs_free(docs);
+    close_all(docs);
     return ok;
 }
 
@@ -337,13 +342,15 @@ static void run_corpus(const char *lang_name, const char *default_name, size_t m
     static corpus_case cases[256];
     size_t n = parse_corpus(text, cases, 256);
     size_t failed = 0;
+    wisp_docs *docs = wisp_docs_new();
     for (size_t i = 0; i < n; i++) {
         char why[8192] = "";
-        if (!run_case(&cases[i], wisp_lang_from_name(lang_name), default_name, why, sizeof why)) {
+        if (!run_case(docs, &cases[i], wisp_lang_from_name(lang_name), default_name, why, sizeof why)) {
             failed++;
             fprintf(stderr, "FAIL %s:%d: %s\n%s\n", path, cases[i].line, cases[i].title, why);
         }
     }
+    wisp_docs_free(docs);
     fprintf(stderr, "%s: %zu cases, %zu failed\n", path, n, failed);
     free(text);
     if (n < min_cases) fail_msg("%s has %zu cases, want at least %zu", path, n, min_cases);
@@ -375,7 +382,8 @@ static void test_every_position(void **state) {
         wisp_doc *other = wisp_doc_open(docs, "other", lang, text, len / 2, NULL);
         assert_non_null(d);
         assert_non_null(other);
-        for (size_t pos = 0; pos <= len; pos += 1 + pos % 3) {
+        size_t stride = len / 150 + 1; /* ~150 cursors per file, odd offsets included */
+        for (size_t pos = 0; pos <= len; pos += stride + pos % 3) {
             wisp_context *c = NULL;
             wisp_error err = {0};
             if (wisp_context_extract(d, pos, NULL, &c, &err) != WISP_OK) fail_msg("%s @%zu: %s", path, pos, err.message);
@@ -395,14 +403,14 @@ static void test_every_position(void **state) {
         free(text);
     }
     unsigned r = 99;
-    for (int round = 0; round < 40; round++) {
+    wisp_docs *docs = wisp_docs_new(); /* one set: queries are compiled once */
+    for (int round = 0; round < 15; round++) {
         char soup[700];
         static const char alphabet[] = "(){}[]:;,.'\"`#/*\n\r\t =<>abcdefxyz_0123\xc3\xa9\xff";
         for (size_t i = 0; i < sizeof soup; i++) {
             r = r * 1103515245u + 12345u;
             soup[i] = alphabet[(r >> 16) % (sizeof alphabet - 1)];
         }
-        wisp_docs *docs = wisp_docs_new();
         wisp_doc *d = wisp_doc_open(docs, "soup", (wisp_lang)(1 + round % 5), soup, sizeof soup, NULL);
         for (size_t pos = 0; pos <= sizeof soup; pos += 7) {
             wisp_context *c = NULL;
@@ -410,9 +418,60 @@ static void test_every_position(void **state) {
             wisp_context_free(c);
             total++;
         }
-        wisp_docs_free(docs);
+        wisp_doc_close(d);
     }
+    wisp_docs_free(docs);
     fprintf(stderr, "%zu extractions\n", total);
+}
+
+// The definition index is shifted, not rebuilt, across keystrokes within a line: after such
+// edits anywhere (inside definitions too) the retrieved definitions equal a fresh document's.
+static void test_index_survives_edits(void **state) {
+    (void)state;
+    const char *src =
+        "def alpha(a, b):\n    return a + b\n\n\nclass Beta:\n    size = 3\n\n    def grow(self, n):\n"
+        "        self.size += n\n\n\ndef gamma(x):\n    return alpha(x, x)\n"
+        "#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n#\n"
+        "def main():\n    b = Beta()\n    b.grow(alpha(1, 2))\n    print(gamma(b.size), alp)\n";
+    wisp_docs *docs = wisp_docs_new(), *fresh = wisp_docs_new();
+    wisp_doc *d = wisp_doc_open(docs, "m.py", WISP_LANG_PYTHON, src, strlen(src), NULL);
+    unsigned r = 5;
+    int compared = 0;
+    for (int i = 0; i < 150; i++) {
+        size_t len;
+        const char *t = wisp_doc_text(d, &len);
+        r = r * 1103515245u + 12345u;
+        size_t at = (r >> 8) % len;
+        if (t[at] == '\n') continue;
+        if (i % 3 == 2) wisp_doc_edit(d, at, at + 1, NULL, 0, NULL); /* delete a non-newline byte */
+        else wisp_doc_edit(d, at, at, i % 2 ? "z" : " ", 1, NULL);
+        t = wisp_doc_text(d, &len);
+        wisp_doc *f = wisp_doc_open(fresh, "m.py", WISP_LANG_PYTHON, t, len, NULL);
+        wisp_context *a = NULL, *b = NULL;
+        size_t pos = len - 2;
+        assert_int_equal(wisp_context_extract(d, pos, NULL, &a, NULL), WISP_OK);
+        assert_int_equal(wisp_context_extract(f, pos, NULL, &b, NULL), WISP_OK);
+        /* names the edits touched may be missing from the shifted index, nothing else differs
+         * (while the text parses: a shifted index keeps definitions a syntax error hides) */
+        for (size_t k = 0; k < a->n_defs && !wisp_doc_has_error(f); k++) {
+            bool found = false;
+            for (size_t j = 0; j < b->n_defs && !found; j++)
+                found = a->defs[k].start_u8 == b->defs[j].start_u8 && a->defs[k].name.len == b->defs[j].name.len &&
+                        !memcmp(a->defs[k].name.ptr, b->defs[j].name.ptr, a->defs[k].name.len) &&
+                        a->defs[k].signature.len == b->defs[j].signature.len &&
+                        !memcmp(a->defs[k].signature.ptr, b->defs[j].signature.ptr, a->defs[k].signature.len);
+            if (!found) fail_msg("edit %d: def %.*s at %zu not in the fresh result", i, (int)a->defs[k].name.len,
+                                 a->defs[k].name.ptr, a->defs[k].start_u8);
+        }
+        if (!wisp_doc_has_error(f)) assert_true(a->n_defs + 3 >= b->n_defs);
+        compared += !wisp_doc_has_error(f);
+        wisp_context_free(a);
+        wisp_context_free(b);
+        wisp_doc_close(f);
+    }
+    assert_true(compared > 20);
+    wisp_docs_free(docs);
+    wisp_docs_free(fresh);
 }
 
 int main(void) {
@@ -423,6 +482,7 @@ int main(void) {
         cmocka_unit_test(test_tsx),
         cmocka_unit_test(test_c),
         cmocka_unit_test(test_every_position),
+        cmocka_unit_test(test_index_survives_edits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

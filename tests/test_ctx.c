@@ -97,6 +97,7 @@ static void test_prefix_reuse(void **state) {
     assert_int_equal(wisp_ctx_eval(fresh, toks, n, NULL, &err), WISP_OK);
     double e = rel_err(incremental, wisp_ctx_logits(fresh), n_vocab);
     assert_true(e < 1e-5); /* batches split differently: the kernels may sum in another order */
+    fprintf(stderr, "prefix reuse: relative difference to a fresh eval %.3g\n", e);
     wisp_ctx_free(fresh);
 
     /* the same request again recomputes only the last token */
@@ -278,7 +279,8 @@ static void test_callback(void **state) {
     assert_int_equal(res.stop, WISP_STOP_MAX_TOKENS);
     assert_int_equal(res.text_len, 12);
     assert_int_equal(s.shown[5], 4); /* 6 bytes, the last 2 held back */
-    assert_int_equal(s.shown[11], full[11] == full[4] ? 11 : 12);
+    size_t hold = full[10] == full[4] && full[11] == full[5] ? 2 : full[11] == full[4] ? 1 : 0;
+    assert_int_equal(s.shown[11], 12 - hold); /* released, unless the tail starts the stop again */
     wisp_ctx_free(c);
     fixture_free(&f);
 }

@@ -440,6 +440,10 @@ static void test_bad_alignment(void **state) {
     expect_fail(&b, WISP_ERR_BAD_MODEL, "general.alignment 24 is not a power of two");
     b = (gb){0};
     gb_header(&b, 3, 0, 1);
+    gb_kv_u32(&b, "general.alignment", 4); /* the spec asks for a multiple of 8 */
+    expect_fail(&b, WISP_ERR_BAD_MODEL, "general.alignment 4 is not a power of two from 8");
+    b = (gb){0};
+    gb_header(&b, 3, 0, 1);
     gb_kv_u32(&b, "general.alignment", 0);
     expect_fail(&b, WISP_ERR_BAD_MODEL, "general.alignment 0");
     b = (gb){0};

@@ -488,6 +488,28 @@ static void test_matmul_half_values_exact(void **state) {
     free(w), free(x), free(y), free(scratch);
 }
 
+/* Q8_0 weights written by other quantizers may use -128, which ours never produces: the int8
+ * kernels must still be exact (AVX2's maddubs takes |w| = 128 as unsigned, 2 * 128 * 127 does not
+ * saturate int16). Small integer activations make every sum exact, so results must be equal. */
+static void test_matmul_q8_0_full_range(void **state) {
+    enum { ROWS = 9, COLS = 256, TOK = 5 };
+    block_q8_0 w[ROWS * COLS / 32];
+    for (size_t b = 0; b < ROWS * COLS / 32; b++) {
+        w[b].d = 0x3c00; /* 1.0 */
+        for (int j = 0; j < 32; j++) w[b].qs[j] = (int8_t)(j % 3 ? (int)(rnd_u32() % 256) - 128 : -128);
+    }
+    float x[TOK * COLS], y[TOK * ROWS], y_ref[TOK * ROWS];
+    for (size_t i = 0; i < TOK * COLS; i++) x[i] = (float)((int)(rnd_u32() % 255) - 127);
+    for (size_t t = 0; t < TOK; t++) /* d_x = 1: one 127 or -127 per block */
+        for (size_t c = 0; c < COLS; c += 32) x[t * COLS + c] = t % 2 ? 127.0f : -127.0f;
+    void *scratch = xmalloc(wisp_matmul_scratch_bytes(WISP_DTYPE_Q8_0, COLS, TOK));
+    wisp_matmul(WISP_DTYPE_Q8_0, w, ROWS, COLS, x, TOK, y, scratch);
+    wisp_matmul_ref(WISP_DTYPE_Q8_0, w, ROWS, COLS, x, TOK, y_ref, scratch);
+    for (size_t i = 0; i < TOK * ROWS; i++)
+        if (y[i] != y_ref[i]) fail_msg("y[%zu] = %g, ref %g", i, y[i], y_ref[i]);
+    free(scratch);
+}
+
 static void test_matmul_meta(void **state) {
     for (size_t ti = 0; ti < sizeof all_types / sizeof all_types[0]; ti++)
         assert_true(wisp_matmul_supports(all_types[ti]));
@@ -584,6 +606,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_small_cols),
         cmocka_unit_test(test_matmul_all_tok_counts),
         cmocka_unit_test(test_matmul_half_values_exact),
+        cmocka_unit_test(test_matmul_q8_0_full_range),
         cmocka_unit_test(test_dot),
         cmocka_unit_test(test_axpy),
         cmocka_unit_test(test_rmsnorm),

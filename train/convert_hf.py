@@ -14,9 +14,10 @@ llama.cpp's tensor names and keys, so the same file loads in wisp and in llama.c
   * `--type f16` stores 2-D weights as F16 and keeps norms and biases F32 (as llama.cpp does).
   * tied embeddings (`tie_word_embeddings`) => no output.weight tensor.
 
-The tokenizer: `--vocab-gguf` copies every `tokenizer.*` key from another GGUF (for example one
-written by train/tokenizer_to_gguf.py from a tokenizer.json); `--byte-vocab` (the default when
-none is given) writes a minimal byte-level BPE vocabulary of exactly the model's vocab_size:
+The tokenizer: `--tokenizer` (by default HF_DIR/tokenizer.json when it exists) converts a HF
+tokenizer.json with train/tokenizer_to_gguf.py, padded to the model's vocab_size with unused
+tokens as llama.cpp does; `--vocab-gguf` copies every `tokenizer.*` key from another GGUF;
+`--byte-vocab` (the default when there is no tokenizer) writes a minimal byte-level BPE vocabulary of exactly the model's vocab_size:
 256 byte tokens, two-byte merges of common characters (or, with --no-merges, unused
 placeholders), then <|endoftext|> and the three FIM tokens as control tokens. That is enough for random-weight test models to load and decode.
 
@@ -213,12 +214,44 @@ def copy_vocab_keys(w, path):
         raise SystemExit(f"{path}: no tokenizer.* keys")
 
 
+class _Collect:
+    """Stands in for a GGUFWriter to catch the keys tokenizer_to_gguf.add_tokenizer writes."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, key, value, vtype=None, elem_type=None):
+        self.items.append([key, value, vtype, elem_type])
+
+
+def add_hf_tokenizer(w, path, n_vocab):
+    """tokenizer.* keys from a HF tokenizer.json (a folder or the file) through
+    train/tokenizer_to_gguf.py, padded to the model's n_vocab with unused "[PAD<id>]" tokens as
+    llama.cpp's converter does (checkpoints often have more embedding rows than tokens)."""
+    import tokenizer_to_gguf as t2g
+    tj, cfg = t2g.load_hf(path)
+    c = _Collect()
+    t2g.add_tokenizer(c, tj, cfg)
+    kv = {item[0]: item for item in c.items}
+    tokens = kv["tokenizer.ggml.tokens"][1]
+    if len(tokens) > n_vocab:
+        raise SystemExit(f"{path}: {len(tokens)} tokens but the model has only {n_vocab} embedding rows")
+    pad = n_vocab - len(tokens)
+    if pad:
+        tokens.extend(f"[PAD{i}]" for i in range(len(tokens), n_vocab))
+        kv["tokenizer.ggml.token_type"][1].extend([5] * pad)  # UNUSED
+        if "tokenizer.ggml.scores" in kv:
+            kv["tokenizer.ggml.scores"][1].extend([0.0] * pad)
+    for key, value, vtype, elem_type in c.items:
+        w.add(key, value, vtype, elem_type)
+
+
 # --------------------------------------------------------------------------------------------
 
 ARCHS = {"LlamaForCausalLM": "llama", "Qwen2ForCausalLM": "qwen2"}
 
 
-def convert(hf_dir, out_path, out_type="f32", vocab_gguf=None, name=None, merges=True):
+def convert(hf_dir, out_path, out_type="f32", vocab_gguf=None, name=None, merges=True, tokenizer=None):
     with open(os.path.join(hf_dir, "config.json")) as f:
         cfg = json.load(f)
     hf_arch = (cfg.get("architectures") or ["?"])[0]
@@ -257,6 +290,8 @@ def convert(hf_dir, out_path, out_type="f32", vocab_gguf=None, name=None, merges
     w.add(f"{arch}.vocab_size", n_vocab)
     if vocab_gguf:
         copy_vocab_keys(w, vocab_gguf)
+    elif tokenizer:
+        add_hf_tokenizer(w, tokenizer, n_vocab)
     else:
         add_byte_vocab(w, n_vocab, merges)
 
@@ -316,16 +351,22 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--type", choices=("f32", "f16"), default="f32")
     ap.add_argument("--vocab-gguf", help="copy tokenizer.* keys from this GGUF")
-    ap.add_argument("--byte-vocab", action="store_true", help="minimal byte-level vocabulary (default)")
+    ap.add_argument("--tokenizer", help="tokenizer.json (or its folder) to convert with "
+                    "train/tokenizer_to_gguf.py; default: HF_DIR/tokenizer.json when present")
+    ap.add_argument("--byte-vocab", action="store_true",
+                    help="minimal byte-level vocabulary (the default without a tokenizer.json)")
     ap.add_argument("--no-merges", action="store_true",
                     help="with the byte vocabulary: no merges, one id per byte (byte-level models)")
     ap.add_argument("--name", help="general.name (default: the directory name)")
     a = ap.parse_args()
-    if a.vocab_gguf and a.byte_vocab:
-        ap.error("--vocab-gguf and --byte-vocab exclude each other")
+    if sum(bool(x) for x in (a.vocab_gguf, a.byte_vocab, a.tokenizer)) > 1:
+        ap.error("--vocab-gguf, --tokenizer and --byte-vocab exclude each other")
+    tokenizer = a.tokenizer
+    if not (tokenizer or a.vocab_gguf or a.byte_vocab) and os.path.exists(os.path.join(a.hf_dir, "tokenizer.json")):
+        tokenizer = a.hf_dir
     if a.vocab_gguf and a.no_merges:
         ap.error("--no-merges only applies to the byte vocabulary")
-    arch = convert(a.hf_dir, a.out, a.type, a.vocab_gguf, a.name, not a.no_merges)
+    arch = convert(a.hf_dir, a.out, a.type, a.vocab_gguf, a.name, not a.no_merges, tokenizer)
     print(f"{a.out}: {arch}, {os.path.getsize(a.out)} bytes")
 
 

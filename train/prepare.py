@@ -4,8 +4,9 @@ with the start offset of every document, ready for train.py.
     python3 train/prepare.py --corpus /tmp/wisp/corpus --tokenizer /tmp/wisp/tokenizer.json \
         --out /tmp/wisp/tok --variants 2
 
-Writes train.bin (all variants one after the other; each variant is one FIM draw of every
-chunk), train.idx.npy, val_<lang>.bin / val_<lang>.idx.npy (one fixed draw), and tokens.json
+Writes train.bin (the documents of all variants, shuffled; each variant is one FIM draw of
+every chunk), train.idx.npy (document starts), train.lang.npy (document languages, index into
+LANGS), val_<lang>.bin / val_<lang>.idx.npy (one fixed draw), and tokens.json
 (tokens per language and split). Layout of every document: train/FORMAT.md.
 """
 import argparse
@@ -80,7 +81,7 @@ def main():
     enc = Encoder(Tokenizer.from_file(args.tokenizer))
     counts = {}
     train_lines = open(os.path.join(args.corpus, "train.jsonl"), encoding="utf-8").readlines()
-    arrays = []
+    arrays, doc_langs = [], []
     with multiprocessing.Pool(14) as pool:
         for v in range(args.variants):
             batch, langs = [], []
@@ -91,14 +92,17 @@ def main():
                     for lg, a in zip(langs, enc.encode(batch)):
                         counts[f"{lg}/train"] = counts.get(f"{lg}/train", 0) + len(a) * (v == 0)
                         arrays.append(a)
+                        doc_langs.append(LANGS.index(lg))
                     batch, langs = [], []
             for lg, a in zip(langs, enc.encode(batch)):
                 counts[f"{lg}/train"] = counts.get(f"{lg}/train", 0) + len(a) * (v == 0)
                 arrays.append(a)
+                doc_langs.append(LANGS.index(lg))
             print(f"variant {v}: {len(arrays)} documents so far", flush=True)
     # shuffle documents so that every window mixes languages and sources
     order = np.random.default_rng(0).permutation(len(arrays))
     total = write_stream(os.path.join(args.out, "train"), [arrays[i] for i in order])
+    np.save(os.path.join(args.out, "train.lang.npy"), np.array(doc_langs, dtype=np.uint8)[order])
     val = {lg: [] for lg in LANGS}
     for line in open(os.path.join(args.corpus, "val.jsonl"), encoding="utf-8"):
         lang, docs = docs_of((line, 1000))

@@ -35,9 +35,36 @@ def load_stream(path, device):
     return torch.from_numpy(toks.astype(np.int32)).to(device), torch.from_numpy(idx).to(device)
 
 
-def batch_of(toks, starts, n, ctx, gen):
+class Sampler:
+    """Picks document starts: uniformly over documents, or, with per-language weights, first a
+    language by weight and then a document of it uniformly (to rebalance a corpus that is mostly
+    Python)."""
+
+    def __init__(self, starts, doc_langs=None, weights=None):
+        self.starts = starts
+        self.weights = None
+        if weights and doc_langs is not None:
+            order = torch.argsort(doc_langs, stable=True)
+            self.sorted = starts[order]
+            sizes = torch.bincount(doc_langs.long(), minlength=len(LANGS))
+            self.offs = torch.cumsum(sizes, 0) - sizes
+            self.sizes = sizes
+            w = torch.tensor([weights.get(lg, 0.0) if sizes[i] > 0 else 0.0 for i, lg in enumerate(LANGS)])
+            self.weights = (w / w.sum()).to(starts.device)
+
+    def pick(self, n, gen):
+        if self.weights is None:
+            return self.starts[torch.randint(len(self.starts), (n,), device=self.starts.device, generator=gen)]
+        lg = torch.multinomial(self.weights, n, replacement=True, generator=gen)
+        u = torch.rand(n, device=self.starts.device, generator=gen)
+        idx = self.offs[lg] + (u * self.sizes[lg]).long()
+        idx = torch.minimum(idx, self.offs[lg] + self.sizes[lg] - 1)
+        return self.sorted[idx]
+
+
+def batch_of(toks, sampler, n, ctx, gen):
     """n windows of ctx+1 tokens at random document starts (clamped to fit)."""
-    pick = starts[torch.randint(len(starts), (n,), device=toks.device, generator=gen)]
+    pick = sampler.pick(n, gen)
     pick = torch.clamp(pick, max=len(toks) - ctx - 1)
     win = toks[pick[:, None] + torch.arange(ctx + 1, device=toks.device)].long()
     return win[:, :-1], win[:, 1:]
@@ -85,6 +112,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--compile", type=int, default=1)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke tests)")
+    ap.add_argument("--init-gguf", help="start from the weights of this GGUF (F32/F16/Q8_0) instead of random")
+    ap.add_argument("--lang-weights", default="", help="e.g. python=0.45,javascript=0.22,typescript=0.11,c=0.22")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     device = "cuda"
@@ -98,6 +127,14 @@ def main():
                             lr=args.lr, betas=(0.9, 0.95), eps=1e-8, fused=True)
     step, elapsed, seen = 0, 0.0, 0
     ckpt_path = os.path.join(args.out, "ckpt.pt")
+    if args.init_gguf and not os.path.exists(ckpt_path):
+        import gguf_init
+        gcfg, gsd = gguf_init.load(args.init_gguf)
+        for k in ("vocab", "dim", "n_layers", "n_heads", "ffn"):
+            if gcfg[k] != getattr(cfg, k):
+                raise SystemExit(f"--init-gguf: {k} is {gcfg[k]} in the file, {getattr(cfg, k)} here")
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in gsd.items()})
+        print(f"initialised from {args.init_gguf}: val loss " + json.dumps(evaluate(model, args.data, args.ctx, device, n_windows=32)), flush=True)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"])
@@ -105,6 +142,10 @@ def main():
         step, elapsed, seen = ck["step"], ck["elapsed"], ck["seen"]
         print(f"resumed at step {step}, {elapsed:.0f} s", flush=True)
     toks, starts = load_stream(os.path.join(args.data, "train"), device)
+    weights = dict((kv.split("=")[0], float(kv.split("=")[1])) for kv in args.lang_weights.split(",") if kv)
+    lang_path = os.path.join(args.data, "train.lang.npy")
+    doc_langs = torch.from_numpy(np.load(lang_path)).to(device) if weights and os.path.exists(lang_path) else None
+    sampler = Sampler(starts, doc_langs, weights)
     gen = torch.Generator(device=device)
     gen.manual_seed(1234 + step)
     fwd = model
@@ -133,7 +174,7 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = batch_of(toks, starts, args.batch, args.ctx, gen)
+        x, y = batch_of(toks, sampler, args.batch, args.ctx, gen)
         with torch.autocast("cuda", dtype=torch.bfloat16):
             try:
                 loss = fwd(x, y)
@@ -165,7 +206,7 @@ def main():
     torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg)}, os.path.join(args.out, "model.pt"))
     result = {"name": args.name, "params": n_params, "steps": step, "tokens_seen": seen,
               "train_seconds": round(time.time() - t_start), "batch": args.batch, "ctx": args.ctx,
-              "lr": args.lr, "val_loss": val, "config": dataclasses.asdict(cfg),
+              "lr": args.lr, "init": args.init_gguf, "lang_weights": weights, "val_loss": val, "config": dataclasses.asdict(cfg),
               "gpu": torch.cuda.get_device_name(0)}
     json.dump(result, open(os.path.join(args.out, "result.json"), "w"), indent=1)
     print(f"{args.name} done: " + json.dumps(result), flush=True)

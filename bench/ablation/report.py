@@ -88,6 +88,12 @@ def main():
                    " outside = parse + context + prompt + trim; model = prefill + decode; one process per case):\n")
         with open(t) as fh:
             out.append(fh.read().rstrip())
+    t = os.path.join(a.dir, "trim_check.txt")
+    if os.path.exists(t):
+        out.append("\nThe trimming rules alone (`trim_check.py`, no model): the answer is the expected middle"
+                   " followed by K bytes of the file's continuation; share of cases cut back exactly:\n")
+        with open(t) as fh:
+            out += ["    " + l.rstrip() for l in fh if l.strip()]
     text = "\n".join(out) + "\n"
     print(text)
     if a.append:

@@ -14,6 +14,7 @@ usage: python3 bench/ablation/timings.py --wisp build/wisp --model MODEL \
            [--cases ../shared/bench/dev_cases.jsonl] [--limit N] [--out timings.jsonl] [-- EXTRA FLAGS]
 """
 import argparse
+import concurrent.futures as cf
 import json
 import math
 import os
@@ -40,6 +41,7 @@ def main():
     ap.add_argument("--cases", default=os.path.join(root, "..", "shared", "bench", "dev_cases.jsonl"))
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--out")
+    ap.add_argument("--jobs", type=int, default=1, help="cases at once (timings are per process)")
     ap.add_argument("extra", nargs="*", help="extra flags for wisp complete (after --)")
     a = ap.parse_args()
     with open(a.cases, encoding="utf-8") as fh:
@@ -48,8 +50,7 @@ def main():
         by = {l: [c for c in cases if c["lang"] == l] for l in LANGS}
         mixed = [by[l][i] for i in range(max(map(len, by.values()))) for l in LANGS if i < len(by[l])]
         cases = mixed[: a.limit]
-    rows, failures = [], 0
-    for c in cases:
+    def run(c):
         with tempfile.TemporaryDirectory(prefix="wisp-timings-") as tmp:
             path = os.path.join(tmp, os.path.basename(c["path"]))
             with open(path, "wb") as fh:
@@ -59,12 +60,11 @@ def main():
                    "--offset", str(off)]
             p = subprocess.run(cmd, capture_output=True)
         if p.returncode != 0:
-            failures += 1
             print(f"{c['id']}: exit {p.returncode}: {p.stderr.decode('utf-8', 'replace')[-300:]}", file=sys.stderr)
-            continue
+            return None
         j = json.loads(p.stdout)
         t = j["timings"]
-        rows.append({
+        return {
             "id": c["id"], "lang": c["lang"], "kind": c["kind"], "mode": j["mode"],
             "outside_ms": t["parse_ms"] + t["context_ms"] + t["prompt_ms"] + t["trim_ms"],
             "parse_ms": t["parse_ms"], "context_ms": t["context_ms"], "prompt_ms": t["prompt_ms"],
@@ -72,7 +72,12 @@ def main():
             "prefill_ms": t["prefill_ms"], "decode_ms": t["decode_ms"], "load_ms": t["load_ms"],
             "prompt_tokens": j["tokens"]["prompt"], "generated": j["tokens"]["generated"],
             "cold_outside_ms": t["parse_ms"] + j["cold"]["context_ms"] + j["cold"]["prompt_ms"] + j["cold"]["trim_ms"],
-        })
+        }
+
+    with cf.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+        got = list(pool.map(run, cases))
+    rows = [r for r in got if r]
+    failures = len(got) - len(rows)
     if a.out:
         with open(a.out, "w") as fh:
             for r in rows:

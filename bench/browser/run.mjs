@@ -103,7 +103,8 @@ function summarize(ks) {
     decode: mean(answered.map((k) => k.timings.decodeMs)),
     trim: mean(answered.map((k) => k.timings.trimMs)),
     engine: mean(answered.map((k) => k.timings.engineMs)),
-    messaging: mean(answered.map((k) => k.requestMs - k.timings.workerMs)),
+    queue: mean(answered.map((k) => k.timings.queueMs)),
+    messaging: mean(answered.map((k) => k.requestMs - k.timings.workerMs - k.timings.queueMs)),
     promptTokens: mean(answered.map((k) => k.timings.promptTokens)),
     reusedTokens: mean(answered.map((k) => k.timings.reusedTokens)),
   };
@@ -141,7 +142,7 @@ lines.push(`| of which the first answer | ${f(cold.coldMs - start.initMs, 0)} ms
 lines.push(`| download, gzip -9: wasm + worker + model | ${mb(downloadTotal)} MB (${mb(download.wasm)} + ${mb(download.worker)} + ${mb(download.model)}) | <= 25 MB | ${ok(downloadTotal / 1e6, 25)} |`);
 lines.push(`| WebAssembly heap after the run | ${mb(stats?.heapBytes ?? 0)} MB | <= 150 MB | ${ok((stats?.heapBytes ?? 0) / 1e6, 150)} |`);
 lines.push('');
-lines.push(`Where the time goes (mean per answered request, ms): debounce ${f(total.debounce)}, messaging ${f(total.messaging)}, context ${f(total.context)}, prompt ${f(total.prompt)}, prefill ${f(total.prefill)}, decode ${f(total.decode)}, trim ${f(total.trim)} (engine ${f(total.engine)}); prompt ${f(total.promptTokens, 0)} tokens of which ${f(total.reusedTokens, 0)} reused from the KV cache.`);
+lines.push(`Where the time goes (mean per answered request, ms): debounce ${f(total.debounce)}, waiting behind the previous request ${f(total.queue)}, messaging ${f(total.messaging)}, context ${f(total.context)}, prompt ${f(total.prompt)}, prefill ${f(total.prefill)}, decode ${f(total.decode)}, trim ${f(total.trim)} (engine ${f(total.engine)}); prompt ${f(total.promptTokens, 0)} tokens of which ${f(total.reusedTokens, 0)} reused from the KV cache.`);
 lines.push('');
 lines.push('| language | keystrokes | p50 ms | p95 ms | with suggestion | prefill ms | decode ms |');
 lines.push('| --- | --- | --- | --- | --- | --- | --- |');

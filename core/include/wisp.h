@@ -118,8 +118,10 @@ typedef struct wisp_gguf wisp_gguf;
  * big-endian files and tensor types wisp does not know (the message names the tensor),
  * WISP_ERR_NO_MEMORY. Nothing is copied (keys, strings and tensor data point into the buffer);
  * the object holds hash indexes for keys and tensor names and an offset index for string arrays.
- * It is immutable once opened: concurrent reads from several threads are safe. Free with
- * wisp_gguf_free.
+ * general.alignment must be a power of two >= 8 (default 32), so every tensor's data starts at a
+ * multiple of 8 from the start of the buffer: aligned for its element type when the buffer is
+ * (malloc, mmap). It is immutable once opened: concurrent reads from several threads are safe.
+ * Free with wisp_gguf_free.
  */
 wisp_gguf *wisp_gguf_open(const void *data, size_t size, wisp_error *err);
 void wisp_gguf_free(wisp_gguf *self);
@@ -269,8 +271,9 @@ wisp_str wisp_token_text(const wisp_tokenizer *self, int32_t id);
 typedef struct wisp_ctx_params {
     uint32_t n_ctx;      /* KV cache size in tokens; 0 = min(model's n_ctx_train, 2048) */
     uint32_t n_batch;    /* prompt tokens processed per matrix-matrix pass; 0 = 64 */
-    bool kv_f16;         /* store keys/values as f16: half the cache memory, logits within ~1e-3
-                            relative of the f32 cache's (the default, f32, matches PyTorch to 1e-4) */
+    bool kv_f16;         /* store keys/values as f16: half the cache memory; logits within 5e-3
+                            relative of PyTorch's on the reference models (5e-4 on the trained
+                            one) where the default f32 cache is within 1e-4 */
 } wisp_ctx_params;
 
 typedef struct wisp_ctx wisp_ctx;
@@ -374,7 +377,9 @@ double wisp_now_ms(void);
  * Writes a copy of the GGUF file `in` in which every 2-D weight matrix (not norms, not biases)
  * is converted to `type` (WISP_DTYPE_Q8_0, WISP_DTYPE_Q4_0, WISP_DTYPE_F16 or WISP_DTYPE_F32);
  * rows whose width is not a multiple of the block size stay as they are. Sources are F32, F16 or
- * BF16; tensors already quantized are copied unchanged; 1-D tensors become F32. token_embd.weight
+ * BF16; 1-D tensors become F32. Tensors already quantized are kept as they are for a quantized
+ * `type` (never rounded twice) and dequantized for F32/F16 (so F32 undoes a quantization; the
+ * result then carries exactly the quantized values). token_embd.weight
  * and output.weight are converted like any other matrix (llama.cpp loads such files). The
  * metadata is copied with general.file_type set (llama.cpp's numbers: 0 f32, 1 f16, 2 q4_0,
  * 7 q8_0) and general.alignment dropped: the output is GGUF v3 with 32-byte alignment, tensors in

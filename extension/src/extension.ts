@@ -57,6 +57,18 @@ export function activate(context: vscode.ExtensionContext): void {
       return true;
     });
 
+  // The first completion in a language pays for compiling its queries; pay it as soon as a
+  // document of that language is open instead of at the first keystroke.
+  const warmed = new Set<string>();
+  const warm = (doc: vscode.TextDocument) => {
+    const id = doc.languageId;
+    if (!LANGUAGES.includes(id) || warmed.has(id)) return;
+    warmed.add(id);
+    void ready.then((ok) => (ok ? client.warm([id]) : undefined));
+  };
+  vscode.workspace.textDocuments.forEach(warm);
+  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(warm));
+
   const provider = new WispInlineProvider(client, ready, readSettings, status);
   const selector = LANGUAGES.map((language) => ({ language }));
   context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider(selector, provider));

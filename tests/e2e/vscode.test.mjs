@@ -116,6 +116,13 @@ test('VS Code for the Web: a second start loads the model from browser storage',
     const ready = await waitReady(consoleLines, 120_000);
     assert.equal(ready.fromCache, true, 'model came from Cache Storage');
     assert.equal(countRequests(log, MODEL_PATH), 0, 'no model fetch on the second start');
+    // wisp.toggle turns completions off, and the status bar says so.
+    await page.keyboard.press('F1');
+    await page.waitForSelector('.quick-input-box input', { timeout: 10_000 });
+    await page.keyboard.type('wisp: Toggle Completions', { delay: 20 });
+    await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.statusbar-item').filter({ hasText: 'wisp off' }).first().waitFor({ timeout: 10_000 });
     assert.deepEqual(log.violations, []);
   } finally {
     await context.close();

@@ -1,7 +1,8 @@
 /*
- * libFuzzer target for the tokenizer: the vocabularies of fixtures/gguf/ (byte-level BPE and
- * SentencePiece) are loaded once; each input picks one by its first byte and whether special
- * tokens are parsed by its second, and the rest is tokenized. Checked: no crash, ids in range,
+ * libFuzzer target for the tokenizer: the vocabularies of fixtures/gguf/ (byte-level BPE under
+ * each pre-tokenizer, and SentencePiece) are loaded once; each input picks one by its first byte
+ * and whether special tokens are parsed by its second, and the rest is tokenized. Checked: no
+ * crash, ids in range,
  * the count is the same whatever the output capacity, and for byte-level BPE without special
  * parsing, the tokens' bytes concatenate back to the input exactly.
  * Fixture directory: $WISP_FUZZ_FIXTURES or fixtures/gguf (run from the repository root).
@@ -23,8 +24,12 @@ typedef struct fuzz__vocab {
 } fuzz__vocab;
 
 static fuzz__vocab vocabs[] = {
-    {"tiny-bpe.gguf", true, NULL, NULL, NULL},
+    {"tiny-bpe.gguf", true, NULL, NULL, NULL}, /* pre-tokenizer gpt-2 */
     {"tiny-spm.gguf", false, NULL, NULL, NULL},
+    {"tiny-bpe-llama3.gguf", true, NULL, NULL, NULL},
+    {"tiny-bpe-qwen2.gguf", true, NULL, NULL, NULL},
+    {"tiny-bpe-starcoder.gguf", true, NULL, NULL, NULL},
+    {"tiny-bpe-deepseek-coder.gguf", true, NULL, NULL, NULL},
 };
 enum { N_VOCABS = sizeof vocabs / sizeof vocabs[0] };
 

@@ -102,6 +102,16 @@ test('open, edit and complete: items come back with UTF-16 ranges at the cursor'
   for (const it of r3.value.items) assert.equal(it.startOffset, PY.length);
 });
 
+test('warm prepares languages ahead of the first completion', async () => {
+  const { call } = await readyHost();
+  assert.deepEqual(await call('warm', { languageIds: ['python', 'typescriptreact', 'c'] }), { ok: true, value: null });
+  const r = await call('warm', { languageIds: ['cobol'] });
+  assert.equal(r.ok, false);
+  assert.equal(r.error.engineStatus, 'unknown language');
+  assert.match(r.error.message, /cobol/);
+  assert.equal((await call('stats', {})).value.openDocs, 0, 'the scratch document is gone');
+});
+
 test('typed errors: unknown document, stale versions, bad positions, bad models', async () => {
   const { call } = await readyHost();
   let r = await call('complete', { uri: 'file:///nope.py', version: 1, position: { line: 0, character: 0 }, options: {} });

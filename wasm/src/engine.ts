@@ -229,6 +229,7 @@ export class Engine {
       mode: this.str(this.m._wisp_js_mode_name(u32[1]!)),
       timings: {
         workerMs: 0,
+        queueMs: 0,
         engineMs,
         contextMs: f64[0]!,
         promptMs: f64[1]!,

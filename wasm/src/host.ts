@@ -31,6 +31,7 @@ function yieldToEvents(): Promise<void> {
 
 export class Host {
   private queue: Request[] = [];
+  private received = new Map<number, number>(); // request id -> performance.now() at arrival
   private pumping = false;
   private engine: Engine | null = null;
   private init: InitParams | null = null;
@@ -57,6 +58,7 @@ export class Host {
         });
       }
       this.queue.push(msg);
+      if (msg.type === 'complete') this.received.set(msg.id, performance.now());
       if (!this.pumping) void this.pump();
     } catch (e) {
       this.answer((msg as { id?: number }).id ?? -1, fail('bad_request', String(e)));
@@ -64,6 +66,7 @@ export class Host {
   }
 
   private answer(id: number, result: Result<unknown>): void {
+    this.received.delete(id);
     this.post({ id, type: 'response', result });
   }
 
@@ -188,7 +191,10 @@ export class Host {
       case 'complete': {
         const t0 = performance.now();
         const r = e.complete(req.params.uri, req.params.version, req.params.position, req.params.options);
-        if (r.ok) r.value.timings.workerMs = performance.now() - t0;
+        if (r.ok) {
+          r.value.timings.workerMs = performance.now() - t0;
+          r.value.timings.queueMs = t0 - (this.received.get(req.id) ?? t0);
+        }
         return r;
       }
       default:

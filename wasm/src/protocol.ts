@@ -60,6 +60,8 @@ export interface CompletionItem {
 export interface Timings {
   /** Time spent inside the worker for this request, queueing excluded. */
   workerMs: number;
+  /** Time the request waited in the worker's queue (behind an earlier request). */
+  queueMs: number;
   /** Time inside the engine call, measured from JS; the parts below are the engine's own. */
   engineMs: number;
   contextMs: number; // reparse + context extraction

@@ -59,7 +59,12 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   const debounce = new AdaptiveDebounce(0, options.debounceMs ?? 75);
 
   const ready = client.init({ wasmUrl: options.wasmUrl, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
-    .then((r) => {
+    .then(async (r) => {
+      if (r.ok) {
+        // Compile what the first completion in each language needs now, not at the first keystroke.
+        const present = new Set(monaco.editor.getModels().map((m) => m.getLanguageId()));
+        await client.warm(languages.filter((l) => present.has(l)));
+      }
       options.onStatus?.(r.ok ? { state: 'ready', info: r.value } : { state: 'error', message: r.error.message });
       return r;
     });
