@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+/* Bit casts without aliasing trouble (memcpy compiles to a move). */
 static uint32_t quant__f32_bits(float f) {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
@@ -114,6 +115,7 @@ void wisp_quantize_row_q4_0(const float *x, block_q4_0 *y, size_t n) {
     }
 }
 
+/* Block by block: x = d * q, with d the block's half-precision scale. */
 static void quant__dequant_q8_0(const block_q8_0 *restrict x, float *restrict y, size_t n) {
     for (size_t i = 0; i < n / QK8_0; i++) {
         const float d = wisp_f16_to_f32(x[i].d);
@@ -121,6 +123,7 @@ static void quant__dequant_q8_0(const block_q8_0 *restrict x, float *restrict y,
     }
 }
 
+/* x = d * (q - 8); byte j gives weight j (low nibble) and j + 16 (high nibble). */
 static void quant__dequant_q4_0(const block_q4_0 *restrict x, float *restrict y, size_t n) {
     for (size_t i = 0; i < n / QK4_0; i++) {
         const float d = wisp_f16_to_f32(x[i].d);
@@ -144,6 +147,7 @@ static void quant__q4_K_scale_min(int j, const uint8_t *s, uint8_t *sc, uint8_t 
     }
 }
 
+/* x = d * sc * q - dmin * m per sub-block of 32 (llama.cpp's dequantize_row_q4_K layout). */
 static void quant__dequant_q4_K(const block_q4_K *restrict x, float *restrict y, size_t n) {
     for (size_t i = 0; i < n / QK_K; i++) {
         const float d = wisp_f16_to_f32(x[i].d);
@@ -162,6 +166,7 @@ static void quant__dequant_q4_K(const block_q4_K *restrict x, float *restrict y,
     }
 }
 
+/* x = d * sc * (q - 32) per sub-block of 16 (llama.cpp's dequantize_row_q6_K layout). */
 static void quant__dequant_q6_K(const block_q6_K *restrict x, float *restrict y, size_t n) {
     for (size_t i = 0; i < n / QK_K; i++) {
         const float d = wisp_f16_to_f32(x[i].d);

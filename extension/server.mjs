@@ -104,8 +104,18 @@ export function startServer(port = 0) {
     }
     const file = resolveFile(url.pathname);
     if (!file || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${url.pathname}`);
-    const size = statSync(file).size;
+    const st = statSync(file);
+    const size = st.size;
+    // Revalidation as any static host does it; it also lets Chromium reuse its compiled-code
+    // cache for wisp.wasm.
+    const etag = `"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { etag, 'cache-control': 'no-cache' });
+      return res.end();
+    }
     res.writeHead(200, {
+      etag,
+      'last-modified': st.mtime.toUTCString(),
       'content-type': types[extname(file)] ?? 'application/octet-stream',
       'content-length': size,
       // Let the browser revalidate: a second start must come from wisp's own storage, not HTTP cache.

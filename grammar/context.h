@@ -35,6 +35,26 @@ typedef struct ctx__view {
 } ctx__view;
 size_t ctx__unmap(const ctx__view *v, size_t x);
 
+/* One enclosing scope as the scopes query found it. */
+typedef struct ctx__scope_hit {
+    TSNode node, body, name;
+    wisp_scope_kind kind;
+} ctx__scope_hit;
+
+/* Names in scope, collected innermost first, each once. */
+typedef struct ctx__names {
+    wisp_name *items;
+    size_t n, cap, max;
+} ctx__names;
+
+/* Parameters and locals of one function scope, or the members of a class scope (names.c). */
+void ctx__scope_names(const ctx__view *v, const ctx__scope_hit *sc, size_t pos, ctx__names *out,
+                      ctx__pool *pool);
+/* Module-level names: top-level definitions and the names imports bind. */
+void ctx__file_names(const ctx__view *v, ctx__names *out, ctx__pool *pool);
+/* Import statements in document order, each once; malloc'd, strings in the pool. */
+wisp_import *ctx__imports(const ctx__view *v, ctx__pool *pool, size_t *n_out);
+
 /* Whether a query match passes its text predicates (#eq?, #not-eq?, #match? as a prefix test). */
 bool ctx__match_ok(const TSQuery *q, const TSQueryMatch *m, const char *text, size_t len);
 

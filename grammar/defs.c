@@ -29,8 +29,9 @@ bool wisp__def_index_shift(wisp__def_index *ix, size_t start, size_t old_end, si
     for (size_t i = 0; i < ix->n; i++) {
         defs__entry *d = &ix->items[i];
         if (d->end < start) continue; /* before the edit (an edit touching its end extends it) */
-        if (d->name_start < old_end && d->name_start + d->name_len > start) d->dead = true;
-        else if (d->name_start + d->name_len == start || d->name_start == old_end) d->dead = true;
+        /* an edit touching a name changes the sort order the lookups rely on: rebuild */
+        if (d->name_start <= old_end && d->name_start + d->name_len >= start) return false;
+        if (start <= d->start && d->start <= old_end) return false; /* whose start is it? */
         if (d->start >= old_end) d->start = (uint32_t)((int64_t)d->start + delta);
         if (d->name_start >= old_end) d->name_start = (uint32_t)((int64_t)d->name_start + delta);
         if (d->sig_end >= old_end) d->sig_end = (uint32_t)((int64_t)d->sig_end + delta);
@@ -400,7 +401,7 @@ static void defs__lookup(const ctx__lookup *lk, const wisp_doc *doc, const char 
         if (e->name_len != n || memcmp(text + e->name_start, name, n)) break;
         if (e->dead) continue;
         if (e->kind == WISP_DEF_FIELD) {
-            if (e->owner < 0) continue;
+            if (e->owner < 0 || ix->items[e->owner].dead) continue;
             e = &ix->items[e->owner];
         } else if (member && e->kind != WISP_DEF_FUNCTION) {
             continue;

@@ -8,6 +8,7 @@
 
 #define TRIM__MAX_DEPTH 64
 #define TRIM__SCAN_LINES 400 /* how far back the prefix is lexed for open brackets */
+#define TRIM__MIN_REPEAT 6   /* a repeated line this long (stripped) ends a multi-line answer */
 
 /* ---------------------------------------------------------------------------------------------- */
 /* A small lexer: brackets, quotes and comments, enough to know what is open at a position.      */
@@ -307,6 +308,11 @@ static trim__cut trim__cut_of(const trim_input *in, const trim__site *st, const 
     }
     uint32_t line_no = 0;
     size_t line_start = i;
+    size_t prev_b = 0, prev_e = 0; /* the last non-blank line, stripped */
+    {
+        size_t le = trim__line_end(s, i, n);
+        trim__strip(s, i, le, &prev_b, &prev_e);
+    }
     trim__lex *lx = &cut.lex;
     while (i < n) {
         /* At the start of every line after the first: line-level rules. */
@@ -320,6 +326,13 @@ static trim__cut trim__cut_of(const trim_input *in, const trim__site *st, const 
                 !lx->block_comment && lx->depth <= cut.base) {
                 uint32_t ind = trim__indent(s + i, le - i, tab);
                 if (ind < st->block_indent && !trim__c_col0_ok(in->lang, s, b, t)) goto stop_at_line;
+            }
+            if (in->syntax && !blank && (le < n || final) && !lx->quote && !lx->block_comment &&
+                prev_e - prev_b >= TRIM__MIN_REPEAT && trim__eq(s + b, t - b, s + prev_b, prev_e - prev_b))
+                goto stop_at_line; /* the same statement again: a small model's loop */
+            if (!blank) {
+                prev_b = b;
+                prev_e = t;
             }
             if (in->syntax && !blank && st->next_len[0] && (le < n || final) && !lx->quote &&
                 !lx->block_comment && lx->depth <= cut.base &&

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Interop check of the quantizer against llama.cpp: quantizes fixtures/reference/{llama,qwen2}.gguf
-# to q8_0, q4_0 and f16 with `wisp quantize` and loads each in llama.cpp (node-llama-cpp from
-# bench/peers; run bench/peers/setup.sh first). Needs build/wisp (scripts/build.sh native).
+# to q8_0, q4_0 and f16 with `wisp quantize`, loads each in llama.cpp (node-llama-cpp from
+# bench/peers; run bench/peers/setup.sh first) and compares its greedy ids with wisp's
+# (tests/interop/quantize_llamacpp.mjs says what is enforced). Needs build/wisp
+# (scripts/build.sh native). Exit 1 on a load failure or an enforced disagreement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d bench/peers/node_modules/node-llama-cpp ] || { echo "bench/peers not installed: run bench/peers/setup.sh" >&2; exit 2; }

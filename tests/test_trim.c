@@ -179,6 +179,10 @@ static void test_brace_blocks(void **state) {
         {"dedent without brace", TS, BLOCK, "function f() {\n  ", "\n}\n", "a();\nexport const b = 1;", "a();", 0},
         {"next suffix lines repeated", JS, BLOCK, "function f() {\n  ", "\n  return x;\n}\n",
          "const x = 1;\n  return x;\n}", "const x = 1;", 0},
+        {"repeated statement ends the block", CC, BLOCK, "void f(void) {\n    ", "\n}\n",
+         "free(a);\n    free(ctx);\n    free(ctx);\n    free(ctx);", "free(a);\n    free(ctx);", 0},
+        {"repeated short lines stay", JS, BLOCK, "function f() {\n  ", "\n}\n",
+         "if (a) {\n    b();\n  }\n  if (c) {\n    d();\n  }", "if (a) {\n    b();\n  }\n  if (c) {\n    d();\n  }", 0},
         {"lone brace line needs agreement", CC, BLOCK, "void f(void) {\n    ", "\n    }\n    z();\n}\n",
          "if (a) {\n        b();\n    }\n    c();", "if (a) {\n        b();\n    }\n    c();", 0},
     };

@@ -6,12 +6,12 @@
 //   keystrokes that got a suggestion, where the time goes (debounce, messaging, context, prefill,
 //   decode, trim), cold start (worker start + model from browser storage + first answer) in a
 //   fresh browser process, the compressed download (wasm + worker + model), the WebAssembly heap.
-// Usage: node bench/browser/run.mjs [--cases N] [--model PATH] [--write]
+// Usage: node bench/browser/run.mjs [--cases N] [--model PATH] [--candidates N] [--write]
 //   --write appends/replaces the "Browser latency" section of bench/RESULTS.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -30,7 +30,7 @@ const nCases = Number(arg('--cases', 40));
 const modelPath = arg('--model', process.env.WISP_MODEL || join(root, 'models', 'wisp-default.gguf'));
 const casesPath = arg('--dev', join(root, '..', 'shared', 'bench', 'dev_cases.jsonl'));
 const write = process.argv.includes('--write');
-const options = { debounceMs: 75, maxLines: 0, candidates: 1, timeBudgetMs: 150, minPaceMs: 80, maxPaceMs: 120, seed: 7 };
+const options = { debounceMs: 75, maxLines: 0, candidates: Number(arg('--candidates', 1)), timeBudgetMs: 150, minPaceMs: 80, maxPaceMs: 120, seed: 7 };
 
 if (!existsSync(modelPath)) throw new Error(`no model at ${modelPath}`);
 process.env.WISP_MODEL = modelPath; // the server serves it as /models/wisp-default.gguf
@@ -104,7 +104,9 @@ function summarize(ks) {
     trim: mean(answered.map((k) => k.timings.trimMs)),
     engine: mean(answered.map((k) => k.timings.engineMs)),
     queue: mean(answered.map((k) => k.timings.queueMs)),
-    messaging: mean(answered.map((k) => k.requestMs - k.timings.workerMs - k.timings.queueMs)),
+    edit: mean(answered.map((k) => k.timings.editMs)),
+    messaging: mean(answered.map((k) => Math.max(0, k.requestMs - k.timings.workerMs - k.timings.queueMs - k.timings.editMs))),
+    messagingP50: q(answered.map((k) => Math.max(0, k.requestMs - k.timings.workerMs - k.timings.queueMs - k.timings.editMs)), 0.5),
     promptTokens: mean(answered.map((k) => k.timings.promptTokens)),
     reusedTokens: mean(answered.map((k) => k.timings.reusedTokens)),
   };
@@ -119,7 +121,7 @@ const downloadTotal = download.wasm + download.worker + download.model;
 const git = (...a) => { try { return execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim(); } catch { return '?'; } };
 const commit = git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? ' (+ uncommitted changes)' : '');
 const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim().split('\n').pop();
-const machine = `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores; ${chromiumVersion}; Node ${process.version}`;
+const machine = `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores (load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end of the run, shared with other work); ${chromiumVersion}; Node ${process.version}`;
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const mb = (b) => (b / 1e6).toFixed(2);
 const ok = (v, budget) => (v <= budget ? 'ok' : `missed by ${f(v - budget)}`);
@@ -130,7 +132,7 @@ lines.push('## Browser latency (bench/browser/run.mjs)');
 lines.push('');
 lines.push(`Date ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}. Machine: ${machine}.`);
 lines.push(`Model ${basename(modelPath)} (${mb(start.info.modelBytes)} MB, ${start.info.modelName || 'unnamed'}, sha256 ${start.info.modelSha256.slice(0, 12)}...).`);
-lines.push(`Headless Chromium, one engine thread in a Web Worker, no SharedArrayBuffer. ${cases.length} dev cases (round-robin over languages), ${keys.length} keystrokes at ${options.minPaceMs}-${options.maxPaceMs} ms a key, a request per keystroke through the editors' client (adaptive debounce <= ${options.debounceMs} ms, ${options.candidates} candidate, time budget ${options.timeBudgetMs} ms).`);
+lines.push(`Headless Chromium, one engine thread in a Web Worker, no SharedArrayBuffer. ${cases.length} dev cases (round-robin over languages), ${keys.length} keystrokes at ${options.minPaceMs}-${options.maxPaceMs} ms a key, a request per keystroke through the editors' client (adaptive debounce <= ${options.debounceMs} ms, ${options.candidates} candidate(s), time budget ${options.timeBudgetMs} ms).`);
 lines.push('');
 lines.push('| measure | value | budget | verdict |');
 lines.push('| --- | --- | --- | --- |');
@@ -142,7 +144,7 @@ lines.push(`| of which the first answer | ${f(cold.coldMs - start.initMs, 0)} ms
 lines.push(`| download, gzip -9: wasm + worker + model | ${mb(downloadTotal)} MB (${mb(download.wasm)} + ${mb(download.worker)} + ${mb(download.model)}) | <= 25 MB | ${ok(downloadTotal / 1e6, 25)} |`);
 lines.push(`| WebAssembly heap after the run | ${mb(stats?.heapBytes ?? 0)} MB | <= 150 MB | ${ok((stats?.heapBytes ?? 0) / 1e6, 150)} |`);
 lines.push('');
-lines.push(`Where the time goes (mean per answered request, ms): debounce ${f(total.debounce)}, waiting behind the previous request ${f(total.queue)}, messaging ${f(total.messaging)}, context ${f(total.context)}, prompt ${f(total.prompt)}, prefill ${f(total.prefill)}, decode ${f(total.decode)}, trim ${f(total.trim)} (engine ${f(total.engine)}); prompt ${f(total.promptTokens, 0)} tokens of which ${f(total.reusedTokens, 0)} reused from the KV cache.`);
+lines.push(`Where the time goes (mean per answered request, ms): debounce ${f(total.debounce)}, waiting behind the previous request ${f(total.queue)}, applying the keystroke's edit (incremental reparse) ${f(total.edit)}, messaging ${f(total.messaging)} (median ${f(total.messagingP50)}: the mean is spikes of a shared 2-core machine), context ${f(total.context)}, prompt ${f(total.prompt)}, prefill ${f(total.prefill)}, decode ${f(total.decode)}, trim ${f(total.trim)} (engine ${f(total.engine)}); prompt ${f(total.promptTokens, 0)} tokens of which ${f(total.reusedTokens, 0)} reused from the KV cache.`);
 lines.push('');
 lines.push('| language | keystrokes | p50 ms | p95 ms | with suggestion | prefill ms | decode ms |');
 lines.push('| --- | --- | --- | --- | --- | --- | --- |');

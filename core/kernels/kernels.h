@@ -22,12 +22,13 @@
  * blocked matrix-matrix kernel that reuses each loaded weight block across several tokens.
  * For Q8_0/Q4_0 weights the activations are first quantized to Q8_0 in `scratch` (as llama.cpp
  * does); `scratch` must hold wisp_matmul_scratch_bytes(wt, n_cols, n_tok) bytes.
- * For F16/BF16/Q4_K/Q6_K weights the kernels convert weights to float on the fly (exactly) and
- * multiply in float. n_cols must be a multiple of 32 for Q8_0/Q4_0, of 256 for Q4_K/Q6_K.
+ * For F16/BF16/Q4_K/Q6_K weights the kernels convert weights to float on the fly (F16/BF16
+ * exactly, K-quants by their dequantization formula) and multiply in float. n_cols must be a multiple of 32 for Q8_0/Q4_0, of 256 for Q4_K/Q6_K.
  * `scratch` needs no particular alignment (kernels round it up to 64 bytes) and is only working
  * memory: its contents before and after the call mean nothing. Y must not overlap X or W.
  * Accuracy: quantized weights give exactly llama.cpp's int32 block sums; the float sums of
  * blocks (or of products, for float weights) may be added in a different order than _ref.
+ * No kernel keeps state: calls on distinct threads need only distinct scratch.
  */
 void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, const float *X,
                  size_t n_tok, float *Y, void *scratch);

@@ -31,6 +31,7 @@ size_t wisp_matmul_scratch_bytes(wisp_dtype wt, size_t n_cols, size_t n_tok) {
     return 0;
 }
 
+/* The model loader asks before it accepts a tensor type for a matrix. */
 bool wisp_matmul_supports(wisp_dtype wt) {
     switch (wt) {
     case WISP_DTYPE_F32:
@@ -105,6 +106,8 @@ static void ref__matmul_f(wisp_dtype wt, const void *W, size_t n_rows, size_t n_
     }
 }
 
+/* The definition of wisp_matmul (see kernels.h); the other versions must match it within the
+ * bounds tests/test_kernels.c states. */
 void wisp_matmul_ref(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, const float *X,
                      size_t n_tok, float *Y, void *scratch) {
     if (wt == WISP_DTYPE_Q8_0 || wt == WISP_DTYPE_Q4_0)
@@ -113,6 +116,7 @@ void wisp_matmul_ref(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols,
         ref__matmul_f(wt, W, n_rows, n_cols, X, n_tok, Y, scratch);
 }
 
+/* Vector references: sums in index order, no FMA contraction assumed. */
 float wisp_dot_f32_ref(const float *a, const float *b, size_t n) {
     float sum = 0.0f;
     for (size_t i = 0; i < n; i++) sum += a[i] * b[i];

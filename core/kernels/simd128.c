@@ -28,12 +28,14 @@ static inline v128_t simd__reduce4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
     return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
+/* The same for floats (end of a float tile). */
 static inline v128_t simd__reduce4_f32(v128_t a, v128_t b, v128_t c, v128_t d) {
     v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
     v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
     return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
+/* Sum of the 4 lanes. */
 static inline float simd__hsum(v128_t v) {
     v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
     v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
@@ -161,6 +163,7 @@ static size_t simd__chunk_rows(size_t row_bytes) {
     return n < SIMD__R ? SIMD__R : n;
 }
 
+/* Whole matrix: chunks of rows that stay in cache, tiles of tokens over each chunk. */
 static inline __attribute__((always_inline)) void simd__matmul_q(bool q4, const void *W, size_t n_rows,
                                                                   size_t n_cols, size_t n_tok,
                                                                   const int16_t *xs, const float *xd,
@@ -293,6 +296,8 @@ static void simd__matmul_f(wisp_dtype wt, const void *W, size_t n_rows, size_t n
     }
 }
 
+/* The engine's matmul in WebAssembly: Q8_0/Q4_0 through int16 dot tiles, the rest through
+ * float tiles (converted rows in scratch for F16/BF16/K-quants). */
 void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, const float *X,
                  size_t n_tok, float *Y, void *scratch) {
     if (wt == WISP_DTYPE_Q8_0 || wt == WISP_DTYPE_Q4_0) {
@@ -308,6 +313,7 @@ void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, con
 
 /* ---- vector kernels --------------------------------------------------------------------------- */
 
+/* Vector kernels: mul + add (no FMA in simd128), tails in scalar. */
 float wisp_dot_f32(const float *a, const float *b, size_t n) {
     v128_t s0 = wasm_f32x4_splat(0.0f), s1 = wasm_f32x4_splat(0.0f);
     size_t i = 0;

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the GGUF reader: any bytes -> wisp_gguf_open, then every key and tensor
  * is walked through every getter (ASan catches any read outside the buffer), lookups by name must
- * find what the index says, and a file that opens must quantize to a file that opens again.
+ * find what the index says, and a file that opens must quantize (or dequantize) to a file that
+ * opens again.
  * Build with scripts/fuzz.sh; crashes and broken invariants abort (__builtin_trap).
  */
 #include <stdint.h>
@@ -93,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* whatever opens must quantize, and the result must open again */
     size_t out_size;
-    wisp_dtype target = size % 2 ? WISP_DTYPE_Q4_0 : WISP_DTYPE_Q8_0;
+    static const wisp_dtype targets[] = {WISP_DTYPE_Q8_0, WISP_DTYPE_Q4_0, WISP_DTYPE_F32};
+    wisp_dtype target = targets[size % 3]; /* F32 dequantizes (Q4_K / Q6_K included) */
     void *out = wisp_quantize_gguf(data, size, target, &out_size, &err);
     if (out) {
         wisp_gguf *q = wisp_gguf_open(out, out_size, &err);

@@ -138,6 +138,10 @@ test('typed errors: unknown document, stale versions, bad positions, bad models'
   assert.equal(r.ok, true, 'the host survives a failed init');
   r = await bad.call('init', { wasmBytes: copy(wasm), model: { kind: 'bytes', bytes: copy(model), sha256: '00'.repeat(32) } });
   assert.equal(r.error.code, 'integrity');
+  r = await bad.call('init', { wasmBytes: new Uint8Array([0, 97, 115, 109, 9, 9]).buffer, model: { kind: 'bytes', bytes: copy(model) } });
+  assert.equal(r.ok, false, 'a broken wasm is an answer, not a hang');
+  assert.equal(r.error.code, 'download');
+  assert.match(r.error.message, /wisp\.wasm/);
 });
 
 test('a newer completion cancels older queued ones; cancel drops a queued request', async () => {

@@ -31,8 +31,29 @@ export interface WispModule {
   _wisp_js_warm(engine: number, languageId: number): number;
 }
 
-export type ModuleFactory = (opts: { wasmBinary: ArrayBuffer | Uint8Array; print?: (s: string) => void;
-                                     printErr?: (s: string) => void }) => Promise<WispModule>;
+/** The Emscripten factory (createWisp). We always hand it `instantiateWasm`, so that we choose
+ * how the module is compiled and can keep the compiled WebAssembly.Module for a restart. */
+export type ModuleFactory = (opts: {
+  instantiateWasm: (imports: WebAssembly.Imports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => object;
+  print?: (s: string) => void;
+  printErr?: (s: string) => void;
+}) => Promise<WispModule>;
+
+/** Where the wasm comes from: its URL (compiled while it streams in, which also lets the browser
+ * cache the compiled code), its bytes, or a module compiled before (a restart). */
+export type WasmSource = string | ArrayBuffer | WebAssembly.Module;
+
+// Compiles and instantiates from any WasmSource.
+async function instantiateFrom(src: WasmSource, imports: WebAssembly.Imports): Promise<WebAssembly.WebAssemblyInstantiatedSource> {
+  if (src instanceof WebAssembly.Module) return { module: src, instance: await WebAssembly.instantiate(src, imports) };
+  if (typeof src !== 'string') return WebAssembly.instantiate(src, imports);
+  const res = await fetch(src);
+  if (!res.ok) throw new Error(`fetching ${src}: HTTP ${res.status}`);
+  if (typeof WebAssembly.instantiateStreaming === 'function' && res.headers.get('content-type')?.startsWith('application/wasm')) {
+    return WebAssembly.instantiateStreaming(res, imports);
+  }
+  return WebAssembly.instantiate(await res.arrayBuffer(), imports);
+}
 
 // js_result layout in exports.c (static_asserts there).
 const RESULT_TIMINGS = 24;
@@ -58,13 +79,27 @@ export class Engine {
 
   private constructor(private m: WispModule) {}
 
-  /** Instantiates the module. Throws when the bytes are not the module we expect. */
-  static async instantiate(factory: ModuleFactory, wasm: ArrayBuffer | Uint8Array): Promise<Engine> {
-    const m = await factory({ wasmBinary: wasm, print: () => {}, printErr: () => {} });
-    if (typeof m._wisp_js_engine_new !== 'function') {
+  /** Instantiates the module; `compiled` is kept for restarts. Throws when the wasm cannot be
+   * fetched or compiled, or is not the module we expect. */
+  static async instantiate(factory: ModuleFactory, wasm: WasmSource): Promise<{ engine: Engine; compiled: WebAssembly.Module }> {
+    let compiled: WebAssembly.Module | null = null;
+    let failed: (e: unknown) => void = () => {};
+    const failure = new Promise<never>((_, reject) => { failed = reject; });
+    const m = await Promise.race([failure, factory({
+      instantiateWasm(imports, receive) {
+        instantiateFrom(wasm, imports).then((r) => {
+          compiled = r.module;
+          receive(r.instance, r.module);
+        }, failed);
+        return {};
+      },
+      print: () => {},
+      printErr: () => {},
+    })]);
+    if (typeof m._wisp_js_engine_new !== 'function' || !compiled) {
       throw new Error('wisp.wasm has no engine exports (built before the engine landed?)');
     }
-    return new Engine(m);
+    return { engine: new Engine(m), compiled };
   }
 
   get heapBytes(): number {
@@ -230,6 +265,7 @@ export class Engine {
       timings: {
         workerMs: 0,
         queueMs: 0,
+        editMs: 0,
         engineMs,
         contextMs: f64[0]!,
         promptMs: f64[1]!,

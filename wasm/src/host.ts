@@ -10,7 +10,7 @@
  *   model; its documents are gone, so later requests on them answer 'no_document' and the client
  *   reopens them.
  */
-import { Engine, type ModuleFactory } from './engine.js';
+import { Engine, type ModuleFactory, type WasmSource } from './engine.js';
 import { loadModel, ModelError } from './model-store.js';
 import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats, ToWorker } from './protocol.js';
 import { fail, ok } from './protocol.js';
@@ -35,8 +35,9 @@ export class Host {
   private pumping = false;
   private engine: Engine | null = null;
   private init: InitParams | null = null;
-  private wasm: ArrayBuffer | null = null;
+  private wasm: WebAssembly.Module | null = null; // compiled once, reused by a restart
   private restarts = 0;
+  private editMs = 0; // edits applied since the last completion, for Timings.editMs
   private recovering: Promise<void> | null = null;
 
   constructor(private factory: ModuleFactory, private post: (msg: FromWorker) => void) {}
@@ -114,9 +115,16 @@ export class Host {
     }
   }
 
-  private async start(params: InitParams, wasm: ArrayBuffer): Promise<Result<EngineInfo>> {
+  private async start(params: InitParams, wasm: WasmSource): Promise<Result<EngineInfo>> {
     const t0 = performance.now();
-    const engine = await Engine.instantiate(this.factory, wasm);
+    let engine: Engine;
+    try {
+      const r = await Engine.instantiate(this.factory, wasm);
+      engine = r.engine;
+      this.wasm = r.compiled;
+    } catch (e) {
+      return fail('download', `loading wisp.wasm: ${e instanceof Error ? e.message : String(e)}`);
+    }
     const t1 = performance.now();
     let model;
     try {
@@ -145,18 +153,10 @@ export class Host {
   private async handle(req: Request): Promise<Result<unknown>> {
     if (req.type === 'init') {
       if (this.engine) return fail('bad_request', 'already initialized');
-      let wasm = req.params.wasmBytes;
-      if (!wasm) {
-        if (!req.params.wasmUrl) return fail('bad_request', 'init needs wasmUrl or wasmBytes');
-        const res = await fetch(req.params.wasmUrl);
-        if (!res.ok) return fail('download', `fetching ${req.params.wasmUrl}: HTTP ${res.status}`);
-        wasm = await res.arrayBuffer();
-      }
+      const wasm = req.params.wasmBytes ?? req.params.wasmUrl;
+      if (!wasm) return fail('bad_request', 'init needs wasmUrl or wasmBytes');
       const r = await this.start(req.params, wasm);
-      if (r.ok) {
-        this.init = req.params;
-        this.wasm = wasm;
-      }
+      if (r.ok) this.init = req.params;
       return r;
     }
     if (this.recovering) await this.recovering;
@@ -175,8 +175,12 @@ export class Host {
     switch (req.type) {
       case 'open':
         return e.open(req.params.uri, req.params.languageId, req.params.text, req.params.version);
-      case 'edit':
-        return e.edit(req.params.uri, req.params.version, req.params.changes);
+      case 'edit': {
+        const t0 = performance.now();
+        const r = e.edit(req.params.uri, req.params.version, req.params.changes);
+        this.editMs += performance.now() - t0;
+        return r;
+      }
       case 'close':
         return e.close(req.params.uri);
       case 'lastPrompt':
@@ -194,6 +198,8 @@ export class Host {
         if (r.ok) {
           r.value.timings.workerMs = performance.now() - t0;
           r.value.timings.queueMs = t0 - (this.received.get(req.id) ?? t0);
+          r.value.timings.editMs = this.editMs;
+          this.editMs = 0;
         }
         return r;
       }

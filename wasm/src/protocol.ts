@@ -62,6 +62,8 @@ export interface Timings {
   workerMs: number;
   /** Time the request waited in the worker's queue (behind an earlier request). */
   queueMs: number;
+  /** Time spent applying edits (incremental reparses) since the previous completion. */
+  editMs: number;
   /** Time inside the engine call, measured from JS; the parts below are the engine's own. */
   engineMs: number;
   contextMs: number; // reparse + context extraction

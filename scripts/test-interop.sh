@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The llama.cpp interop test (issue 2): fixtures/reference/trained.gguf (written by our converter)
+# is quantized by `wisp quantize` to q8_0 and q4_0; each file, and the F16 original, must load in
+# llama.cpp (node-llama-cpp from bench/peers, one thread) and give exactly the same greedy ids as
+# `wisp generate` for every prompt of tests/interop/greedy_llamacpp.mjs. Needs build/wisp
+# (scripts/build.sh native) and the peers (bench/peers/setup.sh). Exit status 0 = identical.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${WISP_BUILD_DIR:-build}
+[ -x "$build/wisp" ] || scripts/build.sh native >/dev/null
+bench/peers/setup.sh
+out=$build/interop
+mkdir -p "$out"
+src=fixtures/reference/trained.gguf
+files=("$src")
+for t in q8_0 q4_0; do
+  "$build/wisp" quantize "$src" "$out/trained-$t.gguf" "$t" >/dev/null
+  files+=("$out/trained-$t.gguf")
+done
+WISP_BUILD_DIR=$build exec node tests/interop/greedy_llamacpp.mjs --n 32 "${files[@]}"
