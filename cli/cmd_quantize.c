@@ -36,7 +36,8 @@ static int quantize__write(const char *path, const void *data, size_t size) {
     if (f && fclose(f) != 0) ok = 0;
     if (ok && rename(tmp, path) != 0) ok = 0;
     if (!ok) {
-        fprintf(stderr, "wisp: %s: %s\n", path, strerror(errno));
+        int e = errno; /* before remove() can change it */
+        fprintf(stderr, "wisp: %s: %s\n", path, strerror(e ? e : EIO));
         remove(tmp);
     }
     free(tmp);

@@ -1,7 +1,8 @@
 // Runs bench/engine/page.js in headless Chromium (one page, no SharedArrayBuffer, so both engines
 // run one thread) on localhost: for each GGUF file, wisp's WASM engine then wllama, and prints one
 // JSON line per (engine, file): {"engine", "file", "n_prompt", "pp_ms", "pp_tok_s", "n_gen", "tg_ms", "tg_tok_s"}.
-//   node bench/engine/browser.mjs --prompt-file IDS.txt [--n 64] [--reps 3] MODEL.gguf...
+//   node bench/engine/browser.mjs --prompt PREFIX [--n 64] [--reps 3] MODEL.gguf...
+// PREFIX.ids: the prompt's ids (wisp), PREFIX.txt: its text (wllama); see make_prompt.py.
 import { createServer } from 'node:http';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,16 +15,17 @@ let promptFile = null, nGen = 64, reps = 3;
 const files = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--prompt-file') promptFile = argv[++i];
+  if (argv[i] === '--prompt') promptFile = argv[++i];
   else if (argv[i] === '--n') nGen = Number(argv[++i]);
   else if (argv[i] === '--reps') reps = Number(argv[++i]);
   else files.push(path.resolve(argv[i]));
 }
 if (!promptFile || files.length === 0) {
-  console.error('usage: node bench/engine/browser.mjs --prompt-file IDS.txt [--n 64] [--reps 3] MODEL.gguf...');
+  console.error('usage: node bench/engine/browser.mjs --prompt PREFIX [--n 64] [--reps 3] MODEL.gguf...');
   process.exit(2);
 }
-const prompt = readFileSync(promptFile, 'utf8').trim().split(/[\s,]+/).map(Number);
+const prompt = readFileSync(promptFile + '.ids', 'utf8').trim().split(/[\s,]+/).map(Number);
+const promptText = readFileSync(promptFile + '.txt', 'utf8');
 
 // Static files of the repository, read-only, localhost only.
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
@@ -32,7 +34,7 @@ const server = createServer((req, res) => {
   const file = path.join(root, p);
   let st;
   try { st = statSync(file); } catch { st = null; }
-  if (!file.startsWith(root + path.sep) || !st || !st.isFile()) { console.error('404', req.url); res.writeHead(404); res.end(); return; }
+  if (!file.startsWith(root + path.sep) || !st || !st.isFile()) { res.writeHead(404); res.end(); return; }
   res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Content-Length': st.size });
   createReadStream(file).pipe(res);
 });
@@ -49,9 +51,9 @@ await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60
 let failed = 0;
 for (const file of files) {
   const url = `${base}/${path.relative(root, file)}`;
-  for (const [engine, fn] of (process.env.ONLY === "wllama" ? [["wllama", "benchWllama"]] : [["wisp-wasm", "benchWisp"], ["wllama", "benchWllama"]])) {
+  for (const [engine, fn] of [['wisp-wasm', 'benchWisp'], ['wllama', 'benchWllama']]) {
     try {
-      const r = await page.evaluate(([f, u, p, n, k]) => window[f](u, p, n, k), [fn, url, prompt, nGen, reps]);
+      const r = await page.evaluate(([f, u, p, n, k]) => window[f](u, p, n, k), [fn, url, fn === 'benchWisp' ? prompt : promptText, nGen, reps]);
       console.log(JSON.stringify({ engine, file: path.basename(file), ...r, pp_tok_s: +(r.n_prompt * 1e3 / r.pp_ms).toFixed(1),
         tg_tok_s: +(r.n_gen * 1e3 / r.tg_ms).toFixed(1) }));
     } catch (e) {

@@ -30,16 +30,16 @@ window.benchWisp = async (url, promptIds, nGen, reps) => {
 };
 
 // wllama: llama.cpp's own timings (llama-server's prompt_ms / predicted_ms) of a raw completion of
-// the same prompt ids, greedy, end-of-generation ignored, nothing reused from the previous run.
-window.benchWllama = async (url, promptIds, nGen, reps) => {
+// the prompt's text (wllama 3.8.1 fails on a prompt given as ids; its tokenizer gives the same ids,
+// BOS included, which bench/engine/run.sh checks through node-llama-cpp), greedy, end-of-generation ignored, nothing reused from the previous run.
+window.benchWllama = async (url, promptText, nGen, reps) => {
   const wllama = new Wllama({ default: WLLAMA_WASM, 'single-thread/wllama.wasm': WLLAMA_WASM }, { allowOffline: true, suppressNativeLog: true });
   wllama.setCompat(null);
   await wllama.loadModelFromUrl(url, { n_ctx: 1024, n_batch: 512, n_threads: 1, useCache: false, warmup: false });
-  console.error('wllama loaded');
   const threads = wllama.getNumThreads();
   let best = { pp_ms: Infinity, tg_ms: Infinity, n_prompt: 0, n_gen: 0, threads };
   for (let r = 0; r < reps; r++) {
-    const res = await wllama.createCompletion({ prompt: 'def main():\n    return 1', max_tokens: nGen, temperature: 0, ignore_eos: true, cache_prompt: false });
+    const res = await wllama.createCompletion({ prompt: promptText, max_tokens: nGen, temperature: 0, ignore_eos: true, cache_prompt: false });
     const t = res.timings;
     best = { pp_ms: Math.min(best.pp_ms, t.prompt_ms), tg_ms: Math.min(best.tg_ms, t.predicted_ms),
       n_prompt: t.prompt_n, n_gen: t.predicted_n, threads };

@@ -250,3 +250,25 @@ test('a model URL streams with progress and is checked against its SHA-256', asy
     server.close();
   }
 });
+
+test('a request cut by its time budget during prefill is continued until the model answers', async () => {
+  // A long document: its prompt needs several prefill batches, more than 1 ms allows.
+  const body = Array.from({ length: 60 }, (_, i) => `def f${i}(a, b):\n    return a * ${i} + b\n`).join('\n');
+  const text = body + '\n\ndef g(x):\n    return ';
+  const doc = { text, version: 1, languageId: 'python' };
+  const listeners = [];
+  let completes = 0;
+  const host = new api.Host(createWisp, (msg) => { for (const fn of listeners) fn({ data: msg }); });
+  const port = {
+    postMessage: (msg) => { if (msg.type === 'complete') completes++; host.receive(msg); },
+    addEventListener: (type, fn) => { if (type === 'message') listeners.push(fn); },
+  };
+  const client = new api.WispClient(port, () => doc);
+  assert.equal((await client.init({ wasmBytes: copy(wasm), model: { kind: 'bytes', bytes: copy(model) } })).ok, true);
+  const lines = text.split('\n');
+  const r = await client.complete('file:///long.py', 1, { line: lines.length - 1, character: lines.at(-1).length }, { timeBudgetMs: 1, maxTokens: 4 });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.ok(completes > 1, `the request was continued (${completes} requests)`);
+  assert.ok(r.value.timings.reusedTokens > 0, 'the continuation reused the prefilled tokens');
+  assert.ok(r.value.timings.promptTokens > 200);
+});

@@ -112,9 +112,25 @@ export class WispClient {
   }
 
   /** Completes at `position` of the document's `version`. Opens or resynchronizes the document
-   * when needed and retries once after a lost document (a restarted engine) or a missed edit. */
+   * when needed and retries once after a lost document (a restarted engine) or a missed edit.
+   * A request whose time budget ran out before the model produced anything (a long prompt that
+   * the cache does not hold yet: the engine keeps what it prefilled) is continued, up to
+   * `maxContinuations` times, until the signal aborts: the editor gets its first suggestion in a
+   * new document without the user having to type on. */
   async complete(uri: string, version: number, position: Position, options: CompleteOptions,
-                 signal?: AbortSignal): Promise<Result<CompletionResult>> {
+                 signal?: AbortSignal, maxContinuations = 40): Promise<Result<CompletionResult>> {
+    for (let i = 0; ; i++) {
+      const r = await this.completeOnce(uri, version, position, options, signal);
+      if (!r.ok || r.value.items.length > 0 || i >= maxContinuations || signal?.aborted) return r;
+      const t = r.value.timings;
+      const budget = options.timeBudgetMs ?? 0;
+      const cut = budget > 0 && t.generatedTokens === 0 && t.engineMs >= 0.9 * budget && t.reusedTokens + 1 < t.promptTokens;
+      if (!cut) return r;
+    }
+  }
+
+  private async completeOnce(uri: string, version: number, position: Position, options: CompleteOptions,
+                             signal?: AbortSignal): Promise<Result<CompletionResult>> {
     for (let attempt = 0; ; attempt++) {
       if (!this.opened.has(uri) || this.needsReopen.has(uri)) {
         const o = await this.open(uri);
