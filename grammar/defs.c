@@ -137,7 +137,7 @@ static const wisp__def_index *defs__index(const wisp_doc *doc) {
     for (size_t i = 0; i < ix->n; i++)
         if (ix->items[i].owner >= 0) ix->items[i].owner = (int32_t)ix->items[ix->items[i].owner].start;
     defs__text = text;
-    qsort(ix->items, ix->n, sizeof *ix->items, defs__cmp);
+    if (ix->n) qsort(ix->items, ix->n, sizeof *ix->items, defs__cmp);
     for (size_t i = 0; i < ix->n; i++) {
         if (ix->items[i].owner < 0) continue;
         uint32_t start = (uint32_t)ix->items[i].owner;
@@ -486,7 +486,7 @@ wisp_status wisp__defs_find(const ctx__lookup *lk, ctx__pool *pool, wisp_def **o
             defs__by_prefix(lk, other, &cands, &n_cands, &cap);
     }
     free(refs.items);
-    qsort(cands, n_cands, sizeof *cands, defs__by_score);
+    if (n_cands) qsort(cands, n_cands, sizeof *cands, defs__by_score);
 
     /* one per (name, uri): the best-scored one (a C prototype and its definition are one) */
     wisp_def *defs = calloc(lk->params->max_defs ? lk->params->max_defs : 1, sizeof *defs);

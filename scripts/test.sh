@@ -3,6 +3,7 @@
 #   1. cmocka tests through ctest (native Release build)
 #   2. the same C tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. a short libFuzzer run of the GGUF reader and the tokenizer
+#      and the llama.cpp interop test (node-llama-cpp loads wisp-quantized files, same greedy ids)
 #   4. the WebAssembly kernel check under node (simd128 vs reference), and the tokenizer tests
 #      (equality vectors included) compiled to WebAssembly
 #   5. JS tests of the WebAssembly API (node --test)
@@ -29,6 +30,7 @@ suite ctest ctest --test-dir build --output-on-failure -j "$jobs"
 suite asan bash -c "scripts/build.sh asan >/dev/null && \
   ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j $jobs"
 suite fuzz scripts/test-fuzz.sh
+suite interop scripts/test-interop.sh
 suite wasm-kernels scripts/test-wasm-kernels.sh
 suite wasm-tokenizer scripts/test-wasm-tokenizer.sh
 suite js scripts/test-js.sh

@@ -82,6 +82,22 @@ def main():
         empty = 100.0 * sum(r["empty"] for r in rows) / len(rows)
         err = 100.0 * sum(r["error"] for r in rows) / len(rows)
         out.append(f"| {label} | " + " | ".join(cells) + f" | {cell(rows)} | {empty:.1f} | {err:.1f} |")
+    extra = os.path.join(a.dir, "default_d.jsonl")
+    if os.path.exists(extra) and "d_trim" in results:
+        rows = load(extra)
+        ids = {r["id"] for r in rows}
+        same = [r for r in results["d_trim"] if r["id"] in ids]
+        out.append(f"\nThe shipped default model (`models/wisp-default.gguf`), full configuration, current engine,"
+                   f" on the first {len(rows)} cases (score.py --limit, round-robin over languages), beside row d"
+                   " on the same cases:\n")
+        out.append(hdr)
+        out.append("|---" * (len(LANGS) + len(KINDS) + 4) + "|")
+        for label, rs in (("d, ablation model, same cases", same), ("d, shipped default", rows)):
+            cells = [cell([r for r in rs if r["lang"] == l]) for l in LANGS]
+            cells += [cell([r for r in rs if r["kind"] == k]) for k in KINDS]
+            empty = 100.0 * sum(r["empty"] for r in rs) / max(1, len(rs))
+            err = 100.0 * sum(r["error"] for r in rs) / max(1, len(rs))
+            out.append(f"| {label} | " + " | ".join(cells) + f" | {cell(rs)} | {empty:.1f} | {err:.1f} |")
     t = os.path.join(a.dir, "timings.md")
     if os.path.exists(t):
         out.append("\nTime `wisp complete` spends per case (full configuration, engine timings from `--json`;"

@@ -88,12 +88,20 @@ const q = (xs, p) => {
 const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 function summarize(ks) {
   const answered = ks.filter((k) => k.answered);
-  const lat = answered.map((k) => k.latencyMs);
+  const single = answered.filter((k) => k.timings.requests === 1);
+  const shown = answered.filter((k) => k.suggested).map((k) => k.latencyMs);
+  const modes = {};
+  for (const k of answered) modes[k.mode] = (modes[k.mode] ?? 0) + 1;
   return {
     keys: ks.length,
     answered: answered.length,
-    p50: q(lat, 0.5),
-    p95: q(lat, 0.95),
+    p50: q(shown, 0.5),
+    p95: q(shown, 0.95),
+    nShown: shown.length,
+    anyP50: q(answered.map((k) => k.latencyMs), 0.5),
+    anyP95: q(answered.map((k) => k.latencyMs), 0.95),
+    modes,
+    continued: answered.filter((k) => k.timings.requests > 1).length,
     suggestedShare: ks.filter((k) => k.suggested).length / Math.max(1, ks.length),
     answeredShare: answered.length / Math.max(1, ks.length),
     debounce: mean(answered.map((k) => k.debounceMs)),
@@ -105,8 +113,8 @@ function summarize(ks) {
     engine: mean(answered.map((k) => k.timings.engineMs)),
     queue: mean(answered.map((k) => k.timings.queueMs)),
     edit: mean(answered.map((k) => k.timings.editMs)),
-    messaging: mean(answered.map((k) => Math.max(0, k.requestMs - k.timings.workerMs - k.timings.queueMs - k.timings.editMs))),
-    messagingP50: q(answered.map((k) => Math.max(0, k.requestMs - k.timings.workerMs - k.timings.queueMs - k.timings.editMs)), 0.5),
+    messaging: mean(single.map((k) => Math.max(0, k.requestMs - k.timings.workerMs - k.timings.queueMs - k.timings.editMs))),
+    messagingP50: q(single.map((k) => Math.max(0, k.requestMs - k.timings.workerMs - k.timings.queueMs - k.timings.editMs)), 0.5),
     promptTokens: mean(answered.map((k) => k.timings.promptTokens)),
     reusedTokens: mean(answered.map((k) => k.timings.reusedTokens)),
   };
@@ -136,17 +144,18 @@ lines.push(`Headless Chromium, one engine thread in a Web Worker, no SharedArray
 lines.push('');
 lines.push('| measure | value | budget | verdict |');
 lines.push('| --- | --- | --- | --- |');
-lines.push(`| keystroke -> answer p50 | ${f(total.p50)} ms | <= 30 ms | ${ok(total.p50, 30)} |`);
-lines.push(`| keystroke -> answer p95 | ${f(total.p95)} ms | <= 100 ms | ${ok(total.p95, 100)} |`);
-lines.push(`| keystrokes with a suggestion | ${f(100 * total.suggestedShare)} % (answered before the next key: ${f(100 * total.answeredShare)} %) | | |`);
+lines.push(`| keystroke -> suggestion p50 (${total.nShown} suggestions) | ${f(total.p50)} ms | <= 30 ms | ${ok(total.p50, 30)} |`);
+lines.push(`| keystroke -> suggestion p95 | ${f(total.p95)} ms | <= 100 ms | ${ok(total.p95, 100)} |`);
+lines.push(`| keystrokes with a suggestion before the next key | ${f(100 * total.suggestedShare)} % | | |`);
+lines.push(`| keystrokes answered before the next key (empty answers included) | ${f(100 * total.answeredShare)} %, p50 ${f(total.anyP50)} ms, p95 ${f(total.anyP95)} ms; by mode: ${Object.entries(total.modes).map(([m, n]) => `${m} ${n}`).join(', ')}; continued after a cut prefill: ${total.continued} | | |`);
 lines.push(`| cold start: worker + model from storage + first answer | ${f(cold.coldMs, 0)} ms (init ${f(start.initMs, 0)} ms: wasm ${f(start.info.startMs.wasm, 0)}, model ${f(start.info.startMs.model, 0)}, engine ${f(start.info.startMs.engine, 0)}; model fetches: ${modelFetches}) | <= 1500 ms | ${ok(cold.coldMs, 1500)} |`);
 lines.push(`| of which the first answer | ${f(cold.coldMs - start.initMs, 0)} ms (context ${f(cold.timings?.contextMs, 0)}, prompt ${f(cold.timings?.promptMs, 0)}, prefill ${f(cold.timings?.prefillMs, 0)} for ${cold.timings?.promptTokens ?? '?'} tokens, decode ${f(cold.timings?.decodeMs, 0)}, trim ${f(cold.timings?.trimMs, 0)}) | | |`);
 lines.push(`| download, gzip -9: wasm + worker + model | ${mb(downloadTotal)} MB (${mb(download.wasm)} + ${mb(download.worker)} + ${mb(download.model)}) | <= 25 MB | ${ok(downloadTotal / 1e6, 25)} |`);
 lines.push(`| WebAssembly heap after the run | ${mb(stats?.heapBytes ?? 0)} MB | <= 150 MB | ${ok((stats?.heapBytes ?? 0) / 1e6, 150)} |`);
 lines.push('');
-lines.push(`Where the time goes (mean per answered request, ms): debounce ${f(total.debounce)}, waiting behind the previous request ${f(total.queue)}, applying the keystroke's edit (incremental reparse) ${f(total.edit)}, messaging ${f(total.messaging)} (median ${f(total.messagingP50)}: the mean is spikes of a shared 2-core machine), context ${f(total.context)}, prompt ${f(total.prompt)}, prefill ${f(total.prefill)}, decode ${f(total.decode)}, trim ${f(total.trim)} (engine ${f(total.engine)}); prompt ${f(total.promptTokens, 0)} tokens of which ${f(total.reusedTokens, 0)} reused from the KV cache.`);
+lines.push(`Where the time goes (mean per answered keystroke; messaging over single-request answers; ms): debounce ${f(total.debounce)}, waiting behind the previous request ${f(total.queue)}, applying the keystroke's edit (incremental reparse) ${f(total.edit)}, messaging ${f(total.messaging)} (median ${f(total.messagingP50)}: the mean is spikes of a shared 2-core machine), context ${f(total.context)}, prompt ${f(total.prompt)}, prefill ${f(total.prefill)}, decode ${f(total.decode)}, trim ${f(total.trim)} (engine ${f(total.engine)}); prompt ${f(total.promptTokens, 0)} tokens of which ${f(total.reusedTokens, 0)} reused from the KV cache.`);
 lines.push('');
-lines.push('| language | keystrokes | p50 ms | p95 ms | with suggestion | prefill ms | decode ms |');
+lines.push('| language | keystrokes | suggestion p50 ms | p95 ms | with suggestion | prefill ms | decode ms |');
 lines.push('| --- | --- | --- | --- | --- | --- | --- |');
 for (const [lang, ks] of perLang) {
   const s = summarize(ks);

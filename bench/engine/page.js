@@ -35,7 +35,7 @@ window.benchWisp = async (url, promptIds, nGen, reps) => {
 window.benchWllama = async (url, promptText, nGen, reps) => {
   const wllama = new Wllama({ default: WLLAMA_WASM, 'single-thread/wllama.wasm': WLLAMA_WASM }, { allowOffline: true, suppressNativeLog: true });
   wllama.setCompat(null);
-  await wllama.loadModelFromUrl(url, { n_ctx: 1024, n_batch: 512, n_threads: 1, useCache: false, warmup: false });
+  await wllama.loadModelFromUrl(url, { n_ctx: 1024, n_batch: 512, n_ubatch: 512, n_threads: 1, n_gpu_layers: 0, useCache: false, warmup: false });
   const threads = wllama.getNumThreads();
   let best = { pp_ms: Infinity, tg_ms: Infinity, n_prompt: 0, n_gen: 0, threads };
   for (let r = 0; r < reps; r++) {

@@ -37,7 +37,7 @@ async function openDemo(page) {
 async function waitGhost(page, timeoutMs = 60_000) {
   const t0 = Date.now();
   while (Date.now() - t0 < timeoutMs) {
-    const el = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 8_000 }).catch(() => null);
+    const el = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 4_000 }).catch(() => null);
     if (el) return el;
     await page.evaluate(() => window.demo.editor.trigger('e2e', 'editor.action.inlineSuggest.trigger', {}));
   }

@@ -57,8 +57,8 @@ test('VS Code for the Web: ghost text from the real engine in a Python file', { 
     assert.equal(ready.fromCache, false, 'first start downloads the bundled model');
     await page.keyboard.type(TYPED[1], { delay: 100 });
     let ghost = null;
-    for (let i = 0; i < 6 && !ghost; i++) {
-      ghost = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 10_000 }).catch(() => null);
+    for (let i = 0; i < 20 && !ghost; i++) {
+      ghost = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 5_000 }).catch(() => null);
       if (!ghost) await page.keyboard.press('Alt+Backslash'); // editor.action.inlineSuggest.trigger
     }
     await page.screenshot({ path: join(artifacts, 'vscode-python.png') });

@@ -105,7 +105,8 @@ def main():
             b = len(rec["text"].encode("utf-8", "surrogatepass"))
             files[(lang, split)] += 1
             nbytes[(lang, split)] += b
-            manifest.write(f"{lang}\t{split}\t{rec['source']}\t{rec['license']}\t{b}\t{path}\n")
+            clean = lambda v: " ".join(str(v).split())  # noqa: E731  (one TSV row per file)
+            manifest.write(f"{lang}\t{split}\t{clean(rec['source'])}\t{clean(rec['license'])}\t{b}\t{clean(path)}\n")
     for f in outs.values():
         f.close()
     manifest.close()

@@ -121,6 +121,7 @@ export class WispClient {
                  signal?: AbortSignal, maxContinuations = 40): Promise<Result<CompletionResult>> {
     for (let i = 0; ; i++) {
       const r = await this.completeOnce(uri, version, position, options, signal);
+      if (r.ok) r.value.timings.requests = i + 1;
       if (!r.ok || r.value.items.length > 0 || i >= maxContinuations || signal?.aborted) return r;
       const t = r.value.timings;
       const budget = options.timeBudgetMs ?? 0;

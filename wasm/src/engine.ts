@@ -266,6 +266,7 @@ export class Engine {
         workerMs: 0,
         queueMs: 0,
         editMs: 0,
+        requests: 1,
         engineMs,
         contextMs: f64[0]!,
         promptMs: f64[1]!,

@@ -64,6 +64,9 @@ export interface Timings {
   queueMs: number;
   /** Time spent applying edits (incremental reparses) since the previous completion. */
   editMs: number;
+  /** Worker requests this answer took: more than 1 when the client continued a request whose
+   * time budget ran out during prefill (the other figures are the last request's). */
+  requests: number;
   /** Time inside the engine call, measured from JS; the parts below are the engine's own. */
   engineMs: number;
   contextMs: number; // reparse + context extraction
