@@ -14,7 +14,9 @@ static const char *const context_usage =
     "  LINE and COL are 1-based, COL in UTF-8 bytes; N is a UTF-8 byte offset.\n"
     "  --lang L          python | javascript | typescript | tsx | c (default: from the extension)\n"
     "  --open FILE       another open document to search for definitions (repeatable)\n"
-    "  --tree            also print the syntax tree\n";
+    "  --tree            also print the syntax tree\n"
+    "  The time printed includes compiling the language's queries (once per process); with\n"
+    "  WISP_CONTEXT_TWICE=1 in the environment it is that of a second, warm extraction.\n";
 
 // Prints a string with control characters escaped, for one-line display.
 static void context__put(const wisp_str s) {

@@ -49,15 +49,32 @@ void wisp__def_index_free(wisp__def_index *index) {
     free(index);
 }
 
-static const char *defs__text; /* for qsort only; set and used within one call */
-
-static int defs__cmp(const void *a, const void *b) {
-    const defs__entry *x = a, *y = b;
+// Order by name, then start. (No qsort: its comparator would need the text in a global, and
+// distinct document sets may be used from distinct threads.)
+static int defs__cmp(const char *text, const defs__entry *x, const defs__entry *y) {
     size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-    int c = memcmp(defs__text + x->name_start, defs__text + y->name_start, n);
+    int c = memcmp(text + x->name_start, text + y->name_start, n);
     if (c) return c;
     if (x->name_len != y->name_len) return x->name_len < y->name_len ? -1 : 1;
     return x->start < y->start ? -1 : x->start > y->start;
+}
+
+// A bottom-up merge sort of the entries; false when out of memory (the order is then unchanged).
+static bool defs__sort(const char *text, defs__entry *a, size_t n) {
+    defs__entry *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return false;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) tmp[k++] = defs__cmp(text, &a[j], &a[i]) < 0 ? a[j++] : a[i++];
+            while (i < mid) tmp[k++] = a[i++];
+            while (j < hi) tmp[k++] = a[j++];
+        }
+        memcpy(a, tmp, n * sizeof *a);
+    }
+    free(tmp);
+    return true;
 }
 
 static wisp_def_kind defs__kind(const char *k) {
@@ -136,8 +153,7 @@ static const wisp__def_index *defs__index(const wisp_doc *doc) {
     /* sort by name; owners are indices, so remember them by start and fix them up after */
     for (size_t i = 0; i < ix->n; i++)
         if (ix->items[i].owner >= 0) ix->items[i].owner = (int32_t)ix->items[ix->items[i].owner].start;
-    defs__text = text;
-    if (ix->n) qsort(ix->items, ix->n, sizeof *ix->items, defs__cmp);
+    if (ix->n && !defs__sort(text, ix->items, ix->n)) ix->n = 0; /* unsorted is unusable */
     for (size_t i = 0; i < ix->n; i++) {
         if (ix->items[i].owner < 0) continue;
         uint32_t start = (uint32_t)ix->items[i].owner;

@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--dir", default="bench/ablation/out")
     ap.add_argument("--model", default="models/wisp-default.gguf")
     ap.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
+    ap.add_argument("--model-note", default="", help="what the model is, for the report")
     a = ap.parse_args()
     results = {k: load(os.path.join(a.dir, k + ".jsonl")) for k, _ in CONFIGS
                if os.path.exists(os.path.join(a.dir, k + ".jsonl"))}
@@ -67,7 +68,7 @@ def main():
     n = max((len(v) for v in results.values()), default=0)
     out.append(f"### Context ablation on the dev benchmark ({datetime.date.today().isoformat()})\n")
     out.append(f"- commit `{commit()}`, machine: {machine()}")
-    out.append(f"- model `{os.path.relpath(a.model)}` (sha256 {sha}), {n} cases, "
+    out.append(f"- model `{os.path.relpath(a.model)}` (sha256 {sha}){' ' + a.model_note if a.model_note else ''}, {n} cases, "
                "`bench/ablation/run.sh` (score.py driving `wisp complete --file F --offset N`)")
     out.append("- cells: EM % / ES %\n")
     hdr = "| configuration | " + " | ".join(LANGS) + " | " + " | ".join(KINDS) + " | all | empty % | err % |"
