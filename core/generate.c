@@ -3,6 +3,7 @@
  * rule fires — an end token, a stop string (cut from the text, even when it spans tokens), the
  * token budget, the wall-clock budget, the caller's callback, or a full context.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +79,20 @@ static size_t gen__safe_len(const char *text, size_t len, const wisp_gen_params 
     return len - hold;
 }
 
+/* Token healing: while the first `heal_len` bytes of the answer are still owed, forbid every token
+ * whose bytes disagree with what is owed (a token may end inside them or run past their end).
+ * Masks the context's logits in place; they are recomputed by the next forward step. */
+static void gen__mask_heal(wisp_ctx *self, const char *owed, size_t n_owed) {
+    const wisp_tokenizer *tok = self->model->tok;
+    const uint32_t n_vocab = self->model->info.n_vocab;
+    for (uint32_t id = 0; id < n_vocab; id++) {
+        wisp_str b = wisp_token_bytes(tok, (int32_t)id);
+        size_t n = b.len < n_owed ? (size_t)b.len : n_owed;
+        if (b.len == 0 || wisp_tokenizer_is_control(tok, (int32_t)id) || memcmp(b.ptr, owed, n) != 0)
+            self->logits[id] = -INFINITY;
+    }
+}
+
 wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_prompt,
                               const wisp_gen_params *params, wisp_gen_result *out, wisp_error *err) {
     wisp__clear(err);
@@ -110,8 +125,29 @@ wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_pr
     wisp_rng_seed(&rng, p->sampling.seed);
     size_t n_gen = 0, len = 0;
     wisp_stop_reason stop = WISP_STOP_NONE;
+    /* Text before `base` is the healed prompt tail: generated, but not part of the answer. */
+    const size_t base = p->heal ? p->heal_len : 0;
     while (stop == WISP_STOP_NONE) {
+        if (len < base) gen__mask_heal(self, p->heal + len, base - len);
         int32_t id = wisp_sample(self->logits, n_vocab, &p->sampling, &rng, self->probs);
+        if (len < base) {
+            self->gen_tokens[n_gen++] = id; /* forced by the mask: never a stop token */
+            wisp_str b = wisp_token_bytes(tok, id);
+            if (!gen__append(self, &len, b.ptr, (size_t)b.len)) {
+                out->text = self->text;
+                return wisp__fail(err, WISP_ERR_NO_MEMORY, "wisp_ctx_generate: out of memory for the text");
+            }
+            if (len > base) { /* the token ran past the healed bytes: its tail is new text */
+                size_t cut = gen__find_stop(self->text + base, len - base, 0, p);
+                if (cut != SIZE_MAX) {
+                    len = base + cut;
+                    self->text[len] = '\0';
+                    stop = WISP_STOP_STRING;
+                    break;
+                }
+            }
+            goto next;
+        }
         if (gen__is_stop_token(self, p, id)) {
             stop = WISP_STOP_TOKEN;
             break;
@@ -124,15 +160,17 @@ wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_pr
                 out->text = self->text;
                 return wisp__fail(err, WISP_ERR_NO_MEMORY, "wisp_ctx_generate: out of memory for the text");
             }
-            size_t cut = gen__find_stop(self->text, len, from, p);
+            size_t cut = gen__find_stop(self->text + base, len - base, from - base, p);
             if (cut != SIZE_MAX) {
-                len = cut;
+                len = base + cut;
                 self->text[len] = '\0';
                 stop = WISP_STOP_STRING;
                 break;
             }
         }
-        if (p->on_token && !p->on_token(p->user, id, self->text, gen__safe_len(self->text, len, p))) {
+    next:
+        if (p->on_token && len >= base &&
+            !p->on_token(p->user, id, self->text + base, gen__safe_len(self->text + base, len - base, p))) {
             stop = WISP_STOP_CALLBACK;
         } else if (p->max_tokens && n_gen >= p->max_tokens) {
             stop = WISP_STOP_MAX_TOKENS;
@@ -144,6 +182,13 @@ wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_pr
             if (deadline > 0 && wisp_now_ms() >= deadline) stop = WISP_STOP_TIME;
         }
     }
+    if (len > base) { /* the answer is what follows the healed bytes */
+        memmove(self->text, self->text + base, len - base);
+        len -= base;
+    } else {
+        len = 0;
+    }
+    self->text[len] = '\0';
     out->text = self->text;
     out->text_len = len;
     out->n_tokens = n_gen;

@@ -184,6 +184,42 @@ static void generate_plain(wisp_ctx *c, const int32_t *p, size_t n, uint32_t max
     *len = res.text_len;
 }
 
+/* Token healing: with bytes owed, the first tokens spell them out (possibly running past them),
+ * and the answer is only what follows. Uses the shipped model: a real BPE vocabulary. */
+static void test_token_healing(void **state) {
+    fixture f;
+    fixture_load(&f, "models/wisp-default.gguf");
+    wisp_ctx *c = new_ctx(&f, 256, 16);
+    static const char *prompt = "def fibonacci(n):\n    if n < 2:\n        return n\n    return ";
+    static const char *owed[] = {"fib", "f", "fibonacci(n - ", " "};
+    int32_t toks[256];
+    size_t n = tokenize(&f, prompt, toks, 256);
+    for (size_t k = 0; k < sizeof owed / sizeof owed[0]; k++) {
+        wisp_gen_params gp = {.max_tokens = 12, .heal = owed[k], .heal_len = strlen(owed[k])};
+        wisp_gen_result res;
+        wisp_error err;
+        assert_int_equal(wisp_ctx_generate(c, toks, n, &gp, &res, &err), WISP_OK);
+        char spelled[512] = {0};
+        size_t sl = 0;
+        for (size_t i = 0; i < res.n_tokens; i++) {
+            wisp_str b = wisp_token_bytes(f.tok, res.tokens[i]);
+            assert_true(sl + b.len < sizeof spelled);
+            memcpy(spelled + sl, b.ptr, b.len);
+            sl += b.len;
+        }
+        size_t hl = strlen(owed[k]);
+        assert_true(sl >= hl);
+        assert_memory_equal(spelled, owed[k], hl);
+        assert_int_equal(res.text_len, strlen(res.text));
+        if (res.stop == WISP_STOP_MAX_TOKENS) { /* no stop rule cut anything: exact split */
+            assert_int_equal(res.text_len, sl - hl);
+            assert_memory_equal(res.text, spelled + hl, res.text_len);
+        }
+    }
+    wisp_ctx_free(c);
+    fixture_free(&f);
+}
+
 static void test_max_tokens(void **state) {
     fixture f;
     fixture_load(&f, "fixtures/reference/trained.gguf");
@@ -402,6 +438,7 @@ int main(void) {
         cmocka_unit_test(test_prefix_reuse),
         cmocka_unit_test(test_eval_errors),
         cmocka_unit_test(test_max_tokens),
+        cmocka_unit_test(test_token_healing),
         cmocka_unit_test(test_stop_string_across_tokens),
         cmocka_unit_test(test_callback),
         cmocka_unit_test(test_time_budget),

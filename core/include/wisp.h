@@ -338,6 +338,12 @@ typedef struct wisp_gen_params {
     size_t n_stop_strings;
     wisp_token_cb on_token;       /* may be NULL */
     void *user;
+    /* Token healing: bytes the caller cut off the end of the prompt (usually the bytes of its last
+     * text token, so that a cursor inside a word does not force an odd token boundary). The first
+     * generated tokens are restricted to ones consistent with these bytes, and the bytes are not
+     * part of the result's text (nor of what on_token sees). NULL/0 = off. */
+    const char *heal;
+    size_t heal_len;
 } wisp_gen_params;
 
 typedef struct wisp_gen_result {
