@@ -45,7 +45,7 @@ static const char *const complete_usage =
     "  --time-ms MS       wall-clock budget of the call (default 8000, 0 = none)\n"
     "  --repeat N         complete N times at the cursor; --json then shows the last (warm)\n"
     "                     call's timings and the first call's under \"cold\"\n"
-    "  --no-path --no-scopes --no-defs --no-trim   switch a context source off (ablation)\n"
+    "  --no-path --no-scopes --no-defs --no-trim --no-heal   switch a context source off (ablation)\n"
     "  --defs-in-prefix   definitions at the top of the prefix, not before the suffix\n";
 
 /* A non-negative decimal number, all of `s`. */
@@ -106,6 +106,8 @@ static int complete__args(int argc, char **argv, complete_args *a) {
             a->params.sources &= ~(uint32_t)WISP_SOURCE_DEFS;
         } else if (!strcmp(s, "--no-trim")) {
             a->params.sources &= ~(uint32_t)WISP_SOURCE_TRIM;
+        } else if (!strcmp(s, "--no-heal")) {
+            a->params.sources &= ~(uint32_t)WISP_SOURCE_HEAL;
         } else if (!strcmp(s, "--defs-in-prefix")) {
             a->params.sources |= WISP_SOURCE_DEFS_IN_PREFIX;
         } else if (s[0] == '-' && s[1] == '-' && v) {

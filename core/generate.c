@@ -93,6 +93,18 @@ static void gen__mask_heal(wisp_ctx *self, const char *owed, size_t n_owed) {
     }
 }
 
+/* For non_empty: forbid every end token while the answer is still empty. */
+static void gen__mask_stops(wisp_ctx *self, const wisp_gen_params *p) {
+    const wisp_tokenizer *tok = self->model->tok;
+    int32_t ends[2] = {wisp_tokenizer_special(tok, WISP_SPECIAL_EOS),
+                       wisp_tokenizer_special(tok, WISP_SPECIAL_EOT)};
+    for (int i = 0; i < 2; i++)
+        if (ends[i] >= 0 && (uint32_t)ends[i] < self->model->info.n_vocab) self->logits[ends[i]] = -INFINITY;
+    for (size_t i = 0; i < p->n_stop_tokens; i++)
+        if (p->stop_tokens[i] >= 0 && (uint32_t)p->stop_tokens[i] < self->model->info.n_vocab)
+            self->logits[p->stop_tokens[i]] = -INFINITY;
+}
+
 wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_prompt,
                               const wisp_gen_params *params, wisp_gen_result *out, wisp_error *err) {
     wisp__clear(err);
@@ -129,6 +141,7 @@ wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_pr
     const size_t base = p->heal ? p->heal_len : 0;
     while (stop == WISP_STOP_NONE) {
         if (len < base) gen__mask_heal(self, p->heal + len, base - len);
+        else if (p->non_empty && len == base) gen__mask_stops(self, p);
         int32_t id = wisp_sample(self->logits, n_vocab, &p->sampling, &rng, self->probs);
         if (len < base) {
             self->gen_tokens[n_gen++] = id; /* forced by the mask: never a stop token */

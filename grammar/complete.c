@@ -365,6 +365,28 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
     };
     tc = trim_cursor_new(&ti);
     complete__watch watch = {tc, &ti, p.should_stop, p.user, false};
+    /* Token healing: the cursor often sits inside a word ("self.ite|"), where the prompt's last
+     * token is a boundary the model rarely saw in training. Drop that token from the prompt and
+     * let the first generated tokens re-spell its bytes (wisp_gen_params.heal). A cursor in the
+     * indentation at the start of a line is left alone: the boundary there is the usual one, and
+     * re-spelling the indentation invites a token that runs on into a wrong indent. */
+    const char *heal = NULL;
+    size_t heal_len = 0, n_prompt = pr.n_tokens;
+    if ((p.sources & WISP_SOURCE_HEAL) && pr.n_tokens >= 2 && pr.tail_begin < pr.n_tokens - 1) {
+        int32_t last = pr.tokens[pr.n_tokens - 2]; /* the token before <fim_middle> */
+        wisp_str b = wisp_token_bytes(self->tok, last);
+        bool blank = true; /* only indentation between the line start and the cursor */
+        for (size_t i = pos_u8; i > 0 && text[i - 1] != '\n' && blank; i--)
+            blank = text[i - 1] == ' ' || text[i - 1] == '\t';
+        if (!blank && !wisp_tokenizer_is_control(self->tok, last) && b.len <= pos_u8 &&
+            memcmp(text + pos_u8 - b.len, b.ptr, b.len) == 0) {
+            pr.tokens[pr.n_tokens - 2] = pr.tokens[pr.n_tokens - 1];
+            n_prompt = pr.n_tokens - 1;
+            heal = b.ptr;
+            heal_len = (size_t)b.len;
+        }
+    }
+    out->timings.n_prompt = (uint32_t)n_prompt; /* what the model is fed */
     size_t n_out = 0;
     for (uint32_t c = 0; c < p.n_candidates; c++) {
         double now = wisp_now_ms();
@@ -380,8 +402,11 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
         gp.n_stop_tokens = self->fim.n_stops;
         gp.on_token = complete__on_token;
         gp.user = &watch;
+        gp.heal = heal;
+        gp.heal_len = heal_len;
+        gp.non_empty = true; /* an empty answer shows nothing: take the model's best non-empty one */
         wisp_gen_result gr;
-        st = wisp_ctx_generate(self->ctx, pr.tokens, pr.n_tokens, &gp, &gr, err);
+        st = wisp_ctx_generate(self->ctx, pr.tokens, n_prompt, &gp, &gr, err);
         if (st != WISP_OK) goto done;
         out->timings.prefill_ms += gr.prefill_ms;
         out->timings.decode_ms += gr.decode_ms;

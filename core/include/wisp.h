@@ -344,6 +344,9 @@ typedef struct wisp_gen_params {
      * part of the result's text (nor of what on_token sees). NULL/0 = off. */
     const char *heal;
     size_t heal_len;
+    /* When true, end tokens (EOS, EOT, stop_tokens) are masked until the answer holds at least one
+     * byte: for callers to whom an empty answer is worthless (a completion that was asked for). */
+    bool non_empty;
 } wisp_gen_params;
 
 typedef struct wisp_gen_result {
@@ -680,7 +683,9 @@ typedef enum wisp_source {
     WISP_SOURCE_SCOPES = 1u << 1, /* trim the prefix at scope boundaries, keep enclosing headers */
     WISP_SOURCE_DEFS = 1u << 2,   /* definitions of nearby names, as a commented block */
     WISP_SOURCE_TRIM = 1u << 3,   /* syntax-aware cutting of the answer (off: raw stop rules) */
-    WISP_SOURCE_ALL = 0xFu,
+    WISP_SOURCE_HEAL = 1u << 5,   /* token healing: the prompt ends one text token early and the
+                                     answer must re-spell it (a cursor inside a word) */
+    WISP_SOURCE_ALL = 0xFu | (1u << 5),
     /* Not a source but a layout choice, off in WISP_SOURCE_ALL: put the definitions block at the
      * top of the prefix (the layout train/FORMAT.md suggests) instead of before the suffix (where
      * it survives in the KV cache while the cursor moves). */
