@@ -86,7 +86,7 @@ static int64_t prompt__tokenize(prompt__scratch *sc, const char *text, size_t le
 /* Appends ids to the prompt. */
 static bool prompt__push(prompt *p, size_t *cap, const int32_t *ids, size_t n) {
     if (!prompt__grow((void **)&p->tokens, cap, p->n_tokens + n + 1, sizeof(int32_t))) return false;
-    memcpy(p->tokens + p->n_tokens, ids, n * sizeof(int32_t));
+    if (n) memcpy(p->tokens + p->n_tokens, ids, n * sizeof(int32_t)); /* ids may be NULL when n == 0 */
     p->n_tokens += n;
     return true;
 }
