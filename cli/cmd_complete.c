@@ -41,7 +41,7 @@ static const char *const complete_usage =
     "  --open FILE        also open FILE (definitions are looked up there); repeatable\n"
     "  --max-tokens N     tokens per candidate      --max-lines N   lines of a block\n"
     "  --candidates N     up to 8 (the first greedy) --temperature T --seed S\n"
-    "  --budget N         prompt tokens (default 1024)\n"
+    "  --budget N         prompt tokens (default 512)\n"
     "  --time-ms MS       wall-clock budget of the call (default 8000, 0 = none)\n"
     "  --repeat N         complete N times at the cursor; --json then shows the last (warm)\n"
     "                     call's timings and the first call's under \"cold\"\n"

@@ -12,7 +12,10 @@
 #include "prompt.h"
 #include "trim.h"
 
-#define COMPLETE__DEFAULT_BUDGET 1024
+/* Prompt tokens by default. Measured on the dev benchmark with the shipped model (bench/RESULTS.md):
+ * 256 -> EM/ES 5.0/30.9, 384 -> 6.0/32.7, 512 -> 9.0/33.9, 768 -> 9.0/33.5, 1024 -> 6.0/30.2; 512
+ * is also half the cold-start prefill of 1024. */
+#define COMPLETE__DEFAULT_BUDGET 512
 #define COMPLETE__MAX_SHORTEN 3 /* trailing lines a block may lose to parse cleanly */
 
 struct wisp_engine {
