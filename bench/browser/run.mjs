@@ -18,6 +18,9 @@ import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { chromium } = createRequire(join(root, 'deps', 'node_modules', 'x.js'))('playwright-core');
+// Rebuild the JS bundles from build-wasm/ first: a stale wasm/dist would measure old code.
+execFileSync('node', [join(root, 'wasm', 'build.mjs'), '--no-check'], { stdio: 'ignore' });
+execFileSync('node', [join(root, 'extension', 'build.mjs'), '--no-check'], { stdio: 'ignore' });
 const { startServer } = await import(join(root, 'extension', 'server.mjs'));
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
