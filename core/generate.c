@@ -93,16 +93,10 @@ static void gen__mask_heal(wisp_ctx *self, const char *owed, size_t n_owed) {
     }
 }
 
-/* For non_empty: forbid every end token while the answer is still empty. */
+/* For non_empty: forbid every end token (gen__is_stop_token) while the answer is still empty. */
 static void gen__mask_stops(wisp_ctx *self, const wisp_gen_params *p) {
-    const wisp_tokenizer *tok = self->model->tok;
-    int32_t ends[2] = {wisp_tokenizer_special(tok, WISP_SPECIAL_EOS),
-                       wisp_tokenizer_special(tok, WISP_SPECIAL_EOT)};
-    for (int i = 0; i < 2; i++)
-        if (ends[i] >= 0 && (uint32_t)ends[i] < self->model->info.n_vocab) self->logits[ends[i]] = -INFINITY;
-    for (size_t i = 0; i < p->n_stop_tokens; i++)
-        if (p->stop_tokens[i] >= 0 && (uint32_t)p->stop_tokens[i] < self->model->info.n_vocab)
-            self->logits[p->stop_tokens[i]] = -INFINITY;
+    for (uint32_t id = 0; id < self->model->info.n_vocab; id++)
+        if (gen__is_stop_token(self, p, (int32_t)id)) self->logits[id] = -INFINITY;
 }
 
 wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_prompt,

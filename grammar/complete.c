@@ -379,8 +379,8 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
         int32_t last = pr.tokens[pr.n_tokens - 2]; /* the token before <fim_middle> */
         wisp_str b = wisp_token_bytes(self->tok, last);
         bool blank = true; /* only indentation between the line start and the cursor */
-        for (size_t i = pos_u8; i > 0 && text[i - 1] != '\n' && blank; i--)
-            blank = text[i - 1] == ' ' || text[i - 1] == '\t';
+        for (uint64_t i = 0; i < ctx->line_prefix.len && blank; i++)
+            blank = ctx->line_prefix.ptr[i] == ' ' || ctx->line_prefix.ptr[i] == '\t';
         if (!blank && !wisp_tokenizer_is_control(self->tok, last) && b.len <= pos_u8 &&
             memcmp(text + pos_u8 - b.len, b.ptr, b.len) == 0) {
             pr.tokens[pr.n_tokens - 2] = pr.tokens[pr.n_tokens - 1];

@@ -19,27 +19,9 @@
 #include <string.h>
 #include <cmocka.h>
 #include "wisp.h"
+#include "capture.h"
 
 #define MODEL_PATH "models/wisp-default.gguf"
-
-/* The whole output of a shell command; NULL on failure. Owned by the caller. */
-static char *capture(const char *cmd, size_t *len) {
-    FILE *f = popen(cmd, "r");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    for (size_t got; buf && (got = fread(buf + n, 1, cap - n, f)) > 0;) {
-        n += got;
-        if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
-    }
-    if (pclose(f) != 0 || !buf) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
 
 /* The model file, loaded; the buffer (owned by the caller) must outlive the model. */
 static wisp_model *load_default(char **data) {

@@ -454,24 +454,7 @@ static void test_spm_tiny(void **state) {
 /* ---------------------------------------------------------------------------------------------- */
 
 #ifndef WISP_TOKENIZER_PLAIN_DIR
-/* The whole output of a shell command (used for `xz -dc`); NULL on failure. Owned by the caller. */
-static char *run_capture(const char *cmd, size_t *len) {
-    FILE *f = popen(cmd, "r");
-    if (!f) return NULL;
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap + 1);
-    for (size_t got; buf && (got = fread(buf + n, 1, cap - n, f)) > 0;) {
-        n += got;
-        if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
-    }
-    if (pclose(f) != 0 || !buf) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
+#include "capture.h"
 #endif
 
 static char *read_file(const char *path, size_t *len) {
@@ -551,7 +534,7 @@ static char *read_fixture(const char *name, size_t *len) {
     return read_file(path, len);
 #else
     snprintf(path, sizeof path, "xz -dc fixtures/tokenizer/%s.xz", name);
-    return run_capture(path, len);
+    return capture(path, len);
 #endif
 }
 
