@@ -491,14 +491,14 @@ static void test_matmul_half_values_exact(void **state) {
 /* Q8_0 weights written by other quantizers may use -128, which ours never produces: the int8
  * kernels must still be exact (AVX2's maddubs takes |w| = 128 as unsigned, 2 * 128 * 127 does not
  * saturate int16). Small integer activations make every sum exact, so results must be equal. */
-static void test_matmul_q8_0_full_range(void **state) {
-    enum { ROWS = 9, COLS = 256, TOK = 5 };
+static void check_q8_0_full_range(size_t TOK) {
+    enum { ROWS = 19, COLS = 256, MAX_TOK = 24 };
     block_q8_0 w[ROWS * COLS / 32];
     for (size_t b = 0; b < ROWS * COLS / 32; b++) {
         w[b].d = 0x3c00; /* 1.0 */
         for (int j = 0; j < 32; j++) w[b].qs[j] = (int8_t)(j % 3 ? (int)(rnd_u32() % 256) - 128 : -128);
     }
-    float x[TOK * COLS], y[TOK * ROWS], y_ref[TOK * ROWS];
+    float x[MAX_TOK * COLS], y[MAX_TOK * ROWS], y_ref[MAX_TOK * ROWS];
     for (size_t i = 0; i < TOK * COLS; i++) x[i] = (float)((int)(rnd_u32() % 255) - 127);
     for (size_t t = 0; t < TOK; t++) /* d_x = 1: one 127 or -127 per block */
         for (size_t c = 0; c < COLS; c += 32) x[t * COLS + c] = t % 2 ? 127.0f : -127.0f;
@@ -506,8 +506,14 @@ static void test_matmul_q8_0_full_range(void **state) {
     wisp_matmul(WISP_DTYPE_Q8_0, w, ROWS, COLS, x, TOK, y, scratch);
     wisp_matmul_ref(WISP_DTYPE_Q8_0, w, ROWS, COLS, x, TOK, y_ref, scratch);
     for (size_t i = 0; i < TOK * ROWS; i++)
-        if (y[i] != y_ref[i]) fail_msg("y[%zu] = %g, ref %g", i, y[i], y_ref[i]);
+        if (y[i] != y_ref[i]) fail_msg("n_tok %zu: y[%zu] = %g, ref %g", TOK, i, y[i], y_ref[i]);
     free(scratch);
+}
+
+/* Row tiles (5 tokens) and, where built, the VNNI panels (24 tokens: activations as x + 128). */
+static void test_matmul_q8_0_full_range(void **state) {
+    check_q8_0_full_range(5);
+    check_q8_0_full_range(24);
 }
 
 static void test_matmul_meta(void **state) {

@@ -40,15 +40,24 @@ bool wisp_matmul_supports(wisp_dtype wt);
 
 /* Sizes behind wisp_matmul_scratch_bytes: bytes per 32 activations per token (the largest of the
  * implementations' layouts: Q8_0 blocks, or int16 + a float scale), and how many weight rows the
- * float-weight kernels convert at once. */
+ * float-weight kernels convert at once (K-quant rows; AVX2's float panels). */
 #define WISP_SCRATCH_PER_BLOCK 72
-#define WISP_MATMUL_ROWS_CONVERTED 8
+/* The VNNI prompt kernel's repacked panel of weight rows, bytes per 32 columns (kernels/vnni.c). */
+#define WISP_SCRATCH_PANEL_PER_BLOCK 640
+#define WISP_MATMUL_ROWS_CONVERTED 16
 
 /* Internal helpers shared by the kernel files: the scratch pointer rounded up to 64 bytes, and
  * the reference block dot products (nb blocks; int32 per block times d_w * d_x, summed in order). */
 void *wisp__scratch_align(void *scratch);
 float wisp_vec_dot_q8_0_q8_0_ref(const block_q8_0 *w, const block_q8_0 *x, size_t nb);
 float wisp_vec_dot_q4_0_q8_0_ref(const block_q4_0 *w, const block_q8_0 *x, size_t nb);
+
+/* kernels/vnni.c (x86-64 with AVX512-VNNI + VL): Q8_0/Q4_0 weights times n_tok tokens of Q8_0
+ * activations stored as x + 128 (xq: (n_tok, n_cols) bytes, xd: (n_tok, n_cols / 32) scales).
+ * `panel` is 64-byte aligned scratch of n_cols / 32 * WISP_SCRATCH_PANEL_PER_BLOCK bytes. */
+#define WISP_VNNI_MIN_TOK 8
+void wisp__matmul_q_vnni(bool q4, const void *W, size_t n_rows, size_t n_cols, size_t n_tok, const uint8_t *xq,
+                         const float *xd, float *Y, void *panel);
 
 /* Small vector operations of the forward pass (f32). rmsnorm may run in place (y == x), swiglu
  * runs in place on g. */

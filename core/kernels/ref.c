@@ -16,13 +16,14 @@ void *wisp__scratch_align(void *scratch) {
 /* One scratch size for all implementations, so the engine sizes its buffer once whatever the
  * build: the largest layout any of ref / avx2 / simd128 uses. Quantized weights: the activations
  * as Q8_0 (34 bytes per 32) or widened to int16 plus a float scale (68 bytes per 32), rounded to
- * WISP_SCRATCH_PER_BLOCK. Float and K-quant weights: WISP_MATMUL_ROWS_CONVERTED rows converted to
+ * WISP_SCRATCH_PER_BLOCK, then the VNNI kernel's panel of 16 repacked rows. Float and K-quant weights: WISP_MATMUL_ROWS_CONVERTED rows converted to
  * float. */
 size_t wisp_matmul_scratch_bytes(wisp_dtype wt, size_t n_cols, size_t n_tok) {
     switch (wt) {
     case WISP_DTYPE_Q8_0:
-    case WISP_DTYPE_Q4_0: return n_tok * (n_cols / QK8_0) * WISP_SCRATCH_PER_BLOCK + 64;
-    case WISP_DTYPE_F32: return 64;
+    case WISP_DTYPE_Q4_0:
+        return n_tok * (n_cols / QK8_0) * WISP_SCRATCH_PER_BLOCK + (n_cols / QK8_0) * WISP_SCRATCH_PANEL_PER_BLOCK + 128;
+    case WISP_DTYPE_F32:
     case WISP_DTYPE_F16:
     case WISP_DTYPE_BF16:
     case WISP_DTYPE_Q4_K:
