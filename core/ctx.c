@@ -17,13 +17,11 @@
 #define CTX_MAX_N_BATCH 4096
 
 /* The largest wisp_matmul scratch any of the model's matrices needs for n_tok tokens, and the
- * attention's products (cache-typed, att_rows rows of head_dim or WISP_ATT_BLOCK columns). */
+ * attention's scores (cache-typed keys of head_dim columns times att_rows query rows). */
 static size_t ctx__mm_scratch_bytes(const wisp_model *m, size_t n_tok, size_t att_rows, wisp_dtype kv) {
     size_t best = wisp_matmul_scratch_bytes(m->output.type, m->output.n_cols, n_tok);
     size_t a = wisp_matmul_scratch_bytes(kv, m->info.head_dim, att_rows);
-    size_t b = wisp_matmul_scratch_bytes(kv, WISP_ATT_BLOCK, att_rows);
     if (a > best) best = a;
-    if (b > best) best = b;
     for (uint32_t il = 0; il < m->info.n_layer; il++) {
         const wisp_layer *L = &m->layers[il];
         const wisp_mat *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
@@ -78,7 +76,7 @@ wisp_ctx *wisp_ctx_new(const wisp_model *model, const wisp_ctx_params *params, w
     c->n_kv = I->n_head_kv * I->head_dim;
     size_t wide = I->n_embd > c->n_q ? I->n_embd : c->n_q;
     size_t ff = I->n_ff > I->n_embd ? I->n_ff : I->n_embd;
-    c->n_ctx_pad = (n_ctx + WISP_ATT_BLOCK - 1) / WISP_ATT_BLOCK * WISP_ATT_BLOCK;
+    c->n_ctx_pad = (n_ctx + 7) / 8 * 8;
     uint32_t group = I->n_head / I->n_head_kv;
     c->att_rows = group > WISP_ATT_ROWS ? group : WISP_ATT_ROWS;
     size_t cache = (size_t)I->n_layer * c->n_ctx_pad * c->n_kv;
@@ -98,9 +96,7 @@ wisp_ctx *wisp_ctx_new(const wisp_model *model, const wisp_ctx_params *params, w
     c->vb = malloc((size_t)n_batch * c->n_kv * sizeof(float));
     c->att = malloc(rows * c->n_ctx_pad * sizeof(float));
     c->att_q = malloc(rows * I->head_dim * sizeof(float));
-    c->att_p = malloc(rows * WISP_ATT_BLOCK * sizeof(float));
     c->att_o = malloc(rows * I->head_dim * sizeof(float));
-    c->att_acc = malloc(rows * I->head_dim * sizeof(float));
     c->rope_cos = malloc((size_t)n_ctx * half * sizeof(float));
     c->rope_sin = malloc((size_t)n_ctx * half * sizeof(float));
     c->logits = malloc((size_t)I->n_vocab * sizeof(float));
@@ -110,7 +106,7 @@ wisp_ctx *wisp_ctx_new(const wisp_model *model, const wisp_ctx_params *params, w
     c->text_cap = 256;
     c->text = malloc(c->text_cap);
     if (!c->k_cache || !c->v_cache || !c->tokens || !c->x || !c->xb || !c->q || !c->hb || !c->hb2 ||
-        !c->kb || !c->vb || !c->att || !c->att_q || !c->att_p || !c->att_o || !c->att_acc || !c->rope_cos || !c->rope_sin || !c->logits || !c->mm_scratch || !c->probs ||
+        !c->kb || !c->vb || !c->att || !c->att_q || !c->att_o || !c->rope_cos || !c->rope_sin || !c->logits || !c->mm_scratch || !c->probs ||
         !c->gen_tokens || !c->text) {
         wisp__fail(err, WISP_ERR_NO_MEMORY, "wisp_ctx_new: out of memory for a %u-token cache (%zu MB)",
                    n_ctx, 2 * cache * kv_elem >> 20);
@@ -136,9 +132,7 @@ void wisp_ctx_free(wisp_ctx *self) {
     free(self->vb);
     free(self->att);
     free(self->att_q);
-    free(self->att_p);
     free(self->att_o);
-    free(self->att_acc);
     free(self->rope_cos);
     free(self->rope_sin);
     free(self->logits);

@@ -12,8 +12,7 @@
 #include "sampler.h"
 #include "wisp.h"
 
-/* Positions per transposed value block, and query rows (tokens x heads of a group) per pass. */
-#define WISP_ATT_BLOCK 32
+/* Query rows (tokens x heads of a group) per attention pass. */
 #define WISP_ATT_ROWS 64
 
 struct wisp_ctx {
@@ -24,10 +23,9 @@ struct wisp_ctx {
     uint32_t n_kv;           /* n_head_kv * head_dim: floats per cached position per layer */
 
     /* KV cache, f32 or f16, one slab per (layer, kv head) so attention runs as matrix products:
-     * keys   (n_layer, n_head_kv, n_ctx_pad, head_dim): a slab is a (positions x head_dim) matrix;
-     * values (n_layer, n_head_kv, n_ctx_pad / WISP_ATT_BLOCK, head_dim, WISP_ATT_BLOCK): stored
-     *        transposed in blocks of WISP_ATT_BLOCK positions, each a (head_dim x block) matrix.
-     * n_ctx_pad is n_ctx rounded up to the block. Zeroed at creation (padding must be finite). */
+     * keys and values (n_layer, n_head_kv, n_ctx_pad, head_dim): a slab is a (positions x
+     * head_dim) matrix; scores are Q K^T (wisp_matmul) and outputs P V (wisp_matmul_t, which
+     * takes V as it is stored). n_ctx_pad is n_ctx rounded up to 8. Zeroed at creation. */
     void *k_cache;
     void *v_cache;
     wisp_dtype kv_type;      /* WISP_DTYPE_F32, or WISP_DTYPE_F16 with wisp_ctx_params.kv_f16 */
@@ -46,9 +44,7 @@ struct wisp_ctx {
     float *hb2;              /* (n_batch, n_ff) ffn up */
     float *att;              /* (att_rows, n_ctx_pad) scores, then probabilities */
     float *att_q;            /* (att_rows, head_dim) queries of one kv head's group */
-    float *att_p;            /* (att_rows, WISP_ATT_BLOCK) one block of probabilities */
-    float *att_o;            /* (att_rows, head_dim) output of one block */
-    float *att_acc;          /* (att_rows, head_dim) output summed over blocks */
+    float *att_o;            /* (att_rows, head_dim) outputs of one pass */
     float *rope_cos;         /* (n_ctx, head_dim / 2) */
     float *rope_sin;         /* (n_ctx, head_dim / 2) */
     float *logits;           /* (n_vocab) after the last token of the cache */

@@ -62,7 +62,7 @@ static void forward__kv_put(const wisp_ctx *self, void *p, float v) {
 }
 
 /* Copies the batch's keys and values (kb, vb: (n_tok, n_kv)) into layer il's cache at positions
- * pos0..; values go to their transposed blocks. */
+ * pos0... */
 static void forward__store_kv(wisp_ctx *self, uint32_t il, size_t pos0, size_t n_tok) {
     const uint32_t hd = self->model->info.head_dim, n_kvh = self->model->info.n_head_kv;
     for (uint32_t g = 0; g < n_kvh; g++) {
@@ -71,10 +71,14 @@ static void forward__store_kv(wisp_ctx *self, uint32_t il, size_t pos0, size_t n
             size_t pos = pos0 + t;
             const float *k = self->kb + t * self->n_kv + (size_t)g * hd;
             const float *v = self->vb + t * self->n_kv + (size_t)g * hd;
-            size_t v0 = (pos / WISP_ATT_BLOCK) * hd * WISP_ATT_BLOCK + pos % WISP_ATT_BLOCK;
+            if (self->kv_type == WISP_DTYPE_F32) {
+                memcpy(forward__kv_at(self, self->k_cache, slab, pos * hd), k, hd * sizeof(float));
+                memcpy(forward__kv_at(self, self->v_cache, slab, pos * hd), v, hd * sizeof(float));
+                continue;
+            }
             for (uint32_t d = 0; d < hd; d++) {
                 forward__kv_put(self, forward__kv_at(self, self->k_cache, slab, pos * hd + d), k[d]);
-                forward__kv_put(self, forward__kv_at(self, self->v_cache, slab, v0 + (size_t)d * WISP_ATT_BLOCK), v[d]);
+                forward__kv_put(self, forward__kv_at(self, self->v_cache, slab, pos * hd + d), v[d]);
             }
         }
     }
@@ -83,8 +87,8 @@ static void forward__store_kv(wisp_ctx *self, uint32_t il, size_t pos0, size_t n
 /*
  * Causal attention of tokens t0..t0+n_t of the batch over layer il's cache, for the query heads
  * of kv head g (heads g*group .. g*group+group-1), as matrix products: scores S = Q K^T through
- * wisp_matmul (the key slab is a positions x head_dim matrix of the cache's type), a masked softmax per row, then
- * O = P V one transposed value block at a time. Row r = t*group + i is token t0+t, head
+ * wisp_matmul (the key slab is a positions x head_dim matrix of the cache's type), a softmax per
+ * row over the positions it may see, then O = P V through wisp_matmul_t over the value slab. Row r = t*group + i is token t0+t, head
  * g*group+i, which sees positions 0..pos0+t0+t. Writes those heads' columns of `out` (n_tok, n_q).
  */
 static void forward__attend(wisp_ctx *self, uint32_t il, uint32_t g, size_t pos0, size_t t0, size_t n_t,
@@ -93,7 +97,7 @@ static void forward__attend(wisp_ctx *self, uint32_t il, uint32_t g, size_t pos0
     const uint32_t hd = I->head_dim, group = I->n_head / I->n_head_kv;
     const size_t R = n_t * group, n_keys = pos0 + t0 + n_t;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *S = self->att, *Q = self->att_q, *P = self->att_p, *O = self->att_o, *acc = self->att_acc;
+    float *S = self->att, *Q = self->att_q, *O = self->att_o;
 
     for (size_t t = 0; t < n_t; t++)
         for (uint32_t i = 0; i < group; i++)
@@ -120,20 +124,10 @@ static void forward__attend(wisp_ctx *self, uint32_t il, uint32_t g, size_t pos0
         for (size_t j = n_seen; j < n_keys; j++) row[j] = 0.0f; /* the causal mask */
     }
 
-    memset(acc, 0, R * hd * sizeof(float));
-    for (size_t b0 = 0; b0 < n_keys; b0 += WISP_ATT_BLOCK) {
-        size_t cols = n_keys - b0 < WISP_ATT_BLOCK ? n_keys - b0 : WISP_ATT_BLOCK;
-        for (size_t r = 0; r < R; r++) {
-            memcpy(P + r * WISP_ATT_BLOCK, S + r * n_keys + b0, cols * sizeof(float));
-            memset(P + r * WISP_ATT_BLOCK + cols, 0, (WISP_ATT_BLOCK - cols) * sizeof(float));
-        }
-        wisp_matmul(self->kv_type, forward__kv_at(self, self->v_cache, slab, (b0 / WISP_ATT_BLOCK) * hd * WISP_ATT_BLOCK),
-                    hd, WISP_ATT_BLOCK, P, R, O, self->mm_scratch);
-        for (size_t i = 0; i < R * hd; i++) acc[i] += O[i];
-    }
+    wisp_matmul_t(self->kv_type, forward__kv_at(self, self->v_cache, slab, 0), hd, n_keys, S, R, O);
     for (size_t t = 0; t < n_t; t++)
         for (uint32_t i = 0; i < group; i++)
-            memcpy(out + (t0 + t) * self->n_q + (size_t)(g * group + i) * hd, acc + (t * group + i) * hd,
+            memcpy(out + (t0 + t) * self->n_q + (size_t)(g * group + i) * hd, O + (t * group + i) * hd,
                    hd * sizeof(float));
 }
 

@@ -516,6 +516,55 @@ static void test_matmul_q8_0_full_range(void **state) {
     check_q8_0_full_range(24);
 }
 
+/* wisp_matmul_t vs its reference: W (n_rows x n_cols) stored transposed, F32 or F16. The same
+ * terms in another order: within 2 gamma(n_cols) sum |terms|; integer data must match exactly. */
+static void check_matmul_t(wisp_dtype type, size_t n_rows, size_t n_cols, size_t n_tok, bool ints) {
+    const size_t elem = type == WISP_DTYPE_F16 ? 2 : 4;
+    uint8_t *wt = xmalloc(n_rows * n_cols * elem);
+    float *wf = xmalloc(n_rows * n_cols * sizeof(float)), *x = xmalloc(n_tok * n_cols * sizeof(float));
+    for (size_t i = 0; i < n_rows * n_cols; i++) {
+        float v = ints ? (float)((int)(rnd_u32() % 33) - 16) : rnd_f();
+        if (type == WISP_DTYPE_F16) {
+            ((wisp_f16 *)wt)[i] = wisp_f32_to_f16(v);
+            v = wisp_f16_to_f32(((wisp_f16 *)wt)[i]);
+        } else {
+            ((float *)wt)[i] = v;
+        }
+        wf[i] = v;
+    }
+    for (size_t i = 0; i < n_tok * n_cols; i++) x[i] = ints ? (float)((int)(rnd_u32() % 255) - 127) : rnd_f() * 2.0f;
+    float *y = xmalloc(n_tok * n_rows * sizeof(float)), *y_ref = xmalloc(n_tok * n_rows * sizeof(float));
+    wisp_matmul_t(type, wt, n_rows, n_cols, x, n_tok, y);
+    wisp_matmul_t_ref(type, wt, n_rows, n_cols, x, n_tok, y_ref);
+    const double g = 2.0 * gamma_n((double)n_cols);
+    for (size_t t = 0; t < n_tok; t++)
+        for (size_t r = 0; r < n_rows; r++) {
+            double s = 0;
+            for (size_t c = 0; c < n_cols; c++) s += fabs((double)wf[c * n_rows + r] * x[t * n_cols + c]);
+            double got = y[t * n_rows + r], want = y_ref[t * n_rows + r];
+            double tol = ints ? 0.0 : g * s + 1e-30;
+            if (!(fabs(got - want) <= tol))
+                fail_msg("matmul_t %s %zux%zu n_tok %zu%s: y[t=%zu][r=%zu] = %.9g, ref %.9g, |diff| %.3g > %.3g",
+                         type_name(type), n_rows, n_cols, n_tok, ints ? " ints" : "", t, r, got, want,
+                         fabs(got - want), tol);
+        }
+    free(wt), free(wf), free(x), free(y), free(y_ref);
+}
+
+/* Rows that are and are not multiples of the vector widths (4, 8) and of the 32-row steps; the
+ * attention's shapes (head_dim 64 / 128 rows, hundreds of positions as columns); tokens 1..7. */
+static void test_matmul_t(void **state) {
+    static const size_t shapes[][2] = {{1, 1}, {3, 5}, {4, 7}, {8, 1}, {13, 33}, {31, 17}, {32, 64},
+                                       {64, 300}, {67, 40}, {128, 129}, {100, 3}};
+    const wisp_dtype types[] = {WISP_DTYPE_F32, WISP_DTYPE_F16};
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (size_t n_tok = 1; n_tok <= 7; n_tok++) {
+                check_matmul_t(types[ti], shapes[s][0], shapes[s][1], n_tok, false);
+                check_matmul_t(types[ti], shapes[s][0], shapes[s][1], n_tok, true);
+            }
+}
+
 static void test_matmul_meta(void **state) {
     for (size_t ti = 0; ti < sizeof all_types / sizeof all_types[0]; ti++)
         assert_true(wisp_matmul_supports(all_types[ti]));
@@ -613,6 +662,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_all_tok_counts),
         cmocka_unit_test(test_matmul_half_values_exact),
         cmocka_unit_test(test_matmul_q8_0_full_range),
+        cmocka_unit_test(test_matmul_t),
         cmocka_unit_test(test_dot),
         cmocka_unit_test(test_axpy),
         cmocka_unit_test(test_rmsnorm),

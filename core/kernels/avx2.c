@@ -412,6 +412,55 @@ void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, con
     }
 }
 
+/* ---- transposed float weights ------------------------------------------------------------------ */
+
+/* Rows per step (4 vectors of 8) and tokens per tile of wisp_matmul_t: 8 accumulators, 4 weight
+ * vectors and a broadcast. */
+#define AVX2__TV 4
+#define AVX2__TT 2
+
+/* Rows r0..r0+8*nv of Y for tokens t0..t0+nt: column c adds Wt[c][r0..] * X[t][c]. */
+static inline __attribute__((always_inline)) void avx2__tile_t(wisp_dtype wt, const void *Wt, size_t n_rows,
+                                                               size_t n_cols, size_t r0, int nv, const float *X,
+                                                               size_t t0, int nt, float *Y) {
+    __m256 acc[AVX2__TV][AVX2__TT];
+    AVX2__UNROLL for (int v = 0; v < nv; v++)
+        AVX2__UNROLL for (int t = 0; t < nt; t++) acc[v][t] = _mm256_setzero_ps();
+    for (size_t c = 0; c < n_cols; c++) {
+        __m256 w[AVX2__TV];
+        AVX2__UNROLL for (int v = 0; v < nv; v++) w[v] = avx2__load_w8(wt, Wt, c * n_rows + r0 + 8 * (size_t)v);
+        AVX2__UNROLL for (int t = 0; t < nt; t++) {
+            const __m256 x = _mm256_broadcast_ss(X + (t0 + t) * n_cols + c);
+            AVX2__UNROLL for (int v = 0; v < nv; v++) acc[v][t] = _mm256_fmadd_ps(w[v], x, acc[v][t]);
+        }
+    }
+    AVX2__UNROLL for (int t = 0; t < nt; t++)
+        AVX2__UNROLL for (int v = 0; v < nv; v++) _mm256_storeu_ps(Y + (t0 + t) * n_rows + r0 + 8 * (size_t)v, acc[v][t]);
+}
+
+void wisp_matmul_t(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, const float *X, size_t n_tok,
+                   float *Y) {
+    const size_t full = n_rows / 8 * 8;
+    for (size_t t = 0; t < n_tok; t += AVX2__TT) {
+        const int nt = n_tok - t >= AVX2__TT ? AVX2__TT : 1;
+        size_t r = 0;
+        for (; r + 8 * AVX2__TV <= full; r += 8 * AVX2__TV) {
+            if (nt == 2) avx2__tile_t(wt, Wt, n_rows, n_cols, r, AVX2__TV, X, t, 2, Y);
+            else avx2__tile_t(wt, Wt, n_rows, n_cols, r, AVX2__TV, X, t, 1, Y);
+        }
+        for (; r < full; r += 8) {
+            if (nt == 2) avx2__tile_t(wt, Wt, n_rows, n_cols, r, 1, X, t, 2, Y);
+            else avx2__tile_t(wt, Wt, n_rows, n_cols, r, 1, X, t, 1, Y);
+        }
+        for (; r < n_rows; r++) /* n_rows % 8 */
+            for (int k = 0; k < nt; k++) {
+                float sum = 0.0f;
+                for (size_t c = 0; c < n_cols; c++) sum += avx2__w1(wt, Wt, c * n_rows + r) * X[(t + k) * n_cols + c];
+                Y[(t + k) * n_rows + r] = sum;
+            }
+    }
+}
+
 /* ---- vector kernels --------------------------------------------------------------------------- */
 
 /* Vector kernels: two accumulators hide the FMA latency; tails in scalar. */

@@ -65,6 +65,11 @@ void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, con
         wisp_matmul_ref(wt, W, n_rows, n_cols, X, n_tok, Y, scratch);
 }
 
+void wisp_matmul_t(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, const float *X, size_t n_tok,
+                   float *Y) {
+    wisp_matmul_t_ref(wt, Wt, n_rows, n_cols, X, n_tok, Y);
+}
+
 /* Vector kernels: the references. */
 float wisp_dot_f32(const float *a, const float *b, size_t n) {
     return wisp_dot_f32_ref(a, b, n);

@@ -38,6 +38,17 @@ size_t wisp_matmul_scratch_bytes(wisp_dtype wt, size_t n_cols, size_t n_tok);
 /* True when wisp_matmul handles weights of this type. */
 bool wisp_matmul_supports(wisp_dtype wt);
 
+/*
+ * The same product with the weights stored transposed: Y[t * n_rows + r] = sum_c Wt[c * n_rows + r]
+ * * X[t * n_cols + c], Wt an (n_cols, n_rows) matrix of F32 or F16 (the attention's value cache:
+ * one row per position, so O = P V needs no transposition). Rows run in vector lanes (no horizontal
+ * sums, no scratch); float sums may be added in any order. Y must not overlap Wt or X.
+ */
+void wisp_matmul_t(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, const float *X, size_t n_tok,
+                   float *Y);
+void wisp_matmul_t_ref(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, const float *X,
+                       size_t n_tok, float *Y);
+
 /* Sizes behind wisp_matmul_scratch_bytes: bytes per 32 activations per token (the largest of the
  * implementations' layouts: Q8_0 blocks, or int16 + a float scale), and how many weight rows the
  * float-weight kernels convert at once (K-quant rows; AVX2's float panels). */

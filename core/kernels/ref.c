@@ -140,3 +140,18 @@ void wisp_rmsnorm_f32_ref(float *y, const float *x, const float *w, size_t n, fl
 void wisp_swiglu_f32_ref(float *g, const float *u, size_t n) {
     for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
+
+/* Transposed float weights: each output summed in column order. */
+void wisp_matmul_t_ref(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, const float *X,
+                       size_t n_tok, float *Y) {
+    for (size_t t = 0; t < n_tok; t++)
+        for (size_t r = 0; r < n_rows; r++) {
+            float s = 0.0f;
+            for (size_t c = 0; c < n_cols; c++) {
+                const size_t i = c * n_rows + r;
+                const float w = wt == WISP_DTYPE_F16 ? wisp_f16_to_f32(((const wisp_f16 *)Wt)[i]) : ((const float *)Wt)[i];
+                s += w * X[t * n_cols + c];
+            }
+            Y[t * n_rows + r] = s;
+        }
+}

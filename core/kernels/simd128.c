@@ -296,6 +296,65 @@ static void simd__matmul_f(wisp_dtype wt, const void *W, size_t n_rows, size_t n
     }
 }
 
+/* ---- transposed float weights ------------------------------------------------------------------ */
+
+/* Rows per step (4 vectors of 4) and tokens per tile of wisp_matmul_t. */
+#define SIMD__TV 4
+#define SIMD__TT 2
+
+/* 4 weights Wt[i..i+4) as floats (F16: exact conversion). */
+static inline v128_t simd__load_t4(wisp_dtype wt, const void *Wt, size_t i) {
+    if (wt != WISP_DTYPE_F16) return wasm_v128_load((const float *)Wt + i);
+    const v128_t h = wasm_v128_load64_zero((const wisp_f16 *)Wt + i);
+    return simd__h16_to_f32(wasm_i16x8_shuffle(wasm_i32x4_splat(0), h, 0, 8, 1, 9, 2, 10, 3, 11));
+}
+
+/* Rows r0..r0+4*nv of Y for tokens t0..t0+nt: column c adds Wt[c][r0..] * X[t][c]. */
+static inline __attribute__((always_inline)) void simd__tile_t(wisp_dtype wt, const void *Wt, size_t n_rows,
+                                                               size_t n_cols, size_t r0, int nv, const float *X,
+                                                               size_t t0, int nt, float *Y) {
+    v128_t acc[SIMD__TV][SIMD__TT];
+    SIMD__UNROLL for (int v = 0; v < nv; v++)
+        SIMD__UNROLL for (int t = 0; t < nt; t++) acc[v][t] = wasm_f32x4_splat(0.0f);
+    for (size_t c = 0; c < n_cols; c++) {
+        v128_t w[SIMD__TV];
+        SIMD__UNROLL for (int v = 0; v < nv; v++) w[v] = simd__load_t4(wt, Wt, c * n_rows + r0 + 4 * (size_t)v);
+        SIMD__UNROLL for (int t = 0; t < nt; t++) {
+            const v128_t x = wasm_v128_load32_splat(X + (t0 + t) * n_cols + c);
+            SIMD__UNROLL for (int v = 0; v < nv; v++) acc[v][t] = wasm_f32x4_add(acc[v][t], wasm_f32x4_mul(w[v], x));
+        }
+    }
+    SIMD__UNROLL for (int t = 0; t < nt; t++)
+        SIMD__UNROLL for (int v = 0; v < nv; v++) wasm_v128_store(Y + (t0 + t) * n_rows + r0 + 4 * (size_t)v, acc[v][t]);
+}
+
+void wisp_matmul_t(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, const float *X, size_t n_tok,
+                   float *Y) {
+    const size_t full = n_rows / 4 * 4;
+    for (size_t t = 0; t < n_tok; t += SIMD__TT) {
+        const int nt = n_tok - t >= SIMD__TT ? SIMD__TT : 1;
+        size_t r = 0;
+        for (; r + 4 * SIMD__TV <= full; r += 4 * SIMD__TV) {
+            if (nt == 2) simd__tile_t(wt, Wt, n_rows, n_cols, r, SIMD__TV, X, t, 2, Y);
+            else simd__tile_t(wt, Wt, n_rows, n_cols, r, SIMD__TV, X, t, 1, Y);
+        }
+        for (; r < full; r += 4) {
+            if (nt == 2) simd__tile_t(wt, Wt, n_rows, n_cols, r, 1, X, t, 2, Y);
+            else simd__tile_t(wt, Wt, n_rows, n_cols, r, 1, X, t, 1, Y);
+        }
+        for (; r < n_rows; r++) /* n_rows % 4 */
+            for (int k = 0; k < nt; k++) {
+                float sum = 0.0f;
+                for (size_t c = 0; c < n_cols; c++) {
+                    const size_t i = c * n_rows + r;
+                    const float w = wt == WISP_DTYPE_F16 ? wisp_f16_to_f32(((const wisp_f16 *)Wt)[i]) : ((const float *)Wt)[i];
+                    sum += w * X[(t + k) * n_cols + c];
+                }
+                Y[(t + k) * n_rows + r] = sum;
+            }
+    }
+}
+
 /* The engine's matmul in WebAssembly: Q8_0/Q4_0 through int16 dot tiles, the rest through
  * float tiles (converted rows in scratch for F16/BF16/K-quants). */
 void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, const float *X,
