@@ -1,7 +1,8 @@
 // Runs bench/engine/page.js in headless Chromium (one page, no SharedArrayBuffer, so both engines
 // run one thread) on localhost: for each GGUF file, wisp's WASM engine then wllama, and prints one
 // JSON line per (engine, file): {"engine", "file", "n_prompt", "pp_ms", "pp_tok_s", "n_gen", "tg_ms", "tg_tok_s"}.
-//   node bench/engine/browser.mjs --prompt PREFIX [--n 64] [--reps 3] MODEL.gguf...
+//   node bench/engine/browser.mjs --prompt PREFIX [--n 64] [--reps 3] [--wisp-only] MODEL.gguf...
+// --wisp-only: skip wllama (minutes per 100M model), for a quick look at wisp's WASM alone.
 // PREFIX.ids: the prompt's ids (wisp), PREFIX.txt: its text (wllama); see make_prompt.py.
 import { createServer } from 'node:http';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
@@ -11,17 +12,18 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { chromium } = createRequire(path.join(root, 'deps', 'node_modules', 'x.js'))('playwright-core');
-let promptFile = null, nGen = 64, reps = 3;
+let promptFile = null, nGen = 64, reps = 3, wispOnly = false;
 const files = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--prompt') promptFile = argv[++i];
   else if (argv[i] === '--n') nGen = Number(argv[++i]);
   else if (argv[i] === '--reps') reps = Number(argv[++i]);
+  else if (argv[i] === '--wisp-only') wispOnly = true;
   else files.push(path.resolve(argv[i]));
 }
 if (!promptFile || files.length === 0) {
-  console.error('usage: node bench/engine/browser.mjs --prompt PREFIX [--n 64] [--reps 3] MODEL.gguf...');
+  console.error('usage: node bench/engine/browser.mjs --prompt PREFIX [--n 64] [--reps 3] [--wisp-only] MODEL.gguf...');
   process.exit(2);
 }
 const prompt = readFileSync(promptFile + '.ids', 'utf8').trim().split(/[\s,]+/).map(Number);
@@ -51,7 +53,8 @@ await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60
 let failed = 0;
 for (const file of files) {
   const url = `${base}/${path.relative(root, file)}`;
-  for (const [engine, fn] of [['wisp-wasm', 'benchWisp'], ['wllama', 'benchWllama']]) {
+  const engines = [['wisp-wasm', 'benchWisp'], ['wllama', 'benchWllama']];
+  for (const [engine, fn] of wispOnly ? engines.slice(0, 1) : engines) {
     try {
       const r = await page.evaluate(([f, u, p, n, k]) => window[f](u, p, n, k), [fn, url, fn === 'benchWisp' ? prompt : promptText, nGen, reps]);
       console.log(JSON.stringify({ engine, file: path.basename(file), ...r, pp_tok_s: +(r.n_prompt * 1e3 / r.pp_ms).toFixed(1),

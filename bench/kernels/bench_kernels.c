@@ -128,7 +128,9 @@ int main(int argc, char **argv) {
                                        WISP_DTYPE_BF16, WISP_DTYPE_F32, WISP_DTYPE_Q4_K,
                                        WISP_DTYPE_Q6_K};
     const size_t n_prompt = 64;
-#if defined(__AVX2__)
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    const char *impl = "avx2 + avx512-vnni (prompt panels, decode dot)";
+#elif defined(__AVX2__)
     const char *impl = "avx2";
 #elif defined(__wasm_simd128__)
     const char *impl = "simd128";

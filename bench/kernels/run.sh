@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Kernel microbenchmark, natively (gcc, the build's -mavx2 -mfma -mf16c) and as WebAssembly
+# Kernel microbenchmark, natively (gcc with the build's flags: -march=native, so AVX512-VNNI where the
+# CPU has it; WISP_NATIVE_ARCH=OFF in the environment for the AVX2-only kernels) and as WebAssembly
 # (emcc -O3 -msimd128) under node, one thread each. Outputs go to build-kernels/ (ignored).
 #   bench/kernels/run.sh [native|wasm|all] [--quick] [--ref]
 set -euo pipefail
@@ -7,10 +8,12 @@ cd "$(dirname "$0")/../.."
 what=${1:-all}; shift || true
 out=build-kernels
 mkdir -p "$out"
-srcs="bench/kernels/bench_kernels.c core/quant.c core/kernels/ref.c core/kernels/avx2.c core/kernels/simd128.c core/kernels/generic.c"
+srcs="bench/kernels/bench_kernels.c core/quant.c $(ls core/kernels/*.c | tr '\n' ' ')"
 incs="-Icore/include -Icore -Icore/kernels"
 native() {
-  gcc -std=gnu11 -O3 -mavx2 -mfma -mf16c $incs $srcs -lm -o "$out/bench_kernels"
+  arch="-march=native -mavx2 -mfma -mf16c"
+  [ "${WISP_NATIVE_ARCH:-ON}" = OFF ] && arch="-mavx2 -mfma -mf16c"
+  gcc -std=gnu11 -O3 $arch $incs $srcs -lm -o "$out/bench_kernels"
   "$out/bench_kernels" "$@"
 }
 wasm() {

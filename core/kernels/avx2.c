@@ -204,16 +204,21 @@ static inline float avx2__w1(wisp_dtype wt, const void *w, size_t c) {
 }
 
 /* Float tile: rows[0..nr) (each of type wt) times tokens t0..t0+nt; 8 columns per step, the
- * n_cols % 8 tail in scalar. */
+ * n_cols % 8 tail in scalar. Decode prefetches `ahead` bytes past each row's columns (the rows
+ * AVX2__PREFETCH_ROWS further on), as the quantized tiles do; 0 for rows already in cache. */
 static inline __attribute__((always_inline)) void avx2__tile_f(
     wisp_dtype wt, const void *const *rows, size_t r0, int nr, size_t n_rows, const float *X,
-    size_t n_cols, size_t t0, int nt, float *Y) {
+    size_t n_cols, size_t t0, int nt, float *Y, size_t ahead) {
+    const size_t elem = wt == WISP_DTYPE_F32 ? 4 : 2;
     __m256 acc[AVX2__R][AVX2__TF];
     for (int r = 0; r < nr; r++)
         for (int t = 0; t < nt; t++) acc[r][t] = _mm256_setzero_ps();
     size_t c = 0;
     for (; c + 8 <= n_cols; c += 8) {
         __m256 w[AVX2__R];
+        if (nt == 1 && ahead && (c * elem) % 64 == 0) /* once per cache line */
+            AVX2__UNROLL for (int r = 0; r < nr; r++)
+                _mm_prefetch((const char *)rows[r] + c * elem + ahead, _MM_HINT_T2);
         AVX2__UNROLL for (int r = 0; r < nr; r++) w[r] = avx2__load_w8(wt, rows[r], c);
         AVX2__UNROLL for (int t = 0; t < nt; t++) {
             const __m256 x = _mm256_loadu_ps(X + (t0 + t) * n_cols + c);
@@ -336,10 +341,12 @@ static void avx2__matmul_pf(wisp_dtype wt, const void *W, size_t n_rows, size_t 
 }
 
 /* Output rows r_begin..r_end (of n_rows) from weight rows of type wt starting at W (row r_begin
- * first), every token, in cache-sized chunks of rows and tiles of R x T. */
+ * first), every token, in cache-sized chunks of rows and tiles of R x T; `stream`: W is read from
+ * memory (decode prefetches ahead), not rows just converted into scratch. */
 static void avx2__rows_f(wisp_dtype wt, const void *W, size_t r_begin, size_t r_end, size_t n_rows,
-                         const float *X, size_t n_cols, size_t n_tok, float *Y) {
+                         const float *X, size_t n_cols, size_t n_tok, float *Y, bool stream) {
     const size_t row_bytes = wisp_row_bytes(wt, n_cols);
+    const size_t ahead = stream ? AVX2__PREFETCH_ROWS * row_bytes : 0;
     const size_t chunk = avx2__chunk_rows(row_bytes);
     for (size_t rc = r_begin; rc < r_end; rc += chunk) {
         const size_t rc_end = r_end - rc < chunk ? r_end : rc + chunk;
@@ -350,7 +357,7 @@ static void avx2__rows_f(wisp_dtype wt, const void *W, size_t r_begin, size_t r_
                 const void *rows[AVX2__R];
                 const int nr = rc_end - r >= AVX2__R ? AVX2__R : 1;
                 for (int i = 0; i < nr; i++) rows[i] = (const uint8_t *)W + (r - r_begin + i) * row_bytes;
-#define AVX2__TILE(NR, NT) avx2__tile_f(wt, rows, r, NR, n_rows, X, n_cols, t, NT, Y)
+#define AVX2__TILE(NR, NT) avx2__tile_f(wt, rows, r, NR, n_rows, X, n_cols, t, NT, Y, ahead)
                 if (nr == 4) {
                     if (nt == 2) AVX2__TILE(4, 2);
                     else AVX2__TILE(4, 1);
@@ -376,7 +383,7 @@ static void avx2__matmul_k(wisp_dtype wt, const void *W, size_t n_rows, size_t n
         size_t nr = n_rows - r < WISP_MATMUL_ROWS_CONVERTED ? n_rows - r : WISP_MATMUL_ROWS_CONVERTED;
         for (size_t i = 0; i < nr; i++)
             wisp_dequantize_row(wt, (const uint8_t *)W + (r + i) * row_bytes, wf + i * n_cols, n_cols);
-        avx2__rows_f(WISP_DTYPE_F32, wf, r, r + nr, n_rows, X, n_cols, n_tok, Y);
+        avx2__rows_f(WISP_DTYPE_F32, wf, r, r + nr, n_rows, X, n_cols, n_tok, Y, false);
     }
 }
 
@@ -406,7 +413,7 @@ void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, con
     case WISP_DTYPE_F16:
     case WISP_DTYPE_BF16:
         if (n_tok >= AVX2__PT) avx2__matmul_pf(wt, W, n_rows, n_cols, X, n_tok, Y, scratch);
-        else avx2__rows_f(wt, W, 0, n_rows, n_rows, X, n_cols, n_tok, Y);
+        else avx2__rows_f(wt, W, 0, n_rows, n_rows, X, n_cols, n_tok, Y, true);
         return;
     default: avx2__matmul_k(wt, W, n_rows, n_cols, X, n_tok, Y, scratch); return;
     }
