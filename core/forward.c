@@ -108,20 +108,9 @@ static void forward__attend(wisp_ctx *self, uint32_t il, uint32_t g, size_t pos0
 
     for (size_t r = 0; r < R; r++) {
         float *row = S + r * n_keys;
-        size_t n_seen = pos0 + t0 + r / group + 1;
-        float max = -INFINITY;
-        for (size_t j = 0; j < n_seen; j++) {
-            row[j] *= scale;
-            if (row[j] > max) max = row[j];
-        }
-        float sum = 0.0f;
-        for (size_t j = 0; j < n_seen; j++) {
-            row[j] = expf(row[j] - max);
-            sum += row[j];
-        }
-        float inv = 1.0f / sum;
-        for (size_t j = 0; j < n_seen; j++) row[j] *= inv;
-        for (size_t j = n_seen; j < n_keys; j++) row[j] = 0.0f; /* the causal mask */
+        const size_t n_seen = pos0 + t0 + r / group + 1;
+        wisp_softmax_f32(row, n_seen, scale);
+        memset(row + n_seen, 0, (n_keys - n_seen) * sizeof(float)); /* the causal mask */
     }
 
     wisp_matmul_t(self->kv_type, forward__kv_at(self, self->v_cache, slab, 0), hd, n_keys, S, R, O);

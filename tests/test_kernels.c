@@ -647,6 +647,30 @@ static void test_swiglu(void **state) {
     }
 }
 
+/* softmax: exp within 2e-7 relative of expf (the vector exp's bound), the sum in another order:
+ * within (1e-6 + 2 gamma(n)) relative per element, plus 1e-37 absolute where the vector exp clamps
+ * at -87 what expf takes to a subnormal or zero. Scores spread over +-1000 hit that clamp. */
+static void test_softmax(void **state) {
+    for (size_t i = 0; i < sizeof vec_ns / sizeof vec_ns[0]; i++) {
+        for (int spread = 0; spread < 2; spread++) {
+            size_t n = vec_ns[i];
+            float *x = xmalloc(n * 4), *x2 = xmalloc(n * 4);
+            for (size_t j = 0; j < n; j++) x[j] = x2[j] = rnd_f() * (spread ? 1000.0f : 8.0f);
+            wisp_softmax_f32(x, n, 0.125f);
+            wisp_softmax_f32_ref(x2, n, 0.125f);
+            const double rel = 1e-6 + 2.0 * gamma_n((double)n);
+            double total = 0;
+            for (size_t j = 0; j < n; j++) {
+                total += x[j];
+                if (!(fabs((double)x[j] - x2[j]) <= rel * fabs((double)x2[j]) + 1e-37))
+                    fail_msg("softmax n=%zu spread %d j=%zu: %g vs %g", n, spread, j, x[j], x2[j]);
+            }
+            assert_true(fabs(total - 1.0) <= 1e-5);
+            free(x), free(x2);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_f16_roundtrip_all),
@@ -667,6 +691,7 @@ int main(void) {
         cmocka_unit_test(test_axpy),
         cmocka_unit_test(test_rmsnorm),
         cmocka_unit_test(test_swiglu),
+        cmocka_unit_test(test_softmax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

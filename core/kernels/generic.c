@@ -71,6 +71,10 @@ void wisp_matmul_t(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, 
 }
 
 /* Vector kernels: the references. */
+void wisp_softmax_f32(float *x, size_t n, float scale) {
+    wisp_softmax_f32_ref(x, n, scale);
+}
+
 float wisp_dot_f32(const float *a, const float *b, size_t n) {
     return wisp_dot_f32_ref(a, b, n);
 }

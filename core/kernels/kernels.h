@@ -53,8 +53,9 @@ void wisp_matmul_t_ref(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_co
  * implementations' layouts: Q8_0 blocks, or int16 + a float scale), and how many weight rows the
  * float-weight kernels convert at once (K-quant rows; AVX2's float panels). */
 #define WISP_SCRATCH_PER_BLOCK 72
-/* The VNNI prompt kernel's repacked panel of weight rows, bytes per 32 columns (kernels/vnni.c). */
-#define WISP_SCRATCH_PANEL_PER_BLOCK 640
+/* The prompt kernels' panel of weight rows, bytes per 32 columns: the largest of vnni.c's
+ * repacked int8 (640) and simd128.c's 16 rows widened to int16 with float scales (1088). */
+#define WISP_SCRATCH_PANEL_PER_BLOCK 1088
 #define WISP_MATMUL_ROWS_CONVERTED 16
 
 /* Internal helpers shared by the kernel files: the scratch pointer rounded up to 64 bytes, and
@@ -80,6 +81,10 @@ void wisp_axpy_f32_ref(float a, const float *x, float *y, size_t n);
 /* y = x / rms(x) * w, rms with epsilon eps */
 void wisp_rmsnorm_f32(float *y, const float *x, const float *w, size_t n, float eps);
 void wisp_rmsnorm_f32_ref(float *y, const float *x, const float *w, size_t n, float eps);
+/* In place: x = exp(scale * x - m) / sum, m the largest scale * x (the attention's softmax over
+ * one row of scores; n >= 1). */
+void wisp_softmax_f32(float *x, size_t n, float scale);
+void wisp_softmax_f32_ref(float *x, size_t n, float scale);
 /* g = silu(g) * u (SwiGLU) */
 void wisp_swiglu_f32(float *g, const float *u, size_t n);
 void wisp_swiglu_f32_ref(float *g, const float *u, size_t n);

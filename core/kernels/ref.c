@@ -141,6 +141,21 @@ void wisp_swiglu_f32_ref(float *g, const float *u, size_t n) {
     for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+void wisp_softmax_f32_ref(float *x, size_t n, float scale) {
+    float max = -INFINITY;
+    for (size_t j = 0; j < n; j++) {
+        x[j] *= scale;
+        if (x[j] > max) max = x[j];
+    }
+    float sum = 0.0f;
+    for (size_t j = 0; j < n; j++) {
+        x[j] = expf(x[j] - max);
+        sum += x[j];
+    }
+    const float inv = 1.0f / sum;
+    for (size_t j = 0; j < n; j++) x[j] *= inv;
+}
+
 /* Transposed float weights: each output summed in column order. */
 void wisp_matmul_t_ref(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, const float *X,
                        size_t n_tok, float *Y) {

@@ -17,6 +17,9 @@
 #define SIMD__R 4 /* rows per tile: the four lanes of a vector */
 #define SIMD__T 4 /* tokens per tile for quantized weights */
 #define SIMD__TF 2 /* tokens per tile for float weights (4x2 float accumulators) */
+#ifndef SIMD__QW_MIN_TOK
+#define SIMD__QW_MIN_TOK 8 /* prompts from this many tokens take the widened panels */
+#endif
 /* Fully unrolled tile loops keep the weights of a tile in wasm locals (registers) instead of an
  * array on the C stack in linear memory. */
 #define SIMD__UNROLL _Pragma("clang loop unroll(full)")
@@ -187,6 +190,94 @@ static inline __attribute__((always_inline)) void simd__matmul_q(bool q4, const 
                 }
             }
             t += (size_t)nt;
+        }
+    }
+}
+
+/* ---- quantized prompts: widened panels ------------------------------------------------------- */
+
+/* Prompts (n_tok >= SIMD__T): SIMD__PR weight rows at a time are widened to int16 once per call
+ * (into scratch), their block scales converted to floats and grouped by 4 rows; the tiles then read
+ * them as they are. The unpacking (and Q4_0's nibble arithmetic) is paid once per row instead of
+ * once per tile of tokens. Same integer sums, same float steps: results equal _ref's. */
+#define SIMD__PR 16
+_Static_assert(SIMD__PR * (QK8_0 * 2 + 4) <= WISP_SCRATCH_PANEL_PER_BLOCK, "panel fits the scratch");
+
+/* Rows r0..r0+nr (nr <= 16; a short panel repeats its last row) into w16 (SIMD__PR, n_cols) and
+ * ds (SIMD__PR / 4, nb, 4): the scales of 4 rows side by side. */
+static void simd__widen(bool q4, const uint8_t *W, size_t row_bytes, size_t r0, size_t nr, size_t n_cols,
+                        int16_t *w16, float *ds) {
+    const size_t nb = n_cols / QK8_0, bs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    for (size_t i = 0; i < SIMD__PR; i++) {
+        const uint8_t *row = W + (r0 + (i < nr ? i : nr - 1)) * row_bytes;
+        for (size_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * bs;
+            v128_t w[4];
+            simd__load_block(q4, blk + 2, w);
+            int16_t *dst = w16 + i * n_cols + b * QK8_0;
+            for (int k = 0; k < 4; k++) wasm_v128_store(dst + 8 * k, w[k]);
+            wisp_f16 d;
+            memcpy(&d, blk, 2);
+            ds[((i / 4) * nb + b) * 4 + i % 4] = wisp_f16_to_f32(d);
+        }
+    }
+}
+
+/* Four widened rows (w16, stride n_cols; scales ds[b][4]) times tokens t0..t0+nt. */
+static inline __attribute__((always_inline)) void simd__tile_qw(
+    const int16_t *w16, const float *ds, int nr, size_t r0, size_t n_rows, const int16_t *xs, const float *xd,
+    size_t n_cols, size_t t0, int nt, float *Y) {
+    const size_t nb = n_cols / QK8_0;
+    v128_t acc[SIMD__T];
+    for (int t = 0; t < nt; t++) acc[t] = wasm_f32x4_splat(0.0f);
+    for (size_t b = 0; b < nb; b++) {
+        const v128_t dwv = wasm_v128_load(ds + b * 4);
+        SIMD__UNROLL for (int t = 0; t < nt; t++) {
+            const int16_t *x = xs + (t0 + t) * n_cols + b * QK8_0;
+            const v128_t x0 = wasm_v128_load(x), x1 = wasm_v128_load(x + 8);
+            const v128_t x2 = wasm_v128_load(x + 16), x3 = wasm_v128_load(x + 24);
+            v128_t s[SIMD__R];
+            SIMD__UNROLL for (int k = 0; k < SIMD__R; k++) {
+                const int16_t *w = w16 + (size_t)k * n_cols + b * QK8_0;
+                s[k] = wasm_i32x4_add(
+                    wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(w), x0), wasm_i32x4_dot_i16x8(wasm_v128_load(w + 8), x1)),
+                    wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(w + 16), x2), wasm_i32x4_dot_i16x8(wasm_v128_load(w + 24), x3)));
+            }
+            const v128_t isum = simd__reduce4_i32(s[0], s[1], s[2], s[3]);
+            const v128_t scale = wasm_f32x4_mul(dwv, wasm_f32x4_splat(xd[(t0 + t) * nb + b]));
+            acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), scale));
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        float out[SIMD__R];
+        wasm_v128_store(out, acc[t]);
+        for (int k = 0; k < nr; k++) Y[(t0 + t) * n_rows + r0 + k] = out[k];
+    }
+}
+
+static void simd__matmul_qw(bool q4, const void *W, size_t n_rows, size_t n_cols, size_t n_tok, const int16_t *xs,
+                            const float *xd, float *Y, void *panel) {
+    const size_t nb = n_cols / QK8_0;
+    const size_t row_bytes = nb * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+    int16_t *w16 = panel;                          /* (SIMD__PR, n_cols) */
+    float *ds = (float *)(w16 + SIMD__PR * n_cols); /* (SIMD__PR / 4, nb, 4) */
+    for (size_t r0 = 0; r0 < n_rows; r0 += SIMD__PR) {
+        const size_t nr = n_rows - r0 < SIMD__PR ? n_rows - r0 : SIMD__PR;
+        simd__widen(q4, W, row_bytes, r0, nr, n_cols, w16, ds);
+        for (size_t g = 0; g * 4 < nr; g++) {
+            const int16_t *wg = w16 + g * 4 * n_cols;
+            const float *dg = ds + g * nb * 4;
+            const int gr = nr - g * 4 >= 4 ? 4 : (int)(nr - g * 4);
+            for (size_t t = 0; t < n_tok;) {
+                const int nt = n_tok - t >= SIMD__T ? SIMD__T : (int)(n_tok - t);
+                switch (nt) {
+                case 4: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 4, Y); break;
+                case 3: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 3, Y); break;
+                case 2: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 2, Y); break;
+                default: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 1, Y); break;
+                }
+                t += (size_t)nt;
+            }
         }
     }
 }
@@ -363,6 +454,11 @@ void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, con
         int16_t *xs = wisp__scratch_align(scratch);  /* (n_tok, n_cols) */
         float *xd = (float *)(xs + n_tok * n_cols); /* (n_tok, n_cols / 32) */
         simd__quantize_x(X, n_tok, n_cols, xs, xd);
+        if (n_tok >= SIMD__QW_MIN_TOK) {
+            void *panel = wisp__scratch_align(xd + n_tok * (n_cols / QK8_0));
+            simd__matmul_qw(wt == WISP_DTYPE_Q4_0, W, n_rows, n_cols, n_tok, xs, xd, Y, panel);
+            return;
+        }
         if (wt == WISP_DTYPE_Q4_0) simd__matmul_q(true, W, n_rows, n_cols, n_tok, xs, xd, Y);
         else simd__matmul_q(false, W, n_rows, n_cols, n_tok, xs, xd, Y);
         return;
@@ -426,6 +522,36 @@ static inline v128_t simd__exp(v128_t x) {
     p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
     const v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_splat(127)), 23);
     return wasm_f32x4_mul(p, e);
+}
+
+void wisp_softmax_f32(float *x, size_t n, float scale) {
+    const v128_t sv = wasm_f32x4_splat(scale);
+    v128_t mv = wasm_f32x4_splat(-INFINITY);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t v = wasm_f32x4_mul(wasm_v128_load(x + i), sv);
+        wasm_v128_store(x + i, v);
+        mv = wasm_f32x4_max(mv, v);
+    }
+    mv = wasm_f32x4_max(mv, wasm_i32x4_shuffle(mv, mv, 2, 3, 0, 1));
+    mv = wasm_f32x4_max(mv, wasm_i32x4_shuffle(mv, mv, 1, 0, 3, 2));
+    float max = wasm_f32x4_extract_lane(mv, 0);
+    for (size_t j = i; j < n; j++) {
+        x[j] *= scale;
+        if (x[j] > max) max = x[j];
+    }
+    const v128_t maxv = wasm_f32x4_splat(max);
+    v128_t sum4 = wasm_f32x4_splat(0.0f);
+    for (i = 0; i + 4 <= n; i += 4) {
+        const v128_t e = simd__exp(wasm_f32x4_sub(wasm_v128_load(x + i), maxv));
+        wasm_v128_store(x + i, e);
+        sum4 = wasm_f32x4_add(sum4, e);
+    }
+    float sum = simd__hsum(sum4);
+    for (size_t j = i; j < n; j++) sum += x[j] = expf(x[j] - max);
+    const v128_t inv = wasm_f32x4_splat(1.0f / sum);
+    for (i = 0; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), inv));
+    for (; i < n; i++) x[i] *= 1.0f / sum;
 }
 
 void wisp_swiglu_f32(float *g, const float *u, size_t n) {

@@ -32,7 +32,7 @@
 #define VNNI__X_BYTES (256 * 1024)
 #define VNNI__UNROLL _Pragma("GCC unroll 8")
 
-_Static_assert(VNNI__BLOCK == WISP_SCRATCH_PANEL_PER_BLOCK, "panel block size");
+_Static_assert(VNNI__BLOCK <= WISP_SCRATCH_PANEL_PER_BLOCK, "panel fits the scratch");
 
 /* 8 x 8 transpose of 32-bit elements: element j of v[i] moves to element i of v[j]. */
 static inline void vnni__transpose8(__m256i v[8]) {
