@@ -201,6 +201,9 @@ static inline __attribute__((always_inline)) void simd__matmul_q(bool q4, const 
  * them as they are. The unpacking (and Q4_0's nibble arithmetic) is paid once per row instead of
  * once per tile of tokens. Same integer sums, same float steps: results equal _ref's. */
 #define SIMD__PR 16
+#ifndef SIMD__TQ
+#define SIMD__TQ 6 /* tokens per widened tile */
+#endif
 _Static_assert(SIMD__PR * (QK8_0 * 2 + 4) <= WISP_SCRATCH_PANEL_PER_BLOCK, "panel fits the scratch");
 
 /* Rows r0..r0+nr (nr <= 16; a short panel repeats its last row) into w16 (SIMD__PR, n_cols) and
@@ -228,7 +231,7 @@ static inline __attribute__((always_inline)) void simd__tile_qw(
     const int16_t *w16, const float *ds, int nr, size_t r0, size_t n_rows, const int16_t *xs, const float *xd,
     size_t n_cols, size_t t0, int nt, float *Y) {
     const size_t nb = n_cols / QK8_0;
-    v128_t acc[SIMD__T];
+    v128_t acc[SIMD__TQ];
     for (int t = 0; t < nt; t++) acc[t] = wasm_f32x4_splat(0.0f);
     for (size_t b = 0; b < nb; b++) {
         const v128_t dwv = wasm_v128_load(ds + b * 4);
@@ -269,8 +272,16 @@ static void simd__matmul_qw(bool q4, const void *W, size_t n_rows, size_t n_cols
             const float *dg = ds + g * nb * 4;
             const int gr = nr - g * 4 >= 4 ? 4 : (int)(nr - g * 4);
             for (size_t t = 0; t < n_tok;) {
-                const int nt = n_tok - t >= SIMD__T ? SIMD__T : (int)(n_tok - t);
+                const int nt = n_tok - t >= SIMD__TQ ? SIMD__TQ : (int)(n_tok - t);
                 switch (nt) {
+#if SIMD__TQ >= 8
+                case 8: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 8, Y); break;
+                case 7: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 7, Y); break;
+#endif
+#if SIMD__TQ >= 6
+                case 6: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 6, Y); break;
+                case 5: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 5, Y); break;
+#endif
                 case 4: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 4, Y); break;
                 case 3: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 3, Y); break;
                 case 2: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 2, Y); break;
