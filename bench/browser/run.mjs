@@ -8,6 +8,7 @@
 //   fresh browser process, the compressed download (wasm + worker + model), the WebAssembly heap.
 // Usage: node bench/browser/run.mjs [--cases N] [--model PATH] [--candidates N] [--write]
 //   --write appends/replaces the "Browser latency" section of bench/RESULTS.md.
+//   WISP_BENCH_DEBUG=1 prints the cold first answer (timings, number of requests) to stderr.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -68,6 +69,7 @@ await page.goto(`${url}/bench/index.html`);
 const start = await page.evaluate((m) => window.benchStart(m), modelUrl);
 if (!start.ok) throw new Error(`engine failed: ${JSON.stringify(start.error)}`);
 const cold = await page.evaluate(([c, t0]) => window.benchFirst(c, t0), [cases[0], start.t0]);
+if (process.env.WISP_BENCH_DEBUG) console.error(JSON.stringify(cold));
 const keys = [];
 const perLang = new Map();
 for (const [i, c] of cases.entries()) {
