@@ -122,6 +122,21 @@ static inline void simd__load_block(bool q4, const uint8_t *qs, v128_t w[4]) {
     }
 }
 
+/* acc + the block's four rows' int32 sums (s[k]: lanes to add up for row k) times their scales
+ * d_w (dwv) and the token's d_x: isum * (d_w * d_x), as the reference. */
+static inline v128_t simd__add_block(v128_t acc, const v128_t s[SIMD__R], v128_t dwv, float dx) {
+    const v128_t isum = simd__reduce4_i32(s[0], s[1], s[2], s[3]);
+    const v128_t scale = wasm_f32x4_mul(dwv, wasm_f32x4_splat(dx));
+    return wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), scale));
+}
+
+/* The first nr lanes of acc (one per row) to y[0..nr). */
+static inline void simd__store_rows(v128_t acc, int nr, float *y) {
+    float out[SIMD__R];
+    wasm_v128_store(out, acc);
+    for (int k = 0; k < nr; k++) y[k] = out[k];
+}
+
 /* One tile: four weight rows (rows[k]; a short tile repeats its last row and stores only nr) times
  * tokens t0..t0+nt. Lane k of acc[t] is output row k of token t. */
 static inline __attribute__((always_inline)) void simd__tile_q(
@@ -148,16 +163,10 @@ static inline __attribute__((always_inline)) void simd__tile_q(
             SIMD__UNROLL for (int k = 0; k < SIMD__R; k++)
                 s[k] = wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[k][0], x0), wasm_i32x4_dot_i16x8(w[k][1], x1)),
                                       wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[k][2], x2), wasm_i32x4_dot_i16x8(w[k][3], x3)));
-            const v128_t isum = simd__reduce4_i32(s[0], s[1], s[2], s[3]);
-            const v128_t scale = wasm_f32x4_mul(dwv, wasm_f32x4_splat(xd[(t0 + t) * nb + b]));
-            acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), scale));
+            acc[t] = simd__add_block(acc[t], s, dwv, xd[(t0 + t) * nb + b]);
         }
     }
-    for (int t = 0; t < nt; t++) {
-        float out[SIMD__R];
-        wasm_v128_store(out, acc[t]);
-        for (int k = 0; k < nr; k++) Y[(t0 + t) * n_rows + r0 + k] = out[k];
-    }
+    for (int t = 0; t < nt; t++) simd__store_rows(acc[t], nr, Y + (t0 + t) * n_rows + r0);
 }
 
 /* Rows per chunk: about 32 KB of weights stay in cache while every token tile passes over them. */
@@ -246,16 +255,10 @@ static inline __attribute__((always_inline)) void simd__tile_qw(
                     wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(w), x0), wasm_i32x4_dot_i16x8(wasm_v128_load(w + 8), x1)),
                     wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(w + 16), x2), wasm_i32x4_dot_i16x8(wasm_v128_load(w + 24), x3)));
             }
-            const v128_t isum = simd__reduce4_i32(s[0], s[1], s[2], s[3]);
-            const v128_t scale = wasm_f32x4_mul(dwv, wasm_f32x4_splat(xd[(t0 + t) * nb + b]));
-            acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), scale));
+            acc[t] = simd__add_block(acc[t], s, dwv, xd[(t0 + t) * nb + b]);
         }
     }
-    for (int t = 0; t < nt; t++) {
-        float out[SIMD__R];
-        wasm_v128_store(out, acc[t]);
-        for (int k = 0; k < nr; k++) Y[(t0 + t) * n_rows + r0 + k] = out[k];
-    }
+    for (int t = 0; t < nt; t++) simd__store_rows(acc[t], nr, Y + (t0 + t) * n_rows + r0);
 }
 
 static void simd__matmul_qw(bool q4, const void *W, size_t n_rows, size_t n_cols, size_t n_tok, const int16_t *xs,
