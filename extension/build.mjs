@@ -1,12 +1,13 @@
 // Builds the VS Code web extension (extension/dist/) and the Monaco package (monaco/dist/) from
-// TypeScript with esbuild, after wasm/build.mjs has built wasm/dist/.
-//   node extension/build.mjs [--no-check]
+// TypeScript with esbuild, after wasm/build.mjs has built wasm/dist/. The type check (tsc) also
+// writes the Monaco package's declarations (monaco/dist/wisp-monaco.d.ts + types/).
+//   node extension/build.mjs [--no-check]      (--no-check: no tsc, so no declarations either)
 // The model bundled with the extension is models/wisp-default.gguf, or $WISP_MODEL when set
 // (e.g. a fixture before the trained model exists); its SHA-256 is compiled into the extension so
 // the worker can verify it and find it in browser storage without the network.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +46,7 @@ copyFileSync(join(wasmDist, 'wisp.wasm'), join(dist, 'wisp.wasm'));
 copyFileSync(model, join(dist, 'wisp-default.gguf'));
 
 const monacoDist = join(here, 'monaco', 'dist');
+rmSync(monacoDist, { recursive: true, force: true }); // no stale declarations after --no-check
 mkdirSync(monacoDist, { recursive: true });
 const m = { entryPoints: [join(here, 'monaco', 'src', 'index.ts')], bundle: true, target: 'es2022', platform: 'browser', logLevel: 'warning', sourcemap: true };
 await esbuild.build({ ...m, outfile: join(monacoDist, 'wisp-monaco.js'), format: 'iife', globalName: 'WispMonaco' });
@@ -54,6 +56,10 @@ if (!process.argv.includes('--no-check')) {
   const tsc = join(deps, 'typescript', 'bin', 'tsc');
   execFileSync(process.execPath, [tsc, '-p', join(here, 'tsconfig.json')], { stdio: 'inherit' });
   execFileSync(process.execPath, [tsc, '-p', join(here, 'monaco', 'tsconfig.json')], { stdio: 'inherit' });
+  // tsc keeps the source tree under types/ (the API names the worker protocol's types from
+  // wasm/src/); one entry file gives the package a single "types" path.
+  writeFileSync(join(monacoDist, 'wisp-monaco.d.ts'),
+    '// registerWisp(monaco, options) and its types; see ../README.md.\nexport * from \'./types/extension/monaco/src/index.js\';\n');
 }
 console.log(`extension/dist: extension.js wisp-worker.js wisp.wasm wisp-default.gguf (${model}, sha256 ${sha256.slice(0, 12)}...)`);
-console.log('extension/monaco/dist: wisp-monaco.js (global WispMonaco) wisp-monaco.mjs');
+console.log(`extension/monaco/dist: wisp-monaco.js (global WispMonaco) wisp-monaco.mjs${process.argv.includes('--no-check') ? '' : ' wisp-monaco.d.ts'}`);

