@@ -120,13 +120,15 @@ static void forward__attend(wisp_ctx *self, uint32_t il, uint32_t g, size_t pos0
                    hd * sizeof(float));
 }
 
-/* Attention of the whole batch (its keys/values already in the cache), att_rows query rows at a
- * time so the score scratch stays (att_rows, n_ctx). Output: (n_tok, n_q) in `out`. */
-static void forward__attention(wisp_ctx *self, uint32_t il, size_t pos0, size_t n_tok, float *out) {
+/* Attention of the batch's tokens t_begin..n_tok (its keys/values already in the cache), att_rows
+ * query rows at a time so the score scratch stays (att_rows, n_ctx). Output: rows t_begin.. of
+ * (n_tok, n_q) in `out`. */
+static void forward__attention(wisp_ctx *self, uint32_t il, size_t pos0, size_t t_begin, size_t n_tok,
+                               float *out) {
     const wisp_model_info *I = &self->model->info;
     const size_t tokens_per_pass = self->att_rows / (I->n_head / I->n_head_kv);
     for (uint32_t g = 0; g < I->n_head_kv; g++)
-        for (size_t t0 = 0; t0 < n_tok; t0 += tokens_per_pass) {
+        for (size_t t0 = t_begin; t0 < n_tok; t0 += tokens_per_pass) {
             size_t n_t = n_tok - t0 < tokens_per_pass ? n_tok - t0 : tokens_per_pass;
             forward__attend(self, il, g, pos0, t0, n_t, out);
         }
@@ -147,34 +149,43 @@ void wisp_forward__batch(wisp_ctx *self, const int32_t *tokens, size_t n_tok, bo
     for (uint32_t il = 0; il < I->n_layer; il++) {
         const wisp_layer *L = &m->layers[il];
         float *kc = self->kb, *vc = self->vb;
+        /* Past the last layer's keys and values only the tokens whose logits are wanted matter:
+         * every one for all_logits, the last for want_logits, none otherwise (as llama.cpp does);
+         * rows t_out.. go on, the rest stop at the cache. */
+        const size_t t_out = il + 1 < I->n_layer || all_logits ? 0 : want_logits ? n_tok - 1 : n_tok;
+        const size_t n_out = n_tok - t_out;
 
         for (size_t t = 0; t < n_tok; t++)
             wisp_rmsnorm_f32(xb + t * n_embd, x + t * n_embd, L->attn_norm, n_embd, I->norm_eps);
-        forward__mm(self, &L->wq, xb, n_tok, q);
         forward__mm(self, &L->wk, xb, n_tok, kc);
         forward__mm(self, &L->wv, xb, n_tok, vc);
-        forward__bias(q, L->bq, n_tok, self->n_q);
         forward__bias(kc, L->bk, n_tok, self->n_kv);
         forward__bias(vc, L->bv, n_tok, self->n_kv);
-        for (size_t t = 0; t < n_tok; t++) {
-            for (uint32_t h = 0; h < I->n_head; h++)
-                forward__rope(self, q + t * self->n_q + h * hd, pos0 + t, (uint32_t)hd, neox);
+        for (size_t t = 0; t < n_tok; t++)
             for (uint32_t h = 0; h < I->n_head_kv; h++)
                 forward__rope(self, kc + t * self->n_kv + h * hd, pos0 + t, (uint32_t)hd, neox);
-        }
-
         forward__store_kv(self, il, pos0, n_tok);
-        forward__attention(self, il, pos0, n_tok, xb); /* xb: (n_tok, n_q) attention output */
-        forward__mm(self, &L->wo, xb, n_tok, hb);      /* hb: (n_tok, n_embd) */
-        for (size_t i = 0; i < n_tok * n_embd; i++) x[i] += hb[i];
+        if (n_out == 0) continue;
 
-        for (size_t t = 0; t < n_tok; t++)
+        float *qo = q + t_out * self->n_q;
+        forward__mm(self, &L->wq, xb + t_out * n_embd, n_out, qo);
+        forward__bias(qo, L->bq, n_out, self->n_q);
+        for (size_t t = t_out; t < n_tok; t++)
+            for (uint32_t h = 0; h < I->n_head; h++)
+                forward__rope(self, q + t * self->n_q + h * hd, pos0 + t, (uint32_t)hd, neox);
+        forward__attention(self, il, pos0, t_out, n_tok, xb); /* xb rows t_out..: (n_tok, n_q) */
+        float *xo = x + t_out * n_embd, *ho = hb + t_out * n_embd;
+        forward__mm(self, &L->wo, xb + t_out * self->n_q, n_out, ho);
+        for (size_t i = 0; i < n_out * n_embd; i++) xo[i] += ho[i];
+
+        for (size_t t = t_out; t < n_tok; t++)
             wisp_rmsnorm_f32(xb + t * n_embd, x + t * n_embd, L->ffn_norm, n_embd, I->norm_eps);
-        forward__mm(self, &L->w_gate, xb, n_tok, hb);
-        forward__mm(self, &L->w_up, xb, n_tok, hb2);
-        for (size_t t = 0; t < n_tok; t++) wisp_swiglu_f32(hb + t * n_ff, hb2 + t * n_ff, n_ff);
-        forward__mm(self, &L->w_down, hb, n_tok, xb); /* xb: (n_tok, n_embd) */
-        for (size_t i = 0; i < n_tok * n_embd; i++) x[i] += xb[i];
+        float *go = hb + t_out * n_ff, *uo = hb2 + t_out * n_ff, *dn = xb + t_out * n_embd;
+        forward__mm(self, &L->w_gate, dn, n_out, go);
+        forward__mm(self, &L->w_up, dn, n_out, uo);
+        for (size_t t = 0; t < n_out; t++) wisp_swiglu_f32(go + t * n_ff, uo + t * n_ff, n_ff);
+        forward__mm(self, &L->w_down, go, n_out, dn); /* dn: rows t_out.. of (n_tok, n_embd) */
+        for (size_t i = 0; i < n_out * n_embd; i++) xo[i] += dn[i];
     }
 
     for (size_t t = 0; t < n_tok; t++) self->tokens[pos0 + t] = tokens[t];
