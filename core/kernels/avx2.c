@@ -13,6 +13,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "x86.h"
+
 /* Rows by tokens of one tile: the accumulators plus the rows' weights should fit in the 16 ymm
  * registers. Measured with bench/kernels: quantized 4x3; float 4x2 (f16 prompt 37 GMAC/s, against
  * 23 for 4x3, which spills). */
@@ -32,6 +34,14 @@ static inline float avx2__hsum(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/* Largest of the 8 lanes. */
+static inline float avx2__hmax(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
 }
 
 /* ---- activations to Q8_0 ---------------------------------------------------------------------- */
@@ -62,10 +72,7 @@ static void avx2__quantize_x(const float *X, size_t n_tok, size_t n_cols, int8_t
             __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
             __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
                                      _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
-            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-            m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-            const float amax = _mm_cvtss_f32(m4);
+            const float amax = avx2__hmax(m);
             const float dd = amax / 127.0f;
             const float id = dd != 0.0f ? 1.0f / dd : 0.0f;
             d[t * nb + b] = _cvtsh_ss(_cvtss_sh(dd, 0)); /* nearest even, as wisp_f32_to_f16 */
@@ -243,27 +250,6 @@ static inline __attribute__((always_inline)) void avx2__tile_f(
 #define AVX2__UNROLL_PT _Pragma("GCC unroll 8")
 _Static_assert(AVX2__PR <= WISP_MATMUL_ROWS_CONVERTED, "panel fits the float scratch");
 
-/* 8 x 8 transpose of 32-bit elements: element j of v[i] moves to element i of v[j]. */
-static inline void avx2__transpose8(__m256 v[8]) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);     /* rows 2i, 2i+1: c0 c1 | c4 c5 */
-        t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]); /* c2 c3 | c6 c7 */
-    }
-    for (int h = 0; h < 2; h++) { /* rows 0-3, then 4-7 */
-        const __m256 *a = t + 4 * h;
-        __m256 *b = u + 4 * h;
-        b[0] = _mm256_shuffle_ps(a[0], a[2], 0x44); /* c0 | c4 */
-        b[1] = _mm256_shuffle_ps(a[0], a[2], 0xee); /* c1 | c5 */
-        b[2] = _mm256_shuffle_ps(a[1], a[3], 0x44); /* c2 | c6 */
-        b[3] = _mm256_shuffle_ps(a[1], a[3], 0xee); /* c3 | c7 */
-    }
-    for (int j = 0; j < 4; j++) {
-        v[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
-        v[j + 4] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
-    }
-}
-
 /* Rows r0..r0+nr (nr <= 16; missing rows are zeros) of W, type wt, as floats transposed into
  * `panel`: column c's 16 weights at panel[c * 16]. */
 static void avx2__pack_f(wisp_dtype wt, const void *W, size_t row_bytes, size_t r0, size_t nr, size_t n_cols,
@@ -276,7 +262,7 @@ static void avx2__pack_f(wisp_dtype wt, const void *W, size_t row_bytes, size_t 
         for (; c + 8 <= n_cols; c += 8) {
             __m256 v[8];
             for (int i = 0; i < 8; i++) v[i] = rows[i] ? avx2__load_w8(wt, rows[i], c) : _mm256_setzero_ps();
-            avx2__transpose8(v);
+            wisp__transpose8x32(v);
             for (int j = 0; j < 8; j++) _mm256_store_ps(panel + (c + j) * AVX2__PR + h * 8, v[j]);
         }
         for (; c < n_cols; c++)
@@ -459,12 +445,7 @@ void wisp_matmul_t(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, 
             if (nt == 2) avx2__tile_t(wt, Wt, n_rows, n_cols, r, 1, X, t, 2, Y);
             else avx2__tile_t(wt, Wt, n_rows, n_cols, r, 1, X, t, 1, Y);
         }
-        for (; r < n_rows; r++) /* n_rows % 8 */
-            for (int k = 0; k < nt; k++) {
-                float sum = 0.0f;
-                for (size_t c = 0; c < n_cols; c++) sum += avx2__w1(wt, Wt, c * n_rows + r) * X[(t + k) * n_cols + c];
-                Y[(t + k) * n_rows + r] = sum;
-            }
+        wisp__matmul_t_rows_ref(wt, Wt, n_rows, n_cols, full, X, t, (size_t)nt, Y); /* n_rows % 8 */
     }
 }
 
@@ -537,10 +518,7 @@ void wisp_softmax_f32(float *x, size_t n, float scale) {
         _mm256_storeu_ps(x + i, v);
         mv = _mm256_max_ps(mv, v);
     }
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    float max = _mm_cvtss_f32(m4);
+    float max = avx2__hmax(mv);
     for (size_t j = i; j < n; j++) {
         x[j] *= scale;
         if (x[j] > max) max = x[j];

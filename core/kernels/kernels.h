@@ -48,6 +48,10 @@ void wisp_matmul_t(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, 
                    float *Y);
 void wisp_matmul_t_ref(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, const float *X,
                        size_t n_tok, float *Y);
+/* The reference for output rows r_begin..n_rows and tokens t0..t0+n_t only: the vector versions'
+ * last n_rows % (vector width) rows. */
+void wisp__matmul_t_rows_ref(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, size_t r_begin,
+                             const float *X, size_t t0, size_t n_t, float *Y);
 
 /* Sizes behind wisp_matmul_scratch_bytes: bytes per 32 activations per token (the largest of the
  * implementations' layouts: Q8_0 blocks, or int16 + a float scale), and how many weight rows the

@@ -159,8 +159,13 @@ void wisp_softmax_f32_ref(float *x, size_t n, float scale) {
 /* Transposed float weights: each output summed in column order. */
 void wisp_matmul_t_ref(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, const float *X,
                        size_t n_tok, float *Y) {
-    for (size_t t = 0; t < n_tok; t++)
-        for (size_t r = 0; r < n_rows; r++) {
+    wisp__matmul_t_rows_ref(wt, Wt, n_rows, n_cols, 0, X, 0, n_tok, Y);
+}
+
+void wisp__matmul_t_rows_ref(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, size_t r_begin,
+                             const float *X, size_t t0, size_t n_t, float *Y) {
+    for (size_t t = t0; t < t0 + n_t; t++)
+        for (size_t r = r_begin; r < n_rows; r++) {
             float s = 0.0f;
             for (size_t c = 0; c < n_cols; c++) {
                 const size_t i = c * n_rows + r;

@@ -17,9 +17,7 @@
 #define SIMD__R 4 /* rows per tile: the four lanes of a vector */
 #define SIMD__T 4 /* tokens per tile for quantized weights */
 #define SIMD__TF 2 /* tokens per tile for float weights (4x2 float accumulators) */
-#ifndef SIMD__QW_MIN_TOK
 #define SIMD__QW_MIN_TOK 8 /* prompts from this many tokens take the widened panels */
-#endif
 /* Fully unrolled tile loops keep the weights of a tile in wasm locals (registers) instead of an
  * array on the C stack in linear memory. */
 #define SIMD__UNROLL _Pragma("clang loop unroll(full)")
@@ -36,6 +34,13 @@ static inline v128_t simd__reduce4_f32(v128_t a, v128_t b, v128_t c, v128_t d) {
     v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
     v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
     return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/* Largest of the 4 lanes. */
+static inline float simd__hmax(v128_t v) {
+    v = wasm_f32x4_max(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = wasm_f32x4_max(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(v, 0);
 }
 
 /* Sum of the 4 lanes. */
@@ -82,9 +87,7 @@ static void simd__quantize_x(const float *X, size_t n_tok, size_t n_cols, int16_
                 v[i] = wasm_v128_load(x + 4 * i);
                 m = wasm_f32x4_max(m, wasm_f32x4_abs(v[i]));
             }
-            m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
-            m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
-            const float amax = wasm_f32x4_extract_lane(m, 0);
+            const float amax = simd__hmax(m);
             const float d = amax / 127.0f;
             const float id = d != 0.0f ? 1.0f / d : 0.0f;
             xd[t * nb + b] = wisp_f16_to_f32(wisp_f32_to_f16(d));
@@ -215,10 +218,9 @@ static inline __attribute__((always_inline)) void simd__matmul_q(bool q4, const 
  * them as they are. The unpacking (and Q4_0's nibble arithmetic) is paid once per row instead of
  * once per tile of tokens. Same integer sums, same float steps: results equal _ref's. */
 #define SIMD__PR 16
-#ifndef SIMD__TQ
-#define SIMD__TQ 6 /* tokens per widened tile */
-#endif
+#define SIMD__TQ 6 /* tokens per widened tile; simd__matmul_qw has a case for each width */
 _Static_assert(SIMD__PR * (QK8_0 * 2 + 4) <= WISP_SCRATCH_PANEL_PER_BLOCK, "panel fits the scratch");
+_Static_assert(SIMD__TQ == 6, "simd__matmul_qw's switch has a case per tile width");
 
 /* Rows r0..r0+nr (nr <= 16; a short panel repeats its last row) into w16 (SIMD__PR, n_cols) and
  * ds (SIMD__PR / 4, nb, 4): the scales of 4 rows side by side. */
@@ -282,14 +284,8 @@ static void simd__matmul_qw(bool q4, const void *W, size_t n_rows, size_t n_cols
             for (size_t t = 0; t < n_tok;) {
                 const int nt = n_tok - t >= SIMD__TQ ? SIMD__TQ : (int)(n_tok - t);
                 switch (nt) {
-#if SIMD__TQ >= 8
-                case 8: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 8, Y); break;
-                case 7: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 7, Y); break;
-#endif
-#if SIMD__TQ >= 6
                 case 6: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 6, Y); break;
                 case 5: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 5, Y); break;
-#endif
                 case 4: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 4, Y); break;
                 case 3: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 3, Y); break;
                 case 2: simd__tile_qw(wg, dg, gr, r0 + g * 4, n_rows, xs, xd, n_cols, t, 2, Y); break;
@@ -457,16 +453,7 @@ void wisp_matmul_t(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, 
             if (nt == 2) simd__tile_t(wt, Wt, n_rows, n_cols, r, 1, X, t, 2, Y);
             else simd__tile_t(wt, Wt, n_rows, n_cols, r, 1, X, t, 1, Y);
         }
-        for (; r < n_rows; r++) /* n_rows % 4 */
-            for (int k = 0; k < nt; k++) {
-                float sum = 0.0f;
-                for (size_t c = 0; c < n_cols; c++) {
-                    const size_t i = c * n_rows + r;
-                    const float w = wt == WISP_DTYPE_F16 ? wisp_f16_to_f32(((const wisp_f16 *)Wt)[i]) : ((const float *)Wt)[i];
-                    sum += w * X[(t + k) * n_cols + c];
-                }
-                Y[(t + k) * n_rows + r] = sum;
-            }
+        wisp__matmul_t_rows_ref(wt, Wt, n_rows, n_cols, full, X, t, (size_t)nt, Y); /* n_rows % 4 */
     }
 }
 
@@ -557,9 +544,7 @@ void wisp_softmax_f32(float *x, size_t n, float scale) {
         wasm_v128_store(x + i, v);
         mv = wasm_f32x4_max(mv, v);
     }
-    mv = wasm_f32x4_max(mv, wasm_i32x4_shuffle(mv, mv, 2, 3, 0, 1));
-    mv = wasm_f32x4_max(mv, wasm_i32x4_shuffle(mv, mv, 1, 0, 3, 2));
-    float max = wasm_f32x4_extract_lane(mv, 0);
+    float max = simd__hmax(mv);
     for (size_t j = i; j < n; j++) {
         x[j] *= scale;
         if (x[j] > max) max = x[j];

@@ -22,6 +22,8 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "x86.h"
+
 /* Rows of a panel (two vectors of 8) and tokens of a tile: 2 x 6 float sums + 2 x 6 int32 block
  * sums + 2 weight vectors + a broadcast = 27 of the 32 ymm registers. */
 #define VNNI__ROWS 16
@@ -31,28 +33,9 @@
 /* Tokens per pass over the panels: their activations (n_cols bytes each) stay in L2. */
 #define VNNI__X_BYTES (256 * 1024)
 #define VNNI__UNROLL _Pragma("GCC unroll 8")
+_Static_assert(VNNI__T == 6, "wisp__matmul_q_vnni's switch has a case per tile width");
 
 _Static_assert(VNNI__BLOCK <= WISP_SCRATCH_PANEL_PER_BLOCK, "panel fits the scratch");
-
-/* 8 x 8 transpose of 32-bit elements: element j of v[i] moves to element i of v[j]. */
-static inline void vnni__transpose8(__m256i v[8]) {
-    __m256i t[8], u[8];
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);     /* rows 2i,2i+1: d0 d1 | d4 d5 */
-        t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]); /* d2 d3 | d6 d7 */
-    }
-    for (int h = 0; h < 2; h++) { /* rows 0-3, then 4-7 */
-        __m256i *a = t + 4 * h, *b = u + 4 * h;
-        b[0] = _mm256_unpacklo_epi64(a[0], a[2]); /* d0 | d4 */
-        b[1] = _mm256_unpackhi_epi64(a[0], a[2]); /* d1 | d5 */
-        b[2] = _mm256_unpacklo_epi64(a[1], a[3]); /* d2 | d6 */
-        b[3] = _mm256_unpackhi_epi64(a[1], a[3]); /* d3 | d7 */
-    }
-    for (int j = 0; j < 4; j++) {
-        v[j] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x20);
-        v[j + 4] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x31);
-    }
-}
 
 /* The 32 weights of one block as signed bytes (Q4_0: q - 8, in [-8, 7]). */
 static inline __m256i vnni__block_s8(bool q4, const uint8_t *blk) {
@@ -72,20 +55,21 @@ static void vnni__pack(bool q4, const uint8_t *W, size_t row_bytes, size_t r0, s
         int32_t *corr = (int32_t *)(dst + 8 * VNNI__ROWS * 4);
         float *dw = (float *)(dst + 8 * VNNI__ROWS * 4 + VNNI__ROWS * 4);
         for (size_t h = 0; h < 2; h++) {
-            __m256i v[8];
+            __m256 v[8]; /* the 8 rows' bytes, as 32-bit groups to transpose */
             for (size_t i = 0; i < 8; i++) {
                 const size_t r = h * 8 + i;
                 const uint8_t *blk = W + (r0 + r) * row_bytes + b * bs;
                 wisp_f16 d = 0;
                 if (r < nr) memcpy(&d, blk, 2);
-                v[i] = r < nr ? vnni__block_s8(q4, blk) : _mm256_setzero_si256();
-                dw[r] = wisp_f16_to_f32(d);
+                v[i] = _mm256_castsi256_ps(r < nr ? vnni__block_s8(q4, blk) : _mm256_setzero_si256());
+                dw[r] = _cvtsh_ss(d); /* F16C: exact, as wisp_f16_to_f32 */
             }
-            vnni__transpose8(v);
+            wisp__transpose8x32(v);
             __m256i sum = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
-                _mm256_store_si256((__m256i *)(dst + k * VNNI__ROWS * 4 + h * 32), v[k]);
-                sum = _mm256_dpbusd_epi32(sum, _mm256_set1_epi8((char)0x80), v[k]); /* 128 * w */
+                const __m256i g = _mm256_castps_si256(v[k]);
+                _mm256_store_si256((__m256i *)(dst + k * VNNI__ROWS * 4 + h * 32), g);
+                sum = _mm256_dpbusd_epi32(sum, _mm256_set1_epi8((char)0x80), g); /* 128 * w */
             }
             _mm256_store_si256((__m256i *)(corr + h * 8), _mm256_sub_epi32(_mm256_setzero_si256(), sum));
         }
