@@ -72,8 +72,8 @@ def to_type(t, dtype):
     return a.astype(np.float32).tobytes(), gw.F32
 
 
-def export(run, tok_path, out_path, dtype, name):
-    ck = torch.load(os.path.join(run, "model.pt"), map_location="cpu")
+def export(run, tok_path, out_path, dtype, name, weights="model.pt"):
+    ck = torch.load(os.path.join(run, weights), map_location="cpu")
     c = Config(**ck["config"])
     sd = ck["model"]
     w = gw.GGUFWriter(arch="llama")
@@ -86,7 +86,9 @@ def export(run, tok_path, out_path, dtype, name):
     w.add("llama.block_count", c.n_layers, gw.UINT32)
     w.add("llama.feed_forward_length", c.ffn, gw.UINT32)
     w.add("llama.attention.head_count", c.n_heads, gw.UINT32)
-    w.add("llama.attention.head_count_kv", c.n_heads, gw.UINT32)
+    w.add("llama.attention.head_count_kv", c.kv_heads(), gw.UINT32)
+    if c.exit_layer:   # early exit: the first N blocks + output_norm + the tied head already answer
+        w.add("wisp.early_exit.block_count", c.exit_layer, gw.UINT32)
     w.add("llama.rope.dimension_count", c.dim // c.n_heads, gw.UINT32)
     w.add("llama.rope.freq_base", float(c.rope_theta), gw.FLOAT32)
     w.add("llama.attention.layer_norm_rms_epsilon", float(c.norm_eps), gw.FLOAT32)
@@ -107,7 +109,7 @@ def export(run, tok_path, out_path, dtype, name):
         p = f"layers.{i}."
         vec(f"blk.{i}.attn_norm.weight", sd[p + "attn_norm.weight"])
         mat(f"blk.{i}.attn_q.weight", permute_qk(sd[p + "attn.wq.weight"], c.n_heads))
-        mat(f"blk.{i}.attn_k.weight", permute_qk(sd[p + "attn.wk.weight"], c.n_heads))
+        mat(f"blk.{i}.attn_k.weight", permute_qk(sd[p + "attn.wk.weight"], c.kv_heads()))
         mat(f"blk.{i}.attn_v.weight", sd[p + "attn.wv.weight"])
         mat(f"blk.{i}.attn_output.weight", sd[p + "attn.wo.weight"])
         vec(f"blk.{i}.ffn_norm.weight", sd[p + "ffn_norm.weight"])
@@ -150,10 +152,11 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--type", choices=("f16", "f32"), default="f16")
     ap.add_argument("--name", default="wisp-default")
+    ap.add_argument("--weights", default="model.pt", help="file in --run: model.pt (final) or stable.pt (before the cool-down)")
     ap.add_argument("--ppl-text")
     ap.add_argument("--ppl-ctx", type=int, default=1024)
     args = ap.parse_args()
-    c, sd = export(args.run, args.tokenizer, args.out, args.type, args.name)
+    c, sd = export(args.run, args.tokenizer, args.out, args.type, args.name, args.weights)
     print(f"wrote {args.out}: {os.path.getsize(args.out) / 1e6:.1f} MB, {c.n_params() / 1e6:.2f}M params")
     if args.ppl_text:
         r = perplexity(c, sd, args.type, args.tokenizer, open(args.ppl_text, encoding="utf-8").read(), args.ppl_ctx)

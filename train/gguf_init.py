@@ -43,8 +43,9 @@ class _Reader:
         return self.take(_SCALAR[t])
 
 
-def read(path):
-    """(metadata dict, {name: float32 numpy array in PyTorch shape}) of a GGUF file."""
+def read(path, tensors=True):
+    """(metadata dict, {name: float32 numpy array in PyTorch shape}) of a GGUF file
+    (tensors=False: the metadata and an empty dict)."""
     data = open(path, "rb").read()
     r = _Reader(data)
     if r.take("<4s") != b"GGUF":
@@ -54,6 +55,8 @@ def read(path):
     for _ in range(n_kv):
         k = r.string()
         meta[k] = r.value(r.take("<I"))
+    if not tensors:
+        return meta, {}
     infos = []
     for _ in range(n_t):
         name = r.string()
@@ -95,14 +98,16 @@ def load(path):
     cfg = {"vocab": meta[a + "vocab_size"], "dim": meta[a + "embedding_length"], "n_layers": meta[a + "block_count"],
            "n_heads": meta[a + "attention.head_count"], "ffn": meta[a + "feed_forward_length"],
            "ctx": meta[a + "context_length"], "rope_theta": meta[a + "rope.freq_base"],
-           "norm_eps": meta[a + "attention.layer_norm_rms_epsilon"]}
-    h = cfg["n_heads"]
+           "norm_eps": meta[a + "attention.layer_norm_rms_epsilon"],
+           "n_kv_heads": meta.get(a + "attention.head_count_kv", meta[a + "attention.head_count"]),
+           "exit_layer": meta.get("wisp.early_exit.block_count", 0)}
+    h, hkv = cfg["n_heads"], cfg["n_kv_heads"]
     sd = {"tok_emb.weight": t["token_embd.weight"], "norm.weight": t["output_norm.weight"]}
     for i in range(cfg["n_layers"]):
         b, p = f"blk.{i}.", f"layers.{i}."
         sd[p + "attn_norm.weight"] = t[b + "attn_norm.weight"]
         sd[p + "attn.wq.weight"] = unpermute_qk(t[b + "attn_q.weight"], h)
-        sd[p + "attn.wk.weight"] = unpermute_qk(t[b + "attn_k.weight"], h)
+        sd[p + "attn.wk.weight"] = unpermute_qk(t[b + "attn_k.weight"], hkv)
         sd[p + "attn.wv.weight"] = t[b + "attn_v.weight"]
         sd[p + "attn.wo.weight"] = t[b + "attn_output.weight"]
         sd[p + "ffn_norm.weight"] = t[b + "ffn_norm.weight"]

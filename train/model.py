@@ -18,12 +18,18 @@ class Config:
     n_layers: int = 12
     n_heads: int = 6
     ffn: int = 1024
+    n_kv_heads: int = 0          # grouped-query attention: 0 = as many as n_heads
+    exit_layer: int = 0          # early exit: also score the output after this many layers (0 = off)
     ctx: int = 1024
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
 
+    def kv_heads(self):
+        return self.n_kv_heads or self.n_heads
+
     def n_params(self):
-        per_layer = 4 * self.dim * self.dim + 3 * self.dim * self.ffn + 2 * self.dim
+        kv = self.kv_heads() * (self.dim // self.n_heads)
+        per_layer = 2 * self.dim * self.dim + 2 * self.dim * kv + 3 * self.dim * self.ffn + 2 * self.dim
         return self.vocab * self.dim + self.n_layers * per_layer + self.dim
 
 
@@ -54,20 +60,23 @@ def rotate_half(x):
 class Attention(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.n_heads, self.head_dim = c.n_heads, c.dim // c.n_heads
+        self.n_heads, self.head_dim, self.n_kv = c.n_heads, c.dim // c.n_heads, c.kv_heads()
         self.wq = nn.Linear(c.dim, c.dim, bias=False)
-        self.wk = nn.Linear(c.dim, c.dim, bias=False)
-        self.wv = nn.Linear(c.dim, c.dim, bias=False)
+        self.wk = nn.Linear(c.dim, self.n_kv * self.head_dim, bias=False)
+        self.wv = nn.Linear(c.dim, self.n_kv * self.head_dim, bias=False)
         self.wo = nn.Linear(c.dim, c.dim, bias=False)
 
     def forward(self, x, cos, sin):
         b, t, d = x.shape
         q = self.wq(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)   # (b, h, t, hd)
-        k = self.wk(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
-        v = self.wv(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
+        k = self.wk(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)
+        v = self.wv(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)
         cos, sin = cos[:t].to(q.dtype), sin[:t].to(q.dtype)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if self.n_kv != self.n_heads:   # grouped-query attention: each kv head serves n_heads / n_kv query heads
+            k = k.repeat_interleave(self.n_heads // self.n_kv, dim=1)
+            v = v.repeat_interleave(self.n_heads // self.n_kv, dim=1)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return self.wo(y.transpose(1, 2).reshape(b, t, d))
 
@@ -116,14 +125,35 @@ class Model(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
 
-    def forward(self, idx, targets=None):
-        """idx (b, t) token ids -> logits (b, t, vocab), or the mean cross-entropy when
-        targets (b, t) are given."""
-        x = self.tok_emb(idx)
-        for layer in self.layers:
-            x = layer(x, self.cos, self.sin)
-        x = self.norm(x)
-        logits = F.linear(x, self.tok_emb.weight)
+    def head(self, x):
+        return F.linear(self.norm(x), self.tok_emb.weight)
+
+    def forward(self, idx, targets=None, exit_weight=0.0, n_layers=None):
+        """idx (b, t) token ids -> logits (b, t, vocab) after n_layers (default all), or the mean
+        cross-entropy when targets (b, t) are given. With exit_weight > 0 and c.exit_layer set,
+        the loss is (full + exit_weight * exit) / (1 + exit_weight), where exit is the loss of the
+        same norm and head applied after c.exit_layer layers (early exit); use forward_losses for
+        the two parts."""
         if targets is None:
-            return logits
-        return F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1))
+            x = self.tok_emb(idx)
+            for layer in self.layers[:n_layers]:
+                x = layer(x, self.cos, self.sin)
+            return self.head(x)
+        full, early = self.forward_losses(idx, targets, exit_weight > 0)
+        if early is None:
+            return full
+        return (full + exit_weight * early) / (1 + exit_weight)
+
+    def forward_losses(self, idx, targets, with_exit=True):
+        """(full-depth loss, early-exit loss or None)."""
+        x = self.tok_emb(idx)
+        early = None
+        for i, layer in enumerate(self.layers):
+            x = layer(x, self.cos, self.sin)
+            if with_exit and self.c.exit_layer and i + 1 == self.c.exit_layer:
+                early = _ce(self.head(x), targets)
+        return _ce(self.head(x), targets), early
+
+
+def _ce(logits, targets):
+    return F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1))

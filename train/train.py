@@ -5,8 +5,14 @@
 
 The whole token stream lives on the GPU (int32); each step takes `batch` windows of ctx+1
 tokens that start at random document starts (so every FIM document is seen from its path
-header). The learning-rate schedule runs on wall time (warm-up by steps, cosine decay to 10%
-over `minutes`), so several sizes trained side by side on one GPU all finish together.
+header; prepare_v2.py lays the files of one package next to each other, so a window also holds
+the package's neighbouring files). The learning-rate schedule runs on wall time, so several runs
+trained side by side on one GPU all finish together: `cosine` (warm-up by steps, cosine decay to
+10% over `minutes`) or `wsd` (warm-up, constant, then a linear cool-down to 0 over the last
+`cooldown-minutes`; the weights just before the cool-down are saved as OUT/stable.pt, the point
+a later lease resumes from, while the cooled weights are the ones to ship).
+Optimizers: `adamw` for everything, or `muon` (train/muon.py) for the 2-D hidden matrices with
+AdamW for the embedding and the gains. --exit-layer adds the early-exit loss (model.py).
 Checkpoints (weights, optimiser, step, elapsed seconds) go to OUT/ckpt.pt every 2 minutes and at
 the end; a rerun with the same OUT resumes. Logs: OUT/log.jsonl (step, loss, tokens/s, lr).
 At the end: OUT/model.pt (weights + config) and OUT/result.json (validation loss per language).
@@ -26,6 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Config, Model  # noqa: E402
 
 LANGS = ("python", "javascript", "typescript", "c")
+DEVICE = os.environ.get("WISP_TRAIN_DEVICE", "cuda")   # "cpu" for a quick local check of the code
+FUSED = {"fused": True} if DEVICE == "cuda" else {}
 
 
 def load_stream(path, device):
@@ -33,6 +41,26 @@ def load_stream(path, device):
     toks = np.fromfile(path + ".bin", dtype=np.uint16)
     idx = np.load(path + ".idx.npy")
     return torch.from_numpy(toks.astype(np.int32)).to(device), torch.from_numpy(idx).to(device)
+
+
+def load_parts(dirs, name, device):
+    """The streams `name` of several prepared folders joined: (tokens, starts, languages or None)."""
+    toks, starts, langs, off = [], [], [], 0
+    for d in dirs:
+        p = os.path.join(d, name)
+        if not os.path.exists(p + ".bin"):
+            continue
+        t = np.fromfile(p + ".bin", dtype=np.uint16)
+        toks.append(t)
+        starts.append(np.load(p + ".idx.npy") + off)
+        lp = p + ".lang.npy"
+        langs.append(np.load(lp) if os.path.exists(lp) else None)
+        off += len(t)
+    if not toks:
+        raise SystemExit(f"no {name}.bin in {dirs}")
+    lang = None if any(x is None for x in langs) else torch.from_numpy(np.concatenate(langs)).to(device)
+    return (torch.from_numpy(np.concatenate(toks).astype(np.int32)).to(device),
+            torch.from_numpy(np.concatenate(starts)).to(device), lang)
 
 
 class Sampler:
@@ -71,9 +99,10 @@ def batch_of(toks, sampler, n, ctx, gen):
 
 
 @torch.no_grad()
-def evaluate(model, data_dir, ctx, device, n_windows=128, batch=16):
+def evaluate(model, data_dir, ctx, device, n_windows=128, batch=16, exit_too=False):
     """Mean token cross-entropy per language over the first n_windows documents of each
-    validation stream (window = ctx+1 tokens from the document's start): deterministic."""
+    validation stream (window = ctx+1 tokens from the document's start): deterministic.
+    exit_too: also the early-exit loss, under the key LANG@exit."""
     model.eval()
     out = {}
     for lg in LANGS:
@@ -82,17 +111,38 @@ def evaluate(model, data_dir, ctx, device, n_windows=128, batch=16):
             continue
         toks, starts = load_stream(p, device)
         starts = torch.clamp(starts[:n_windows], max=len(toks) - ctx - 1)
-        tot, n = 0.0, 0
+        tot, tot_e, n = 0.0, 0.0, 0
         for i in range(0, len(starts), batch):
             s = starts[i:i + batch]
             win = toks[s[:, None] + torch.arange(ctx + 1, device=device)].long()
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = model(win[:, :-1], win[:, 1:])
-            tot += loss.item() * len(s)
+            with torch.autocast(DEVICE, dtype=torch.bfloat16):
+                full, early = model.forward_losses(win[:, :-1], win[:, 1:], exit_too)
+            tot += full.item() * len(s)
+            tot_e += early.item() * len(s) if early is not None else 0.0
             n += len(s)
         out[lg] = tot / max(1, n)
+        if exit_too and model.c.exit_layer:
+            out[lg + "@exit"] = tot_e / max(1, n)
     model.train()
     return out
+
+
+def make_optimizers(model, args):
+    """AdamW for everything, or Muon for the 2-D hidden matrices + AdamW for the embedding and
+    the gains. Each param group keeps its peak rate in base_lr; the schedule scales it."""
+    emb = [model.tok_emb.weight]
+    hidden = [p for n, p in model.named_parameters() if p.dim() == 2 and n != "tok_emb.weight"]
+    gains = [p for n, p in model.named_parameters() if p.dim() < 2]
+    if args.opt == "adamw":
+        groups = [{"params": emb + hidden, "weight_decay": 0.1, "base_lr": args.lr},
+                  {"params": gains, "weight_decay": 0.0, "base_lr": args.lr}]
+        return [torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, **FUSED)]
+    from muon import Muon
+    adam = torch.optim.AdamW([{"params": emb, "weight_decay": 0.1, "base_lr": args.lr},
+                              {"params": gains, "weight_decay": 0.0, "base_lr": args.lr}],
+                             lr=args.lr, betas=(0.9, 0.95), eps=1e-8, **FUSED)
+    muon = Muon([{"params": hidden, "base_lr": args.muon_lr}], lr=args.muon_lr, weight_decay=0.01)
+    return [adam, muon]
 
 
 def main():
@@ -104,7 +154,15 @@ def main():
     ap.add_argument("--ffn", type=int, required=True)
     ap.add_argument("--vocab", type=int, default=16384)
     ap.add_argument("--ctx", type=int, default=1024)
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data", required=True, help="prepared folder(s), comma-separated; validation from the first")
+    ap.add_argument("--kv-heads", type=int, default=0, help="grouped-query attention (0 = --heads)")
+    ap.add_argument("--exit-layer", type=int, default=0, help="early-exit depth (0 = none)")
+    ap.add_argument("--exit-weight", type=float, default=0.0, help="weight of the early-exit loss")
+    ap.add_argument("--opt", choices=("adamw", "muon"), default="adamw")
+    ap.add_argument("--muon-lr", type=float, default=0.02)
+    ap.add_argument("--schedule", choices=("cosine", "wsd"), default="cosine")
+    ap.add_argument("--cooldown-minutes", type=float, default=0.0, help="wsd: cool-down at the end of --minutes")
+    ap.add_argument("--tokens-before", type=int, default=0, help="tokens seen by earlier leases (for the record)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--minutes", type=float, required=True)
     ap.add_argument("--batch", type=int, default=32)
@@ -116,36 +174,35 @@ def main():
     ap.add_argument("--lang-weights", default="", help="e.g. python=0.45,javascript=0.22,typescript=0.11,c=0.22")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    device = "cuda"
+    data_dirs = args.data.split(",")
+    device = DEVICE
     torch.backends.cuda.matmul.allow_tf32 = True
-    cfg = Config(vocab=args.vocab, dim=args.dim, n_layers=args.layers, n_heads=args.heads, ffn=args.ffn, ctx=args.ctx)
+    cfg = Config(vocab=args.vocab, dim=args.dim, n_layers=args.layers, n_heads=args.heads, ffn=args.ffn, ctx=args.ctx,
+                 n_kv_heads=args.kv_heads, exit_layer=args.exit_layer)
     torch.manual_seed(0)
     model = Model(cfg).to(device)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8, fused=True)
+    opts = make_optimizers(model, args)
     step, elapsed, seen = 0, 0.0, 0
     ckpt_path = os.path.join(args.out, "ckpt.pt")
     if args.init_gguf and not os.path.exists(ckpt_path):
         import gguf_init
         gcfg, gsd = gguf_init.load(args.init_gguf)
-        for k in ("vocab", "dim", "n_layers", "n_heads", "ffn"):
-            if gcfg[k] != getattr(cfg, k):
-                raise SystemExit(f"--init-gguf: {k} is {gcfg[k]} in the file, {getattr(cfg, k)} here")
+        have = dict(vars(cfg), n_kv_heads=cfg.kv_heads())
+        for k in ("vocab", "dim", "n_layers", "n_heads", "ffn", "n_kv_heads"):
+            if gcfg[k] != have[k]:
+                raise SystemExit(f"--init-gguf: {k} is {gcfg[k]} in the file, {have[k]} here")
         model.load_state_dict({k: torch.from_numpy(v) for k, v in gsd.items()})
-        print(f"initialised from {args.init_gguf}: val loss " + json.dumps(evaluate(model, args.data, args.ctx, device, n_windows=32)), flush=True)
+        print(f"initialised from {args.init_gguf}: val loss " + json.dumps(evaluate(model, data_dirs[0], args.ctx, device, n_windows=32)), flush=True)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
+        for o, st in zip(opts, ck["opt"]):
+            o.load_state_dict(st)
         step, elapsed, seen = ck["step"], ck["elapsed"], ck["seen"]
         print(f"resumed at step {step}, {elapsed:.0f} s", flush=True)
-    toks, starts = load_stream(os.path.join(args.data, "train"), device)
+    toks, starts, doc_langs = load_parts(data_dirs, "train", device)
     weights = dict((kv.split("=")[0], float(kv.split("=")[1])) for kv in args.lang_weights.split(",") if kv)
-    lang_path = os.path.join(args.data, "train.lang.npy")
-    doc_langs = torch.from_numpy(np.load(lang_path)).to(device) if weights and os.path.exists(lang_path) else None
-    sampler = Sampler(starts, doc_langs, weights)
+    sampler = Sampler(starts, doc_langs if weights else None, weights)
     gen = torch.Generator(device=device)
     gen.manual_seed(1234 + step)
     fwd = model
@@ -162,32 +219,47 @@ def main():
     t_start = time.time() - elapsed
 
     def save():
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+        torch.save({"model": model.state_dict(), "opt": [o.state_dict() for o in opts], "step": step,
                     "elapsed": time.time() - t_start, "seen": seen, "config": dataclasses.asdict(cfg)},
                    ckpt_path + ".tmp")
         os.replace(ckpt_path + ".tmp", ckpt_path)
 
+    stable_path = os.path.join(args.out, "stable.pt")
+    cool_at = budget - args.cooldown_minutes * 60.0
     while True:
-        frac = (time.time() - t_start) / budget
+        now_s = time.time() - t_start
+        frac = now_s / budget
         if frac >= 1.0 or (args.max_steps and step >= args.max_steps):
             break
-        lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
-        for g in opt.param_groups:
-            g["lr"] = lr
+        if args.schedule == "wsd":
+            if now_s >= cool_at and not os.path.exists(stable_path):
+                torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg), "step": step,
+                            "tokens_seen": seen + args.tokens_before}, stable_path)
+                print(f"{args.name}: stable weights saved at step {step} before the cool-down", flush=True)
+            sched = 1.0 if now_s < cool_at else max(0.0, (budget - now_s) / max(1.0, budget - cool_at))
+        else:
+            sched = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+        sched *= min(1.0, (step + 1) / args.warmup)
+        lr = args.lr * sched
+        for o in opts:
+            for g in o.param_groups:
+                g["lr"] = g["base_lr"] * sched
         x, y = batch_of(toks, sampler, args.batch, args.ctx, gen)
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast(DEVICE, dtype=torch.bfloat16):
             try:
-                loss = fwd(x, y)
+                loss = fwd(x, y, args.exit_weight)
             except Exception as e:
                 if fwd is model:
                     raise
                 print(f"compiled step failed ({type(e).__name__}: {e}); running eager", flush=True)
                 fwd = model
-                loss = fwd(x, y)
-        opt.zero_grad(set_to_none=True)
+                loss = fwd(x, y, args.exit_weight)
+        for o in opts:
+            o.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        for o in opts:
+            o.step()
         step += 1
         seen += x.numel()
         if step % 50 == 0:
@@ -202,12 +274,14 @@ def main():
                 save()
                 t_ckpt = now
     save()
-    val = evaluate(model, args.data, args.ctx, device)
+    val = evaluate(model, data_dirs[0], args.ctx, device, exit_too=bool(args.exit_layer))
     torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg)}, os.path.join(args.out, "model.pt"))
     result = {"name": args.name, "params": n_params, "steps": step, "tokens_seen": seen,
+              "tokens_total": seen + args.tokens_before, "opt": args.opt, "schedule": args.schedule,
+              "muon_lr": args.muon_lr if args.opt == "muon" else None, "exit_weight": args.exit_weight,
               "train_seconds": round(time.time() - t_start), "batch": args.batch, "ctx": args.ctx,
               "lr": args.lr, "init": args.init_gguf, "lang_weights": weights, "val_loss": val, "config": dataclasses.asdict(cfg),
-              "gpu": torch.cuda.get_device_name(0)}
+              "gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE}
     json.dump(result, open(os.path.join(args.out, "result.json"), "w"), indent=1)
     print(f"{args.name} done: " + json.dumps(result), flush=True)
 

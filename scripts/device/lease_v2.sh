@@ -1,0 +1,176 @@
+#!/bin/bash
+# The first lease of the v2 model (GPU machine, one H200): recipe sweep + early-exit ablation,
+# then the main run continues from the sweep's winner. Driven from the developer machine by the
+# `run` tool with carry [".carry/wisp2", ".carry/wisp-corpus"]:
+#
+#   call 1:  bash scripts/device/lease_v2.sh start      # pipeline detached (setsid), waits for the smoke test
+#   call k:  bash scripts/device/lease_v2.sh add        # newly carried shards -> prepared in the background
+#            bash scripts/device/lease_v2.sh watch N    # follow the log N seconds
+#   last:    bash scripts/device/lease_v2.sh fetch FILE...  # files of $W/out, split in 15 MiB parts, to $OUT
+#
+# Later leases continue the main run from the committed checkpoint instead of sweeping:
+#   INIT_GGUF=train/checkpoints/wisp-v2-stable-q8_0.gguf MAIN_ARGS="$(cat train/checkpoints/main-args.txt)" \
+#   TOKENS_BEFORE=N MAIN_MIN=20 bash scripts/device/lease_v2.sh start
+# (the sweep and the decision are skipped; `main` starts from those weights with a fresh optimizer
+# state and a 200-step warm-up; everything else is the same).
+#
+# The machine goes back 30 s after a call ends, and the detached pipeline with it: chain the calls
+# with no gap (each one waits on the pipeline up to its 10-minute limit, e.g.
+# `bash scripts/device/lease_v2.sh watch 540`), and fetch in the call that sees "=== ... done".
+# Lease 1 (2026-12-02) lost its first machine that way and reran with SWEEP_MIN=4 MAIN_MIN=6
+# COOL_MIN=1.5 to fit the session's 30 device-minutes.
+#
+# Everything lives in /tmp/wisp2 (outside the working-tree copy that every call replaces).
+# Stages, each skipped when its output exists (a relaunch resumes):
+#   tokenizer  the shipped model's tokenizer rebuilt from its GGUF keys, checked against the
+#              stored test vectors (same ids as wisp-default)
+#   prepare    every carried shard set -> FIM token streams (train/prepare_v2.py), tok-NNN/
+#   smoke      a tiny model with every option on (Muon, GQA, early exit, compile), 30 steps
+#   sweep      SWEEP side by side for SWEEP_MIN minutes: optimizer (AdamW/Muon) x shape
+#              (12 x 384 / 20 x 320 GQA 5:1) and the early-exit pair (same run +- exit loss)
+#   decide     train/lease_decide.py picks the main run's start by validation loss
+#   main       the winner's checkpoint continues on every prepared part for MAIN_MIN minutes,
+#              the last COOL_MIN of them cooling down (stable.pt = resume point, model.pt = ship)
+#   export     F16 GGUFs of both + PyTorch perplexity of the fixed text
+set -uo pipefail
+W=/tmp/wisp2
+INIT_GGUF=${INIT_GGUF:-} MAIN_ARGS=${MAIN_ARGS:-} TOKENS_BEFORE=${TOKENS_BEFORE:-0}
+REPO=$(pwd)
+mkdir -p $W/out $W/runs $W/incoming $W/log
+export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+SWEEP_MIN=${SWEEP_MIN:-6}
+MAIN_MIN=${MAIN_MIN:-8}
+COOL_MIN=${COOL_MIN:-2}
+# name dim layers heads kv ffn options (shared: wsd, batch 32, no cool-down in the sweep)
+SWEEP=${SWEEP:-"w-adamw 384 12 6 6 1024 --opt adamw --lr 1.5e-3
+w-muon 384 12 6 6 1024 --opt muon --lr 2e-3 --muon-lr 0.02
+d-muon 320 20 5 1 864 --opt muon --lr 2e-3 --muon-lr 0.02
+d-muon-exit 320 20 5 1 864 --opt muon --lr 2e-3 --muon-lr 0.02 --exit-layer 8 --exit-weight 0.25"}
+
+stage() { echo "=== $(date -u +%T) $*"; }
+
+take_shards() { # copy carried shards not seen before into incoming/
+  for f in .carry/wisp-corpus/shard-*.jsonl.xz; do
+    [ -f "$f" ] || continue
+    b=$(basename "$f")
+    if [ ! -f $W/incoming/$b ] && [ ! -f $W/incoming/$b.done ]; then
+      cp "$f" $W/incoming/$b.part && mv $W/incoming/$b.part $W/incoming/$b
+    fi
+  done
+}
+
+prepare_new() { # one token-stream part of all waiting shards (one at a time: a lock)
+  ( flock 9; prepare_locked ) 9>$W/prep.lock
+}
+
+prepare_locked() {
+  local new=$(ls $W/incoming/*.jsonl.xz 2>/dev/null)
+  [ -n "$new" ] || return 0
+  local k=$(ls -d $W/tok-* 2>/dev/null | wc -l)
+  local d=$(printf "$W/tok-%03d" $k)
+  stage "prepare $d from $(echo $new | wc -w) shards"
+  python3 $W/src/train/prepare_v2.py --shards $new --tokenizer $W/tokenizer.json --out $d.tmp --variants 2 \
+    && mv $d.tmp $d && for f in $new; do mv $f $f.done; done
+}
+
+pipeline() {
+  cd $W/src
+  stage tokenizer
+  [ -s $W/tokenizer.json ] || python3 train/tokenizer_from_gguf.py wisp2/tokenizer-meta.gguf $W/tokenizer.json \
+      --check fixtures/tokenizer/wisp-default-val.strings.txt.xz fixtures/tokenizer/wisp-default-val.vectors.xz || return 1
+  stage python-site
+  # Python of the machine's own site-packages + stdlib (licence per distribution), checked for
+  # benchmark overlap like every other shard
+  if [ ! -f $W/incoming/shard-site.jsonl.xz ] && [ ! -f $W/incoming/shard-site.jsonl.xz.done ]; then
+    python3 train/corpus/python_site.py --out $W/python-site.jsonl && \
+    python3 train/corpus/decontaminate.py --overlap wisp2/heldout/overlap.py --out $W/site.tmp.jsonl.xz $W/python-site.jsonl \
+      | tee $W/out/site-overlap.json && mv $W/site.tmp.jsonl.xz $W/incoming/shard-site.jsonl.xz || return 1
+  fi
+  stage prepare
+  prepare_new || return 1
+  [ -d $W/tok-000 ] || { echo "no prepared data"; return 1; }
+  stage smoke
+  [ -s $W/runs/smoke/result.json ] || python3 train/train.py --name smoke --dim 64 --layers 4 --heads 2 --kv-heads 1 --ffn 128 \
+      --data $W/tok-000 --out $W/runs/smoke --minutes 3 --max-steps 20 --opt muon --exit-layer 2 --exit-weight 0.25 \
+      --schedule wsd --cooldown-minutes 0.02 --warmup 10 || { echo "SMOKE FAILED"; return 1; }
+  echo "SMOKE OK"
+  local names=""
+  if [ -n "${INIT_GGUF:-}" ]; then
+    stage "main continues from $INIT_GGUF: $MAIN_ARGS"
+    mkdir -p $W/runs/main
+    if [ ! -s $W/runs/main/result.json ]; then
+      prepare_new
+      local parts=$(ls -d $W/tok-[0-9][0-9][0-9] | paste -sd,)
+      python3 train/train.py --name main $MAIN_ARGS --data $parts --out $W/runs/main --init-gguf $REPO/$INIT_GGUF \
+          --tokens-before ${TOKENS_BEFORE:-0} --minutes $MAIN_MIN --cooldown-minutes $COOL_MIN --batch 64 --warmup 200 \
+          --schedule wsd > $W/runs/main.log 2>&1 || { echo "MAIN FAILED"; tail -20 $W/runs/main.log; return 1; }
+    fi
+  else
+  stage sweep
+  while read -r name dim layers heads kv ffn extra; do
+    [ -n "$name" ] || continue
+    names="$names $name"
+    [ -s $W/runs/$name/result.json ] || python3 train/train.py --name $name --dim $dim --layers $layers --heads $heads \
+        --kv-heads $kv --ffn $ffn --data $W/tok-000 --out $W/runs/$name --minutes $SWEEP_MIN --batch 32 --warmup 200 \
+        --schedule wsd $extra > $W/runs/$name.log 2>&1 &
+  done <<< "$SWEEP"
+  wait
+  stage decide
+  python3 train/lease_decide.py --runs $W/runs --names $names --out $W/out/decision.json || return 1
+  local winner=$(python3 -c "import json;print(json.load(open('$W/out/decision.json'))['main_from'])")
+  local margs=$(python3 -c "import json;print(json.load(open('$W/out/decision.json'))['args'])")
+  stage "main from $winner: $margs"
+  if [ ! -s $W/runs/main/result.json ]; then
+    mkdir -p $W/runs/main
+    [ -f $W/runs/main/ckpt.pt ] || cp $W/runs/$winner/ckpt.pt $W/runs/main/ckpt.pt
+    prepare_new
+    local parts=$(ls -d $W/tok-[0-9][0-9][0-9] | paste -sd,)
+    stage "main on $parts"
+    python3 train/train.py --name main $margs --data $parts --out $W/runs/main \
+        --minutes $(python3 -c "print($SWEEP_MIN + $MAIN_MIN)") --cooldown-minutes $COOL_MIN --batch 64 --warmup 200 \
+        --schedule wsd > $W/runs/main.log 2>&1 || { echo "MAIN FAILED"; tail -20 $W/runs/main.log; return 1; }
+  fi
+  fi
+  stage export
+  for which in model stable; do
+    python3 train/export.py --run $W/runs/main --weights $which.pt --tokenizer $W/tokenizer.json \
+        --out $W/out/wisp-v2-$which-f16.gguf --type f16 --name wisp-default --ppl-text train/eval/ppl_text.txt || echo "export $which FAILED"
+  done
+  for n in $names main; do
+    cp $W/runs/$n/result.json $W/out/result-$n.json 2>/dev/null
+    cp $W/runs/$n/log.jsonl $W/out/log-$n.jsonl 2>/dev/null
+  done
+  cat $W/tok-*/tokens.json > $W/out/tokens.json
+  stage done
+}
+
+case "${1:-}" in
+  start)
+    rm -rf $W/src && mkdir -p $W/src/fixtures && cp -r train $W/src/ && cp -r fixtures/tokenizer $W/src/fixtures/ \
+      && cp -r .carry/wisp2 $W/src/wisp2
+    take_shards
+    nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
+    python3 -c 'import torch, tokenizers; print("torch", torch.__version__, "tokenizers", tokenizers.__version__, torch.cuda.get_device_name(0))'
+    (export -f pipeline prepare_new prepare_locked stage; export W REPO SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE
+     setsid nohup bash -c 'pipeline; echo "=== pipeline exit $?"' > $W/log/pipeline.log 2>&1 < /dev/null &)
+    for i in $(seq 1 ${2:-100}); do
+      sleep 3
+      grep -q -E "SMOKE OK|SMOKE FAILED|Traceback|pipeline exit" $W/log/pipeline.log && break
+    done
+    tail -40 $W/log/pipeline.log ;;
+  add)
+    take_shards
+    (export -f prepare_new prepare_locked stage; export W; setsid nohup bash -c prepare_new >> $W/log/add.log 2>&1 < /dev/null &)
+    ls -la $W/incoming; tail -5 $W/log/add.log 2>/dev/null ;;
+  watch)
+    sleep ${2:-0}
+    tail -25 $W/log/pipeline.log; for f in $W/runs/*.log; do echo "--- $f"; tail -2 $f; done
+    tail -3 $W/log/add.log 2>/dev/null; ls $W/out; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv ;;
+  fetch)
+    shift
+    for f in "$@"; do
+      if [ $(stat -c %s $W/out/$f) -gt 15728640 ]; then split -b 15M -d $W/out/$f $OUT/$f.part; else cp $W/out/$f $OUT/; fi
+    done
+    ls -la $OUT ;;
+  *) echo "usage: $0 start|add|watch [S]|fetch FILE..."; exit 2 ;;
+esac
