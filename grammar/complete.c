@@ -365,6 +365,8 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
         .suffix = text + pos_u8, .suffix_len = len - pos_u8, .max_lines = max_lines,
         .style = trim_detect_style(text, len < 65536 ? len : 65536),
         .syntax = (p.sources & WISP_SOURCE_TRIM) != 0,
+        .repeat = (p.sources & WISP_SOURCE_REPEAT) != 0,
+        .repeat_before = (p.sources & WISP_SOURCE_REPEAT_BEFORE) != 0,
     };
     tc = trim_cursor_new(&ti);
     complete__watch watch = {tc, &ti, p.should_stop, p.user, false};

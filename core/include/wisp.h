@@ -685,7 +685,13 @@ typedef enum wisp_source {
     WISP_SOURCE_TRIM = 1u << 3,   /* syntax-aware cutting of the answer (off: raw stop rules) */
     WISP_SOURCE_HEAL = 1u << 5,   /* token healing: the prompt ends one text token early and the
                                      answer must re-spell it (a cursor inside a word) */
-    WISP_SOURCE_ALL = 0xFu | (1u << 5),
+    WISP_SOURCE_REPEAT = 1u << 6, /* with TRIM: a multi-line answer stops before a line that repeats
+                                     an earlier one of it (a small model's loop), also while
+                                     decoding (trim.h, trim_input.repeat) */
+    WISP_SOURCE_ALL = 0xFu | (1u << 5) | (1u << 6),
+    /* Off in WISP_SOURCE_ALL (it cost ES on the dev set): with REPEAT, also stop before a line equal
+     * to one of the 3 lines right before the cursor. */
+    WISP_SOURCE_REPEAT_BEFORE = 1u << 7,
     /* Not a source but a layout choice, off in WISP_SOURCE_ALL: put the definitions block at the
      * top of the prefix (the layout train/FORMAT.md suggests) instead of before the suffix (where
      * it survives in the KV cache while the cursor moves). */
