@@ -300,6 +300,37 @@ static bool complete__on_token(void *user, int32_t token, const char *text, size
     return !(w->trim ? trim_cursor_done(w->trim, text, len) : trim_is_done(w->in, text, len));
 }
 
+void complete_rank(wisp_candidate *cands, char **texts, size_t n) {
+    /* insertion sort: stable, so equal keys keep the order they came in (greedy first) */
+    for (size_t i = 1; i < n; i++) {
+        wisp_candidate c = cands[i];
+        char *t = texts ? texts[i] : NULL;
+        size_t j = i;
+        while (j > 0 && (cands[j - 1].n_errors > c.n_errors ||
+                         (cands[j - 1].n_errors == c.n_errors && cands[j - 1].mean_logprob < c.mean_logprob))) {
+            cands[j] = cands[j - 1];
+            if (texts) texts[j] = texts[j - 1];
+            j--;
+        }
+        cands[j] = c;
+        if (texts) texts[j] = t;
+    }
+}
+
+float complete_mean_logprob(const wisp_tokenizer *tok, const int32_t *tokens, const float *logprobs, size_t n,
+                            size_t heal_len, size_t keep_len) {
+    if (!tokens || !logprobs || n == 0) return 0.0f;
+    double sum = 0.0;
+    size_t k = 0, at = 0; /* bytes before token i, counted from the start of the healed bytes */
+    for (size_t i = 0; i < n; i++) {
+        if (at >= heal_len + keep_len && k > 0) break; /* the cut dropped this token */
+        sum += logprobs[i];
+        k++;
+        at += tok ? (size_t)wisp_token_bytes(tok, tokens[i]).len : 1;
+    }
+    return (float)(sum / (double)k);
+}
+
 wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
                           const wisp_complete_params *params, wisp_completion *out, wisp_error *err) {
     wisp__clear(err);
@@ -320,6 +351,7 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
     prompt pr = {0};
     trim_cursor *tc = NULL;
     wisp_context *ctx = NULL;
+    float *lps = NULL; /* per-token log-probabilities of the candidate being decoded */
     st = wisp_context_extract(doc, pos_u8, NULL, &ctx, err);
     if (st != WISP_OK) return st;
     double t1 = wisp_now_ms();
@@ -393,6 +425,7 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
     }
     out->timings.n_prompt = (uint32_t)n_prompt; /* what the model is fed */
     size_t n_out = 0;
+    lps = malloc(sizeof *lps * (max_tokens ? max_tokens : 1));
     for (uint32_t c = 0; c < p.n_candidates; c++) {
         double now = wisp_now_ms();
         if (c > 0 && deadline > 0 && now >= deadline) break;
@@ -410,6 +443,7 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
         gp.heal = heal;
         gp.heal_len = heal_len;
         gp.non_empty = true; /* an empty answer shows nothing: take the model's best non-empty one */
+        gp.logprobs = lps;
         wisp_gen_result gr;
         st = wisp_ctx_generate(self->ctx, pr.tokens, n_prompt, &gp, &gr, err);
         if (st != WISP_OK) goto done;
@@ -458,25 +492,16 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
             wc->parses = errors == 0;
             wc->n_tokens = (uint32_t)gr.n_tokens;
             wc->stop = gr.stop;
+            wc->mean_logprob = lps ? complete_mean_logprob(self->tok, gr.tokens, lps, gr.n_tokens, heal_len, cand_len)
+                                   : 0.0f;
         }
         out->timings.trim_ms += wisp_now_ms() - tt;
         if (gr.stop == WISP_STOP_TIME) break;
     }
-    /* best first: fewer syntax errors, then the order they came in (greedy first) */
-    for (size_t i = 1; i < n_out; i++) {
-        wisp_candidate c = self->cands[i];
-        char *t = self->texts[i];
-        size_t j = i;
-        while (j > 0 && self->cands[j - 1].n_errors > c.n_errors) {
-            self->cands[j] = self->cands[j - 1];
-            self->texts[j] = self->texts[j - 1];
-            j--;
-        }
-        self->cands[j] = c;
-        self->texts[j] = t;
-    }
+    complete_rank(self->cands, self->texts, n_out);
     out->n_candidates = n_out;
 done:
+    free(lps);
     trim_cursor_free(tc);
     if (st != WISP_OK) out->n_candidates = 0;
     prompt_free(&pr);

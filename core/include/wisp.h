@@ -347,6 +347,9 @@ typedef struct wisp_gen_params {
     /* When true, end tokens (EOS, EOT, stop_tokens) are masked until the answer holds at least one
      * byte: for callers to whom an empty answer is worthless (a completion that was asked for). */
     bool non_empty;
+    /* When not NULL, receives the log-probability of each generated token (as sum_logprob):
+     * room for max_tokens entries (max_tokens must then be > 0). */
+    float *logprobs;
 } wisp_gen_params;
 
 typedef struct wisp_gen_result {
@@ -361,6 +364,8 @@ typedef struct wisp_gen_result {
     wisp_stop_reason stop;
     double prefill_ms;
     double decode_ms;
+    double sum_logprob;      /* natural log-probability of the generated tokens under the model
+                                (temperature 1, after the healing/non-empty masks), summed */
 } wisp_gen_result;
 
 /*
@@ -732,6 +737,7 @@ typedef struct wisp_candidate {
     uint32_t n_errors;   /* ERROR/MISSING nodes in the edited region after the reparse */
     uint32_t n_tokens;   /* tokens generated for it */
     wisp_stop_reason stop;
+    float mean_logprob;  /* the model's mean log-probability per generated token (0 when none) */
 } wisp_candidate;
 
 typedef struct wisp_complete_timings {
