@@ -46,6 +46,8 @@ static const char *const complete_usage =
     "  --repeat N         complete N times at the cursor; --json then shows the last (warm)\n"
     "                     call's timings and the first call's under \"cold\"\n"
     "  --no-path --no-scopes --no-defs --no-trim --no-heal   switch a context source off (ablation)\n"
+    "  --no-repeat        no stop at a repeated line (ablation); --repeat-before: also stop\n"
+    "                     at a line equal to one of the 3 before the cursor\n"
     "  --defs-in-prefix   definitions at the top of the prefix, not before the suffix\n";
 
 /* A non-negative decimal number, all of `s`. */
@@ -108,6 +110,10 @@ static int complete__args(int argc, char **argv, complete_args *a) {
             a->params.sources &= ~(uint32_t)WISP_SOURCE_TRIM;
         } else if (!strcmp(s, "--no-heal")) {
             a->params.sources &= ~(uint32_t)WISP_SOURCE_HEAL;
+        } else if (!strcmp(s, "--no-repeat")) {
+            a->params.sources &= ~(uint32_t)WISP_SOURCE_REPEAT;
+        } else if (!strcmp(s, "--repeat-before")) {
+            a->params.sources |= WISP_SOURCE_REPEAT_BEFORE;
         } else if (!strcmp(s, "--defs-in-prefix")) {
             a->params.sources |= WISP_SOURCE_DEFS_IN_PREFIX;
         } else if (s[0] == '-' && s[1] == '-' && v) {

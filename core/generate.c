@@ -93,6 +93,17 @@ static void gen__mask_heal(wisp_ctx *self, const char *owed, size_t n_owed) {
     }
 }
 
+/* Natural log-probability of `id` under softmax(logits[0..n)) at temperature 1. */
+static double gen__logprob(const float *logits, size_t n, int32_t id) {
+    float max = logits[0];
+    for (size_t i = 1; i < n; i++)
+        if (logits[i] > max) max = logits[i];
+    if (max == -INFINITY || logits[id] == -INFINITY) return 0.0;
+    double z = 0.0;
+    for (size_t i = 0; i < n; i++) z += exp((double)(logits[i] - max));
+    return (double)(logits[id] - max) - log(z);
+}
+
 /* For non_empty: forbid every end token (gen__is_stop_token) while the answer is still empty. */
 static void gen__mask_stops(wisp_ctx *self, const wisp_gen_params *p) {
     for (uint32_t id = 0; id < self->model->info.n_vocab; id++)
@@ -137,8 +148,11 @@ wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_pr
         if (len < base) gen__mask_heal(self, p->heal + len, base - len);
         else if (p->non_empty && len == base) gen__mask_stops(self, p);
         int32_t id = wisp_sample(self->logits, n_vocab, &p->sampling, &rng, self->probs);
+        double lp = gen__logprob(self->logits, n_vocab, id);
         if (len < base) {
+            if (p->logprobs && p->max_tokens) p->logprobs[n_gen] = (float)lp;
             self->gen_tokens[n_gen++] = id; /* forced by the mask: never a stop token */
+            out->sum_logprob += lp;
             wisp_str b = wisp_token_bytes(tok, id);
             if (!gen__append(self, &len, b.ptr, (size_t)b.len)) {
                 out->text = self->text;
@@ -159,7 +173,9 @@ wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_pr
             stop = WISP_STOP_TOKEN;
             break;
         }
+        if (p->logprobs && p->max_tokens) p->logprobs[n_gen] = (float)lp;
         self->gen_tokens[n_gen++] = id;
+        out->sum_logprob += lp;
         if (!wisp_tokenizer_is_control(tok, id)) {
             wisp_str b = wisp_token_bytes(tok, id);
             size_t from = len;

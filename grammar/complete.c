@@ -300,185 +300,273 @@ static bool complete__on_token(void *user, int32_t token, const char *text, size
     return !(w->trim ? trim_cursor_done(w->trim, text, len) : trim_is_done(w->in, text, len));
 }
 
+void complete_rank(wisp_candidate *cands, char **texts, size_t n) {
+    /* insertion sort: stable, so equal keys keep the order they came in (greedy first) */
+    for (size_t i = 1; i < n; i++) {
+        wisp_candidate c = cands[i];
+        char *t = texts ? texts[i] : NULL;
+        size_t j = i;
+        while (j > 0 && (cands[j - 1].n_errors > c.n_errors ||
+                         (cands[j - 1].n_errors == c.n_errors && cands[j - 1].mean_logprob < c.mean_logprob))) {
+            cands[j] = cands[j - 1];
+            if (texts) texts[j] = texts[j - 1];
+            j--;
+        }
+        cands[j] = c;
+        if (texts) texts[j] = t;
+    }
+}
+
+float complete_mean_logprob(const wisp_tokenizer *tok, const int32_t *tokens, const float *logprobs, size_t n,
+                            size_t heal_len, size_t keep_len) {
+    if (!tokens || !logprobs || n == 0) return 0.0f;
+    double sum = 0.0;
+    size_t k = 0, at = 0; /* bytes before token i, counted from the start of the healed bytes */
+    for (size_t i = 0; i < n; i++) {
+        if (at >= heal_len + keep_len && k > 0) break; /* the cut dropped this token */
+        sum += logprobs[i];
+        k++;
+        at += tok ? (size_t)wisp_token_bytes(tok, tokens[i]).len : 1;
+    }
+    return (float)(sum / (double)k);
+}
+
+/* One call's state, shared by the steps of wisp_complete below. */
+typedef struct complete__call {
+    wisp_engine *self;
+    wisp_doc *doc;
+    const char *text;        /* the document */
+    size_t len, pos_u8;
+    wisp_complete_params p;
+    wisp_completion *out;
+    double t0, deadline;
+    wisp_context *ctx;
+    trim_shape shape;
+    uint32_t max_tokens, max_lines, budget;
+    prompt_input in;
+    prompt pr;
+    trim_input ti;
+    trim_cursor *tc;
+    const char *heal;        /* healed bytes (the prompt's last text token), or NULL */
+    size_t heal_len, n_prompt;
+    float *lps;              /* per-token log-probabilities of the candidate being decoded */
+    size_t n_out;
+} complete__call;
+
+/* Step: the prompt for the cursor, and what the next keystrokes may reuse (the prefix start, the
+ * definitions block). */
+static wisp_status complete__step_prompt(complete__call *c, wisp_error *err) {
+    wisp_engine *self = c->self;
+    complete__budgets(self, &c->p, c->shape, &c->max_tokens, &c->max_lines, &c->budget);
+    wisp_status st = complete__prompt(self, c->doc, c->text, c->len, c->pos_u8, c->ctx, &c->p, c->budget, &c->in,
+                                      &c->pr, err);
+    if (st != WISP_OK) return st;
+    self->sticky_doc = c->doc;
+    self->sticky_start_u8 = c->pr.prefix_start_u8;
+    if (!c->in.frozen_defs) { /* remember this head for the next keystrokes on this line */
+        char *copy = malloc(c->pr.defs_len + 1);
+        if (copy) {
+            memcpy(copy, c->pr.defs, c->pr.defs_len + 1);
+            free(self->frozen_defs);
+            self->frozen_defs = copy;
+            self->frozen_defs_len = c->pr.defs_len;
+            self->frozen_n_defs = c->pr.n_defs;
+            self->frozen_line = c->ctx->line;
+            self->frozen_sources = c->p.sources;
+        }
+    }
+    free(self->last_prompt);
+    self->last_prompt = prompt_describe(&c->pr, self->tok, &c->in, &self->last_prompt_len);
+    return WISP_OK;
+}
+
+/* Step: how the answer will be cut (trim rules for the cursor's shape). */
+static void complete__step_trim_rules(complete__call *c) {
+    const wisp_complete_params *p = &c->p;
+    trim_input ti = {
+        .lang = c->in.lang, .shape = c->shape, .prefix = c->text, .prefix_len = c->pos_u8,
+        .suffix = c->text + c->pos_u8, .suffix_len = c->len - c->pos_u8, .max_lines = c->max_lines,
+        .style = trim_detect_style(c->text, c->len < 65536 ? c->len : 65536),
+        .syntax = (p->sources & WISP_SOURCE_TRIM) != 0,
+        .repeat = (p->sources & WISP_SOURCE_REPEAT) != 0,
+        .repeat_before = (p->sources & WISP_SOURCE_REPEAT_BEFORE) != 0,
+    };
+    c->ti = ti;
+    c->tc = trim_cursor_new(&c->ti);
+}
+
+/* Step: token healing. The cursor often sits inside a word ("self.ite|"), where the prompt's last
+ * token is a boundary the model rarely saw in training. Drop that token from the prompt and let
+ * the first generated tokens re-spell its bytes (wisp_gen_params.heal). A cursor in the
+ * indentation at the start of a line is left alone: the boundary there is the usual one, and
+ * re-spelling the indentation invites a token that runs on into a wrong indent. */
+static void complete__step_heal(complete__call *c) {
+    prompt *pr = &c->pr;
+    const wisp_context *ctx = c->ctx;
+    c->heal = NULL;
+    c->heal_len = 0;
+    c->n_prompt = pr->n_tokens;
+    if ((c->p.sources & WISP_SOURCE_HEAL) && pr->n_tokens >= 2 && pr->tail_begin < pr->n_tokens - 1) {
+        int32_t last = pr->tokens[pr->n_tokens - 2]; /* the token before <fim_middle> */
+        wisp_str b = wisp_token_bytes(c->self->tok, last);
+        bool blank = true; /* only indentation between the line start and the cursor */
+        for (uint64_t i = 0; i < ctx->line_prefix.len && blank; i++)
+            blank = ctx->line_prefix.ptr[i] == ' ' || ctx->line_prefix.ptr[i] == '\t';
+        if (!blank && !wisp_tokenizer_is_control(c->self->tok, last) && b.len <= c->pos_u8 &&
+            memcmp(c->text + c->pos_u8 - b.len, b.ptr, b.len) == 0) {
+            pr->tokens[pr->n_tokens - 2] = pr->tokens[pr->n_tokens - 1];
+            c->n_prompt = pr->n_tokens - 1;
+            c->heal = b.ptr;
+            c->heal_len = (size_t)b.len;
+        }
+    }
+}
+
+/* A block that does not parse loses trailing lines (up to COMPLETE__MAX_SHORTEN) until it does;
+ * updates *cand_len (and cuts cand) and returns the errors left. */
+static uint32_t complete__shorten(complete__call *c, char *cand, size_t *cand_len, uint32_t errors) {
+    size_t keep = *cand_len;
+    for (int k = 0; k < COMPLETE__MAX_SHORTEN; k++) {
+        while (keep > 0 && cand[keep - 1] != '\n') keep--;
+        if (keep == 0) break;
+        keep--; /* drop the \n (and a \r before it) too */
+        size_t kl = keep > 0 && cand[keep - 1] == '\r' ? keep - 1 : keep;
+        uint32_t e2 = complete__errors_with(c->self, c->ctx, c->text, c->len, c->pos_u8, cand, kl);
+        if (e2 == 0) {
+            *cand_len = kl;
+            cand[kl] = '\0';
+            return 0;
+        }
+    }
+    return errors;
+}
+
+/* Step: trims one generated answer, drops it when empty or a duplicate, else checks it by
+ * reparsing and adds it to the candidates. */
+static wisp_status complete__step_add(complete__call *c, const wisp_gen_result *gr, wisp_error *err) {
+    wisp_engine *self = c->self;
+    char *cand;
+    size_t cand_len;
+    wisp_status st = trim_completion(&c->ti, gr->text, gr->text_len, &cand, &cand_len, err);
+    if (st != WISP_OK) return st;
+    bool dup = cand_len == 0;
+    for (size_t j = 0; j < c->n_out && !dup; j++) dup = strcmp(self->texts[j], cand) == 0;
+    if (dup) {
+        free(cand);
+        return WISP_OK;
+    }
+    uint32_t errors = complete__errors_with(self, c->ctx, c->text, c->len, c->pos_u8, cand, cand_len);
+    if (c->shape == TRIM_SHAPE_BLOCK && (c->p.sources & WISP_SOURCE_TRIM) && errors && errors != UINT32_MAX)
+        errors = complete__shorten(c, cand, &cand_len, errors);
+    self->texts[c->n_out] = cand;
+    wisp_candidate *wc = &self->cands[c->n_out++];
+    wc->text = cand;
+    wc->text_len = cand_len;
+    wc->start_u8 = wc->end_u8 = c->pos_u8;
+    wc->n_errors = errors == UINT32_MAX ? 0 : errors;
+    wc->parses = errors == 0;
+    wc->n_tokens = (uint32_t)gr->n_tokens;
+    wc->stop = gr->stop;
+    wc->mean_logprob = c->lps ? complete_mean_logprob(self->tok, gr->tokens, c->lps, gr->n_tokens, c->heal_len,
+                                                      cand_len)
+                              : 0.0f;
+    return WISP_OK;
+}
+
+/* Step: the candidates. The first is greedy, the others sampled; each is decoded (stopping early
+ * once trimming says it is complete), trimmed, checked and added. */
+static wisp_status complete__step_candidates(complete__call *c, wisp_error *err) {
+    wisp_engine *self = c->self;
+    wisp_completion *out = c->out;
+    const wisp_complete_params *p = &c->p;
+    complete__watch watch = {c->tc, &c->ti, p->should_stop, p->user, false};
+    c->lps = malloc(sizeof *c->lps * (c->max_tokens ? c->max_tokens : 1));
+    for (uint32_t k = 0; k < p->n_candidates; k++) {
+        double now = wisp_now_ms();
+        if (k > 0 && c->deadline > 0 && now >= c->deadline) break;
+        wisp_gen_params gp;
+        memset(&gp, 0, sizeof gp);
+        gp.sampling.temperature = k == 0 ? 0.0f : (p->temperature > 0 ? p->temperature : 0.7f);
+        gp.sampling.top_p = 0.95f;
+        gp.sampling.seed = p->seed + k;
+        gp.max_tokens = c->max_tokens;
+        gp.time_budget_ms = c->deadline > 0 ? (c->deadline - now > 1 ? c->deadline - now : 1) : 0;
+        gp.stop_tokens = self->fim.stops;
+        gp.n_stop_tokens = self->fim.n_stops;
+        gp.on_token = complete__on_token;
+        gp.user = &watch;
+        gp.heal = c->heal;
+        gp.heal_len = c->heal_len;
+        gp.non_empty = true; /* an empty answer shows nothing: take the model's best non-empty one */
+        gp.logprobs = c->lps;
+        wisp_gen_result gr;
+        wisp_status st = wisp_ctx_generate(self->ctx, c->pr.tokens, c->n_prompt, &gp, &gr, err);
+        if (st != WISP_OK) return st;
+        out->timings.prefill_ms += gr.prefill_ms;
+        out->timings.decode_ms += gr.decode_ms;
+        out->timings.n_generated += (uint32_t)gr.n_tokens;
+        if (k == 0) out->timings.n_reused = (uint32_t)gr.n_reused;
+        if (watch.cancelled) return wisp__fail(err, WISP_ERR_CANCELLED, "completion cancelled by the caller");
+        double tt = wisp_now_ms();
+        st = complete__step_add(c, &gr, err);
+        if (st != WISP_OK) return st;
+        out->timings.trim_ms += wisp_now_ms() - tt;
+        if (gr.stop == WISP_STOP_TIME) break;
+    }
+    return WISP_OK;
+}
+
+/* The pipeline: check -> context -> prompt -> trim rules -> heal -> candidates -> rank. */
 wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
                           const wisp_complete_params *params, wisp_completion *out, wisp_error *err) {
     wisp__clear(err);
     if (!out) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_complete: NULL output");
     memset(out, 0, sizeof *out);
-    const char *text;
-    size_t len;
-    wisp_status st = complete__check(self, doc, pos_u8, &text, &len, err);
+    complete__call c;
+    memset(&c, 0, sizeof c);
+    c.self = self;
+    c.doc = doc;
+    c.pos_u8 = pos_u8;
+    c.out = out;
+    wisp_status st = complete__check(self, doc, pos_u8, &c.text, &c.len, err);
     if (st != WISP_OK) return st;
     complete__reset(self);
     out->candidates = self->cands;
-    wisp_complete_params p = params ? *params : wisp_complete_default_params();
-    if (p.n_candidates == 0) p.n_candidates = 1;
-    if (p.n_candidates > WISP_MAX_CANDIDATES) p.n_candidates = WISP_MAX_CANDIDATES;
-    double t0 = wisp_now_ms(), deadline = p.time_budget_ms > 0 ? t0 + p.time_budget_ms : 0;
+    c.p = params ? *params : wisp_complete_default_params();
+    if (c.p.n_candidates == 0) c.p.n_candidates = 1;
+    if (c.p.n_candidates > WISP_MAX_CANDIDATES) c.p.n_candidates = WISP_MAX_CANDIDATES;
+    c.t0 = wisp_now_ms();
+    c.deadline = c.p.time_budget_ms > 0 ? c.t0 + c.p.time_budget_ms : 0;
 
-    /* context */
-    prompt pr = {0};
-    trim_cursor *tc = NULL;
-    wisp_context *ctx = NULL;
-    st = wisp_context_extract(doc, pos_u8, NULL, &ctx, err);
+    st = wisp_context_extract(doc, pos_u8, NULL, &c.ctx, err);
     if (st != WISP_OK) return st;
     double t1 = wisp_now_ms();
-    out->timings.context_ms = t1 - t0;
-    out->mode = ctx->mode;
-    out->lang = ctx->lang;
-    if (ctx->mode == WISP_MODE_NONE) {
-        wisp_context_free(ctx);
-        out->timings.total_ms = wisp_now_ms() - t0;
+    out->timings.context_ms = t1 - c.t0;
+    out->mode = c.ctx->mode;
+    out->lang = c.ctx->lang;
+    if (c.ctx->mode == WISP_MODE_NONE) {
+        wisp_context_free(c.ctx);
+        out->timings.total_ms = wisp_now_ms() - c.t0;
         return WISP_OK;
     }
-
-    /* prompt */
-    trim_shape shape = complete_shape_of(ctx->mode, ctx->line_prefix, ctx->line_suffix);
-    uint32_t max_tokens, max_lines, budget;
-    complete__budgets(self, &p, shape, &max_tokens, &max_lines, &budget);
-    prompt_input in;
-    st = complete__prompt(self, doc, text, len, pos_u8, ctx, &p, budget, &in, &pr, err);
-    if (st != WISP_OK) goto done;
-    self->sticky_doc = doc;
-    self->sticky_start_u8 = pr.prefix_start_u8;
-    if (!in.frozen_defs) { /* remember this head for the next keystrokes on this line */
-        char *copy = malloc(pr.defs_len + 1);
-        if (copy) {
-            memcpy(copy, pr.defs, pr.defs_len + 1);
-            free(self->frozen_defs);
-            self->frozen_defs = copy;
-            self->frozen_defs_len = pr.defs_len;
-            self->frozen_n_defs = pr.n_defs;
-            self->frozen_line = ctx->line;
-            self->frozen_sources = p.sources;
-        }
+    c.shape = complete_shape_of(c.ctx->mode, c.ctx->line_prefix, c.ctx->line_suffix);
+    st = complete__step_prompt(&c, err);
+    if (st == WISP_OK) {
+        out->timings.prompt_ms = wisp_now_ms() - t1;
+        complete__step_trim_rules(&c);
+        complete__step_heal(&c);
+        out->timings.n_prompt = (uint32_t)c.n_prompt; /* what the model is fed */
+        st = complete__step_candidates(&c, err);
     }
-    free(self->last_prompt);
-    self->last_prompt = prompt_describe(&pr, self->tok, &in, &self->last_prompt_len);
-    double t2 = wisp_now_ms();
-    out->timings.prompt_ms = t2 - t1;
-    out->timings.n_prompt = (uint32_t)pr.n_tokens;
-
-    /* decode and trim each candidate */
-    trim_input ti = {
-        .lang = in.lang, .shape = shape, .prefix = text, .prefix_len = pos_u8,
-        .suffix = text + pos_u8, .suffix_len = len - pos_u8, .max_lines = max_lines,
-        .style = trim_detect_style(text, len < 65536 ? len : 65536),
-        .syntax = (p.sources & WISP_SOURCE_TRIM) != 0,
-    };
-    tc = trim_cursor_new(&ti);
-    complete__watch watch = {tc, &ti, p.should_stop, p.user, false};
-    /* Token healing: the cursor often sits inside a word ("self.ite|"), where the prompt's last
-     * token is a boundary the model rarely saw in training. Drop that token from the prompt and
-     * let the first generated tokens re-spell its bytes (wisp_gen_params.heal). A cursor in the
-     * indentation at the start of a line is left alone: the boundary there is the usual one, and
-     * re-spelling the indentation invites a token that runs on into a wrong indent. */
-    const char *heal = NULL;
-    size_t heal_len = 0, n_prompt = pr.n_tokens;
-    if ((p.sources & WISP_SOURCE_HEAL) && pr.n_tokens >= 2 && pr.tail_begin < pr.n_tokens - 1) {
-        int32_t last = pr.tokens[pr.n_tokens - 2]; /* the token before <fim_middle> */
-        wisp_str b = wisp_token_bytes(self->tok, last);
-        bool blank = true; /* only indentation between the line start and the cursor */
-        for (uint64_t i = 0; i < ctx->line_prefix.len && blank; i++)
-            blank = ctx->line_prefix.ptr[i] == ' ' || ctx->line_prefix.ptr[i] == '\t';
-        if (!blank && !wisp_tokenizer_is_control(self->tok, last) && b.len <= pos_u8 &&
-            memcmp(text + pos_u8 - b.len, b.ptr, b.len) == 0) {
-            pr.tokens[pr.n_tokens - 2] = pr.tokens[pr.n_tokens - 1];
-            n_prompt = pr.n_tokens - 1;
-            heal = b.ptr;
-            heal_len = (size_t)b.len;
-        }
+    if (st == WISP_OK) {
+        complete_rank(self->cands, self->texts, c.n_out);
+        out->n_candidates = c.n_out;
     }
-    out->timings.n_prompt = (uint32_t)n_prompt; /* what the model is fed */
-    size_t n_out = 0;
-    for (uint32_t c = 0; c < p.n_candidates; c++) {
-        double now = wisp_now_ms();
-        if (c > 0 && deadline > 0 && now >= deadline) break;
-        wisp_gen_params gp;
-        memset(&gp, 0, sizeof gp);
-        gp.sampling.temperature = c == 0 ? 0.0f : (p.temperature > 0 ? p.temperature : 0.7f);
-        gp.sampling.top_p = 0.95f;
-        gp.sampling.seed = p.seed + c;
-        gp.max_tokens = max_tokens;
-        gp.time_budget_ms = deadline > 0 ? (deadline - now > 1 ? deadline - now : 1) : 0;
-        gp.stop_tokens = self->fim.stops;
-        gp.n_stop_tokens = self->fim.n_stops;
-        gp.on_token = complete__on_token;
-        gp.user = &watch;
-        gp.heal = heal;
-        gp.heal_len = heal_len;
-        gp.non_empty = true; /* an empty answer shows nothing: take the model's best non-empty one */
-        wisp_gen_result gr;
-        st = wisp_ctx_generate(self->ctx, pr.tokens, n_prompt, &gp, &gr, err);
-        if (st != WISP_OK) goto done;
-        out->timings.prefill_ms += gr.prefill_ms;
-        out->timings.decode_ms += gr.decode_ms;
-        out->timings.n_generated += (uint32_t)gr.n_tokens;
-        if (c == 0) out->timings.n_reused = (uint32_t)gr.n_reused;
-        if (watch.cancelled) {
-            st = wisp__fail(err, WISP_ERR_CANCELLED, "completion cancelled by the caller");
-            goto done;
-        }
-        double tt = wisp_now_ms();
-        char *cand;
-        size_t cand_len;
-        st = trim_completion(&ti, gr.text, gr.text_len, &cand, &cand_len, err);
-        if (st != WISP_OK) goto done;
-        bool dup = cand_len == 0;
-        for (size_t j = 0; j < n_out && !dup; j++) dup = strcmp(self->texts[j], cand) == 0;
-        if (dup) {
-            free(cand);
-        } else {
-            /* reparse; a block that does not parse loses trailing lines until it does */
-            uint32_t errors = complete__errors_with(self, ctx, text, len, pos_u8, cand, cand_len);
-            if (shape == TRIM_SHAPE_BLOCK && (p.sources & WISP_SOURCE_TRIM) && errors && errors != UINT32_MAX) {
-                size_t keep = cand_len;
-                for (int k = 0; k < COMPLETE__MAX_SHORTEN; k++) {
-                    while (keep > 0 && cand[keep - 1] != '\n') keep--;
-                    if (keep == 0) break;
-                    keep--; /* drop the \n (and a \r before it) too */
-                    size_t kl = keep > 0 && cand[keep - 1] == '\r' ? keep - 1 : keep;
-                    uint32_t e2 = complete__errors_with(self, ctx, text, len, pos_u8, cand, kl);
-                    if (e2 == 0) {
-                        cand_len = kl;
-                        cand[kl] = '\0';
-                        errors = 0;
-                        break;
-                    }
-                }
-            }
-            self->texts[n_out] = cand;
-            wisp_candidate *wc = &self->cands[n_out++];
-            wc->text = cand;
-            wc->text_len = cand_len;
-            wc->start_u8 = wc->end_u8 = pos_u8;
-            wc->n_errors = errors == UINT32_MAX ? 0 : errors;
-            wc->parses = errors == 0;
-            wc->n_tokens = (uint32_t)gr.n_tokens;
-            wc->stop = gr.stop;
-        }
-        out->timings.trim_ms += wisp_now_ms() - tt;
-        if (gr.stop == WISP_STOP_TIME) break;
-    }
-    /* best first: fewer syntax errors, then the order they came in (greedy first) */
-    for (size_t i = 1; i < n_out; i++) {
-        wisp_candidate c = self->cands[i];
-        char *t = self->texts[i];
-        size_t j = i;
-        while (j > 0 && self->cands[j - 1].n_errors > c.n_errors) {
-            self->cands[j] = self->cands[j - 1];
-            self->texts[j] = self->texts[j - 1];
-            j--;
-        }
-        self->cands[j] = c;
-        self->texts[j] = t;
-    }
-    out->n_candidates = n_out;
-done:
-    trim_cursor_free(tc);
+    free(c.lps);
+    trim_cursor_free(c.tc);
     if (st != WISP_OK) out->n_candidates = 0;
-    prompt_free(&pr);
-    wisp_context_free(ctx);
-    out->timings.total_ms = wisp_now_ms() - t0;
+    prompt_free(&c.pr);
+    wisp_context_free(c.ctx);
+    out->timings.total_ms = wisp_now_ms() - c.t0;
     return st;
 }

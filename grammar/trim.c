@@ -9,6 +9,14 @@
 #define TRIM__MAX_DEPTH 64
 #define TRIM__SCAN_LINES 400 /* how far back the prefix is lexed for open brackets */
 #define TRIM__MIN_REPEAT 6   /* a repeated line this long (stripped) ends a multi-line answer */
+/* Loops further back (see trim__repeats): a line whitespace-equal to any earlier line of the answer,
+ * or to one of the last TRIM__PREFIX_LINES lines before the cursor, when at least this long... */
+#define TRIM__MIN_REPEAT_FAR 12
+/* ...or nearly equal (edit similarity >= 0.9) to an earlier line of the answer when both are at
+ * least this long; lines longer than TRIM__MAX_SIM_LEN are only compared for equality. */
+#define TRIM__MIN_NEAR 20
+#define TRIM__MAX_SIM_LEN 160
+#define TRIM__PREFIX_LINES 3
 
 /* ---------------------------------------------------------------------------------------------- */
 /* A small lexer: brackets, quotes and comments, enough to know what is open at a position.      */
@@ -216,6 +224,9 @@ typedef struct trim__site {
     char rest_first;         /* its first non-space byte, or 0 */
     const char *next[2];     /* the suffix's next two non-blank lines, stripped */
     size_t next_len[2];
+    const char *before[TRIM__PREFIX_LINES]; /* the last non-blank lines before the cursor line, stripped */
+    size_t before_len[TRIM__PREFIX_LINES];
+    bool before_lines;       /* trim_input.repeat_before */
     uint32_t block_indent;   /* lines of a block indented below this end it */
     bool line_blank;         /* the cursor line holds only whitespace before the cursor */
 } trim__site;
@@ -252,6 +263,19 @@ static trim__site trim__site_of(const trim_input *in) {
     while (ls > 0 && p[ls - 1] != '\n') ls--;
     uint32_t tab = in->style.indent_width ? in->style.indent_width : 4;
     st.line_blank = trim__blank(p, ls, in->prefix_len);
+    st.before_lines = in->repeat_before;
+    for (size_t e2 = ls, k2 = 0; e2 > 0 && k2 < TRIM__PREFIX_LINES;) {
+        size_t b2 = e2 - 1; /* p[e2 - 1] is the \n ending the line before */
+        while (b2 > 0 && p[b2 - 1] != '\n') b2--;
+        size_t sb, se;
+        trim__strip(p, b2, e2 - 1, &sb, &se);
+        if (sb < se) {
+            st.before[k2] = p + sb;
+            st.before_len[k2] = se - sb;
+            k2++;
+        }
+        e2 = b2;
+    }
     st.block_indent = trim__indent(p + ls, in->prefix_len - ls, tab);
     if (!st.line_blank) st.block_indent += 1; /* a block opened on this line is deeper */
     return st;
@@ -271,6 +295,101 @@ static bool trim__c_col0_ok(wisp_lang lang, const char *s, size_t b, size_t e) {
                      (s[i] >= '0' && s[i] <= '9')))
         i++;
     return i > b && i < e && s[i] == ':' && (i + 1 >= e || s[i + 1] != ':');
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Repetition: a small model's loop                                                               */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* a[0..na) with runs of whitespace as one space (the ends are already stripped) into out[0..cap);
+ * returns the length written. */
+static size_t trim__squeeze(const char *a, size_t na, char *out, size_t cap) {
+    size_t k = 0;
+    for (size_t i = 0; i < na && k < cap; i++) {
+        if (trim__is_space(a[i])) {
+            if (k > 0 && out[k - 1] == ' ') continue;
+            out[k++] = ' ';
+        } else {
+            out[k++] = a[i];
+        }
+    }
+    return k;
+}
+
+/* Equal once runs of whitespace count as one space (both stripped). */
+static bool trim__eq_ws(const char *a, size_t na, const char *b, size_t nb) {
+    size_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        bool sa = trim__is_space(a[i]), sb = trim__is_space(b[j]);
+        if (sa && sb) {
+            while (i < na && trim__is_space(a[i])) i++;
+            while (j < nb && trim__is_space(b[j])) j++;
+            continue;
+        }
+        if (sa || sb || a[i] != b[j]) return false;
+        i++;
+        j++;
+    }
+    return i == na && j == nb;
+}
+
+/* Edit similarity 1 - levenshtein / max(len) of two whitespace-squeezed lines, >= 0.9? Short-cuts
+ * on the length difference, which alone bounds the distance from below. */
+bool trim_near_equal(const char *a, size_t na, const char *b, size_t nb) {
+    char x[TRIM__MAX_SIM_LEN], y[TRIM__MAX_SIM_LEN];
+    if (na > TRIM__MAX_SIM_LEN || nb > TRIM__MAX_SIM_LEN) return trim__eq_ws(a, na, b, nb);
+    size_t n = trim__squeeze(a, na, x, sizeof x), m = trim__squeeze(b, nb, y, sizeof y);
+    size_t mx = n > m ? n : m;
+    if (mx == 0) return true;
+    size_t allow = mx / 10; /* distance <= 10 % of the longer line */
+    if ((n > m ? n - m : m - n) > allow) return false;
+    uint16_t row[TRIM__MAX_SIM_LEN + 1];
+    for (size_t j = 0; j <= m; j++) row[j] = (uint16_t)j;
+    for (size_t i = 1; i <= n; i++) {
+        uint16_t diag = row[0], lo;
+        row[0] = (uint16_t)i;
+        lo = row[0];
+        for (size_t j = 1; j <= m; j++) {
+            uint16_t up = row[j];
+            uint16_t v = (uint16_t)(diag + (x[i - 1] != y[j - 1]));
+            if (up + 1 < v) v = (uint16_t)(up + 1);
+            if (row[j - 1] + 1 < v) v = (uint16_t)(row[j - 1] + 1);
+            row[j] = v;
+            diag = up;
+            if (v < lo) lo = v;
+        }
+        if (lo > allow) return false; /* every path is already too far */
+    }
+    return row[m] <= allow;
+}
+
+/* True when the stripped line s[b, t) repeats what is already there: a line of the answer before
+ * it (s[from, b)) that is whitespace-equal and long enough to be a statement rather than a brace
+ * or a `break;` (TRIM__MIN_REPEAT_FAR), or nearly equal and long (TRIM__MIN_NEAR: a loop that
+ * bumps an index or a name), or (repeat_before) one of the last lines right before the cursor
+ * (the model re-emitting the code it was shown). Lines equal to the suffix's next line are
+ * trim__cut_of's own rule. Legitimately repeated short lines (`return -1;`, `}`) stay. */
+static bool trim__repeats(const trim__site *st, const char *s, size_t from, size_t b, size_t t) {
+    size_t len = t - b;
+    if (len < TRIM__MIN_REPEAT_FAR) return false;
+    for (size_t i = from; i < b;) {
+        size_t le = trim__line_end(s, i, b), pb, pt;
+        trim__strip(s, i, le, &pb, &pt);
+        size_t pl = pt - pb;
+        if (pl >= TRIM__MIN_REPEAT_FAR) {
+            if (trim__eq_ws(s + pb, pl, s + b, len)) return true;
+            if (pl >= TRIM__MIN_NEAR && len >= TRIM__MIN_NEAR && trim_near_equal(s + pb, pl, s + b, len))
+                return true;
+        }
+        i = le + 1;
+    }
+    /* The lines right before the cursor: measured as a rule (bench/RESULTS.md, "Decoding
+     * ablation"), it cut legitimate answers (a call's arguments spelled as the signature's
+     * parameters, a call like the one above) more often than loops; only with before_lines. */
+    for (int k = 0; st->before_lines && k < TRIM__PREFIX_LINES; k++)
+        if (st->before_len[k] >= TRIM__MIN_REPEAT_FAR && trim__eq_ws(st->before[k], st->before_len[k], s + b, len))
+            return true;
+    return false;
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -330,6 +449,9 @@ static trim__cut trim__cut_of(const trim_input *in, const trim__site *st, const 
             if (in->syntax && !blank && (le < n || final) && !lx->quote && !lx->block_comment &&
                 prev_e - prev_b >= TRIM__MIN_REPEAT && trim__eq(s + b, t - b, s + prev_b, prev_e - prev_b))
                 goto stop_at_line; /* the same statement again: a small model's loop */
+            if (in->syntax && in->repeat && in->shape != TRIM_SHAPE_LINE && !blank && (le < n || final) &&
+                !lx->quote && !lx->block_comment && trim__repeats(st, s, cut.begin, b, t))
+                goto stop_at_line; /* a line seen before: the loop began there */
             if (!blank) {
                 prev_b = b;
                 prev_e = t;

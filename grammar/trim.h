@@ -51,6 +51,11 @@ typedef struct trim_input {
     uint32_t max_lines;    /* 0 = no limit */
     trim_style style;
     bool syntax;           /* false: only the raw stop rules (shape, max_lines), for the ablation */
+    bool repeat;           /* with syntax: a multi-line answer also stops before a line that repeats
+                              an earlier line of it (whitespace-equal and >= 12 bytes, or edit
+                              similarity >= 0.9 and >= 20 bytes) */
+    bool repeat_before;    /* with repeat: also before a line whitespace-equal to one of the 3
+                              lines before the cursor (>= 12 bytes); off by default (measured) */
 } trim_input;
 
 /*
@@ -76,5 +81,9 @@ typedef struct trim_cursor trim_cursor;
 trim_cursor *trim_cursor_new(const trim_input *in);
 void trim_cursor_free(trim_cursor *self);
 bool trim_cursor_done(const trim_cursor *self, const char *text, size_t len);
+
+/* Edit similarity (1 - Levenshtein / longer length) of two stripped lines, with runs of whitespace
+ * as one space, at least 0.9. Lines over 160 bytes: whitespace-equal only. */
+bool trim_near_equal(const char *a, size_t na, const char *b, size_t nb);
 
 #endif

@@ -194,6 +194,11 @@ static void test_candidates(void **state) {
         assert_true(c.candidates[i].text_len > 0);
         assert_true(c.candidates[i].parses == (c.candidates[i].n_errors == 0));
         if (i) assert_true(c.candidates[i - 1].n_errors <= c.candidates[i].n_errors);
+        if (i && c.candidates[i - 1].n_errors == c.candidates[i].n_errors)
+            assert_true(c.candidates[i - 1].mean_logprob >= c.candidates[i].mean_logprob);
+        /* a log-probability: negative (a token the model is sure of comes close to 0) */
+        assert_true(c.candidates[i].mean_logprob <= 0.0f && c.candidates[i].mean_logprob > -40.0f);
+        assert_true(c.candidates[i].mean_logprob < 0.0f || c.candidates[i].n_tokens == 0);
         for (size_t j = 0; j < i; j++) assert_string_not_equal(c.candidates[i].text, c.candidates[j].text);
     }
     assert_true(c.timings.n_generated <= 4 * 24);
@@ -294,12 +299,45 @@ static void test_shapes(void **state) {
     assert_int_equal(complete_shape_of(WISP_MODE_ARGS, S("  f("), S(" \r")), TRIM_SHAPE_LINE); /* at the line end */
 }
 
+/* Ranking: fewer syntax errors first, then higher mean log-probability, then arrival order. */
+static void test_rank(void **state) {
+    (void)state;
+    wisp_candidate c[4];
+    memset(c, 0, sizeof c);
+    char a[] = "a", b[] = "b", d[] = "d", e[] = "e";
+    char *texts[4] = {a, b, d, e};
+    c[0].text = a; c[0].n_errors = 1; c[0].mean_logprob = -0.1f; /* greedy, does not parse */
+    c[1].text = b; c[1].n_errors = 0; c[1].mean_logprob = -0.9f;
+    c[2].text = d; c[2].n_errors = 0; c[2].mean_logprob = -0.3f;
+    c[3].text = e; c[3].n_errors = 0; c[3].mean_logprob = -0.3f; /* ties with d: d came first */
+    complete_rank(c, texts, 4);
+    assert_string_equal(c[0].text, "d");
+    assert_string_equal(c[1].text, "e");
+    assert_string_equal(c[2].text, "b");
+    assert_string_equal(c[3].text, "a");
+    for (int i = 0; i < 4; i++) assert_ptr_equal(texts[i], c[i].text);
+    complete_rank(c, NULL, 0); /* nothing to do, no crash */
+}
+
+/* The mean covers the tokens the cut kept (here one byte per token: tok == NULL). */
+static void test_mean_logprob(void **state) {
+    (void)state;
+    const int32_t ids[4] = {1, 2, 3, 4};
+    const float lp[4] = {-1.0f, -2.0f, -3.0f, -6.0f};
+    assert_float_equal(complete_mean_logprob(NULL, ids, lp, 4, 0, 4), -3.0f, 1e-6);
+    assert_float_equal(complete_mean_logprob(NULL, ids, lp, 4, 0, 2), -1.5f, 1e-6);
+    assert_float_equal(complete_mean_logprob(NULL, ids, lp, 4, 1, 2), -2.0f, 1e-6); /* 1 healed byte */
+    assert_float_equal(complete_mean_logprob(NULL, ids, lp, 4, 0, 0), -1.0f, 1e-6); /* at least one */
+    assert_float_equal(complete_mean_logprob(NULL, ids, lp, 0, 0, 4), 0.0f, 1e-6);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs),        cmocka_unit_test(test_mode_none),
         cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_cancel_and_budgets), cmocka_unit_test(test_prompt_text),
         cmocka_unit_test(test_typing_reuses_cache), cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_rank),        cmocka_unit_test(test_mean_logprob),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

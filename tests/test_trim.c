@@ -36,7 +36,7 @@ static char *run_case(const trim_case *c, bool syntax) {
     trim_input in = {
         .lang = c->lang, .shape = c->shape, .prefix = c->prefix, .prefix_len = np,
         .suffix = c->suffix, .suffix_len = ns, .max_lines = c->max_lines,
-        .style = trim_detect_style(doc, np + ns), .syntax = syntax,
+        .style = trim_detect_style(doc, np + ns), .syntax = syntax, .repeat = syntax,
     };
     free(doc);
     char *out = NULL;
@@ -221,6 +221,80 @@ static void test_raw_mode(void **state) {
 }
 
 /* Early stop while decoding agrees with the final cut. */
+/* A multi-line answer stops before a line that repeats an earlier line of it (whitespace-equal,
+ * or nearly equal when long) or one of the lines before the cursor; short repeats stay. */
+static void test_repeats(void **state) {
+    (void)state;
+    static const trim_case t[] = {
+        {"loop of an if block", CC, BLOCK, "int f(struct dev *dev) {\n    ", "\n}\n",
+         "if (dev->pin == NULL) {\n        return -1;\n    }\n    if (dev->pin == NULL) {\n        return -1;\n    }",
+         "if (dev->pin == NULL) {\n        return -1;\n    }", 0},
+        {"whitespace differs", JS, BLOCK, "function f() {\n  ", "\n}\n",
+         "const a = load(x);\n  b();\n  const a  =  load(x);\n  c();", "const a = load(x);\n  b();", 0},
+        {"nearly equal long line", PY, BLOCK, "def f(self):\n    ", "\n",
+         "self.items_0 = compute(self.a)\n    x = 1\n    self.items_1 = compute(self.a)\n",
+         "self.items_0 = compute(self.a)\n    x = 1", 0},
+        {"different long lines stay", PY, BLOCK, "def f(self):\n    ", "\n",
+         "self.width = compute(self.a)\n    self.height = other(self.b)\n",
+         "self.width = compute(self.a)\n    self.height = other(self.b)", 0},
+        {"short repeats stay", CC, BLOCK, "int f(int a, int b) {\n    ", "\n}\n",
+         "if (a) {\n        return -1;\n    }\n    if (b) {\n        return -1;\n    }",
+         "if (a) {\n        return -1;\n    }\n    if (b) {\n        return -1;\n    }", 0},
+        {"line before the cursor may come again", JS, BLOCK, "function f() {\n  const data = read(path);\n  ", "\n}\n",
+         "check(data);\n  const data = read(path);\n  use(data);", "check(data);\n  const data = read(path);\n  use(data);", 0},
+        {"args loop", PY, ARGS, "    g(", ")\n", "alpha_value=one,\n      beta=2,\n      alpha_value=one,\n",
+         "alpha_value=one,\n      beta=2,", 0},
+    };
+    RUN(t);
+    /* with the rule off, the loop stays: the rule above is what cut it */
+    char *got = NULL;
+    size_t len = 0;
+    wisp_error err;
+    const char *pre = "int f(struct dev *dev) {\n    ", *suf = "\n}\n";
+    trim_input in = {.lang = CC, .shape = BLOCK, .prefix = pre, .prefix_len = strlen(pre), .suffix = suf,
+                     .suffix_len = strlen(suf), .style = {false, false, 4}, .syntax = true, .repeat = false};
+    const char *raw = "if (dev->pin == NULL) {\n        return -1;\n    }\n    if (dev->pin == NULL) {";
+    assert_int_equal(trim_completion(&in, raw, strlen(raw), &got, &len, &err), WISP_OK);
+    assert_string_equal(got, raw);
+    free(got);
+    /* while decoding: done once the repeated line is whole, not before */
+    in.repeat = true;
+    trim_cursor *c = trim_cursor_new(&in);
+    assert_non_null(c);
+    assert_false(trim_cursor_done(c, raw, strlen(raw)));
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s\n", raw);
+    assert_true(trim_cursor_done(c, buf, strlen(buf)));
+    trim_cursor_free(c);
+    /* repeat_before: a line right before the cursor re-emitted ends the answer */
+    const char *pre2 = "function f() {\n  const data = read(path);\n  ", *raw2 = "check(data);\n  const data = read(path);\n  use(data);";
+    trim_input in2 = {.lang = JS, .shape = BLOCK, .prefix = pre2, .prefix_len = strlen(pre2), .suffix = suf,
+                      .suffix_len = strlen(suf), .style = {false, false, 2}, .syntax = true, .repeat = true,
+                      .repeat_before = true};
+    assert_int_equal(trim_completion(&in2, raw2, strlen(raw2), &got, &len, &err), WISP_OK);
+    assert_string_equal(got, "check(data);");
+    free(got);
+}
+
+static void test_near_equal(void **state) {
+    (void)state;
+    const char *a = "self.items_0 = compute(self.a)", *b = "self.items_1 = compute(self.a)";
+    assert_true(trim_near_equal(a, strlen(a), b, strlen(b)));
+    assert_true(trim_near_equal(a, strlen(a), a, strlen(a)));
+    const char *c = "self.width = compute(self.a)", *d = "self.height = other(self.b)";
+    assert_false(trim_near_equal(c, strlen(c), d, strlen(d)));
+    const char *e = "x  =   1 + compute(y, z)", *f = "x = 1 + compute(y, z)";
+    assert_true(trim_near_equal(e, strlen(e), f, strlen(f)));
+    /* 3 edits in 20 bytes is 0.85: not near */
+    const char *g = "abcdefghijklmnopqrst", *h = "abcdefghijklmnopqXYZ";
+    assert_false(trim_near_equal(g, strlen(g), h, strlen(h)));
+    /* 2 edits in 20 bytes is 0.9: near */
+    const char *i = "abcdefghijklmnopqrYZ";
+    assert_true(trim_near_equal(g, strlen(g), i, strlen(i)));
+    /* lengths too far apart */
+    assert_false(trim_near_equal(g, strlen(g), g, 15));
+}
+
 static void test_is_done(void **state) {
     (void)state;
     trim_input in = {.lang = PY, .shape = BLOCK, .prefix = "def f():\n    ", .prefix_len = 13,
@@ -294,7 +368,8 @@ int main(void) {
         cmocka_unit_test(test_python_blocks), cmocka_unit_test(test_brace_blocks),
         cmocka_unit_test(test_style),        cmocka_unit_test(test_raw_mode),
         cmocka_unit_test(test_is_done),      cmocka_unit_test(test_detect_style),
-        cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_bad_args),     cmocka_unit_test(test_repeats),
+        cmocka_unit_test(test_near_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

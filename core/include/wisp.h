@@ -347,6 +347,9 @@ typedef struct wisp_gen_params {
     /* When true, end tokens (EOS, EOT, stop_tokens) are masked until the answer holds at least one
      * byte: for callers to whom an empty answer is worthless (a completion that was asked for). */
     bool non_empty;
+    /* When not NULL, receives the log-probability of each generated token (as sum_logprob):
+     * room for max_tokens entries (max_tokens must then be > 0). */
+    float *logprobs;
 } wisp_gen_params;
 
 typedef struct wisp_gen_result {
@@ -361,6 +364,8 @@ typedef struct wisp_gen_result {
     wisp_stop_reason stop;
     double prefill_ms;
     double decode_ms;
+    double sum_logprob;      /* natural log-probability of the generated tokens under the model
+                                (temperature 1, after the healing/non-empty masks), summed */
 } wisp_gen_result;
 
 /*
@@ -685,7 +690,13 @@ typedef enum wisp_source {
     WISP_SOURCE_TRIM = 1u << 3,   /* syntax-aware cutting of the answer (off: raw stop rules) */
     WISP_SOURCE_HEAL = 1u << 5,   /* token healing: the prompt ends one text token early and the
                                      answer must re-spell it (a cursor inside a word) */
-    WISP_SOURCE_ALL = 0xFu | (1u << 5),
+    WISP_SOURCE_REPEAT = 1u << 6, /* with TRIM: a multi-line answer stops before a line that repeats
+                                     an earlier one of it (a small model's loop), also while
+                                     decoding (trim.h, trim_input.repeat) */
+    WISP_SOURCE_ALL = 0xFu | (1u << 5) | (1u << 6),
+    /* Off in WISP_SOURCE_ALL (it cost ES on the dev set): with REPEAT, also stop before a line equal
+     * to one of the 3 lines right before the cursor. */
+    WISP_SOURCE_REPEAT_BEFORE = 1u << 7,
     /* Not a source but a layout choice, off in WISP_SOURCE_ALL: put the definitions block at the
      * top of the prefix (the layout train/FORMAT.md suggests) instead of before the suffix (where
      * it survives in the KV cache while the cursor moves). */
@@ -726,6 +737,7 @@ typedef struct wisp_candidate {
     uint32_t n_errors;   /* ERROR/MISSING nodes in the edited region after the reparse */
     uint32_t n_tokens;   /* tokens generated for it */
     wisp_stop_reason stop;
+    float mean_logprob;  /* the model's mean log-probability per generated token (0 when none) */
 } wisp_candidate;
 
 typedef struct wisp_complete_timings {
