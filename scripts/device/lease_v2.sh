@@ -9,7 +9,7 @@
 #   last:    bash scripts/device/lease_v2.sh fetch FILE...  # files of $W/out, split in 15 MiB parts, to $OUT
 #
 # Later leases continue the main run from the committed checkpoint instead of sweeping:
-#   INIT_GGUF=train/checkpoints/wisp-v2-stable-q8_0.gguf MAIN_ARGS="$(cat train/checkpoints/main-args.txt)" \
+#   INIT_GGUF=models/wisp-default.gguf MAIN_ARGS="$(cat models/wisp-default.args)" \
 #   TOKENS_BEFORE=N MAIN_MIN=20 bash scripts/device/lease_v2.sh start
 # (the sweep and the decision are skipped; `main` starts from those weights with a fresh optimizer
 # state and a 200-step warm-up; everything else is the same).
@@ -35,7 +35,6 @@
 set -uo pipefail
 W=/tmp/wisp2
 INIT_GGUF=${INIT_GGUF:-} MAIN_ARGS=${MAIN_ARGS:-} TOKENS_BEFORE=${TOKENS_BEFORE:-0}
-REPO=$(pwd)
 mkdir -p $W/out $W/runs $W/incoming $W/log
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 SWEEP_MIN=${SWEEP_MIN:-6}
@@ -101,7 +100,7 @@ pipeline() {
     if [ ! -s $W/runs/main/result.json ]; then
       prepare_new
       local parts=$(ls -d $W/tok-[0-9][0-9][0-9] | paste -sd,)
-      python3 train/train.py --name main $MAIN_ARGS --data $parts --out $W/runs/main --init-gguf $REPO/$INIT_GGUF \
+      python3 train/train.py --name main $MAIN_ARGS --data $parts --out $W/runs/main --init-gguf $W/init.gguf \
           --tokens-before ${TOKENS_BEFORE:-0} --minutes $MAIN_MIN --cooldown-minutes $COOL_MIN --batch 64 --warmup 200 \
           --schedule wsd > $W/runs/main.log 2>&1 || { echo "MAIN FAILED"; tail -20 $W/runs/main.log; return 1; }
     fi
@@ -148,10 +147,12 @@ case "${1:-}" in
   start)
     rm -rf $W/src && mkdir -p $W/src/fixtures && cp -r train $W/src/ && cp -r fixtures/tokenizer $W/src/fixtures/ \
       && cp -r .carry/wisp2 $W/src/wisp2
+    # the resume point is copied now: later calls may carry a tree without it
+    [ -z "$INIT_GGUF" ] || cp "$INIT_GGUF" $W/init.gguf || exit 1
     take_shards
     nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
     python3 -c 'import torch, tokenizers; print("torch", torch.__version__, "tokenizers", tokenizers.__version__, torch.cuda.get_device_name(0))'
-    (export -f pipeline prepare_new prepare_locked stage; export W REPO SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE
+    (export -f pipeline prepare_new prepare_locked stage; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE
      setsid nohup bash -c 'pipeline; echo "=== pipeline exit $?"' > $W/log/pipeline.log 2>&1 < /dev/null &)
     for i in $(seq 1 ${2:-100}); do
       sleep 3
