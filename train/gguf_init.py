@@ -1,13 +1,12 @@
 """Reads a wisp-default GGUF (F32, F16 or Q8_0 weights) back into the PyTorch state dict of
 train/model.py, so a later lease can continue training from a shipped or exported file (the
 inverse of export.py: ggml shapes reversed, q/k rows permuted back to the HF rotate_half order,
-Q8_0 blocks dequantized). Needs numpy.
+Q8_0 blocks dequantized). Needs numpy for the tensors; the metadata alone (read_header) is
+standard library.
 
     cfg, state = load("wisp-m25-q8_0.gguf")
 """
 import struct
-
-import numpy as np
 
 F32, F16, Q8_0 = 0, 1, 8
 _SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
@@ -43,20 +42,27 @@ class _Reader:
         return self.take(_SCALAR[t])
 
 
-def read(path, tensors=True):
-    """(metadata dict, {name: float32 numpy array in PyTorch shape}) of a GGUF file
-    (tensors=False: the metadata and an empty dict)."""
-    data = open(path, "rb").read()
+def read_header(data, name="GGUF data"):
+    """(metadata dict, tensor count, reader positioned just after the key/value section)."""
     r = _Reader(data)
     if r.take("<4s") != b"GGUF":
-        raise ValueError(f"{path}: not a GGUF file")
+        raise ValueError(f"{name}: not a GGUF file")
     _version, n_t, n_kv = r.take("<IQQ")
     meta = {}
     for _ in range(n_kv):
         k = r.string()
         meta[k] = r.value(r.take("<I"))
+    return meta, n_t, r
+
+
+def read(path, tensors=True):
+    """(metadata dict, {name: float32 numpy array in PyTorch shape}) of a GGUF file
+    (tensors=False: the metadata and an empty dict)."""
+    data = open(path, "rb").read()
+    meta, n_t, r = read_header(data, path)
     if not tensors:
         return meta, {}
+    import numpy as np
     infos = []
     for _ in range(n_t):
         name = r.string()

@@ -16,7 +16,6 @@ tokens.json. Several OUT folders of different shards are joined by train.py (--d
 """
 import argparse
 import collections
-import hashlib
 import json
 import lzma
 import multiprocessing
@@ -28,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fim  # noqa: E402
+from corpus.common import is_val  # noqa: E402
 from prepare import LANGS, Encoder, write_stream  # noqa: E402
 
 ENC = None
@@ -37,10 +37,6 @@ def _init(tok_path):
     global ENC
     from tokenizers import Tokenizer
     ENC = Encoder(Tokenizer.from_file(tok_path))
-
-
-def is_val(path):
-    return int(hashlib.md5(path.encode("utf-8", "surrogatepass")).hexdigest(), 16) % 100 == 0
 
 
 def encode_package(job):

@@ -36,10 +36,14 @@ DEVICE = os.environ.get("WISP_TRAIN_DEVICE", "cuda")   # "cpu" for a quick local
 FUSED = {"fused": True} if DEVICE == "cuda" else {}
 
 
+def _read_stream(path):
+    """(uint16 tokens, document starts) of one prepared stream, as numpy arrays."""
+    return np.fromfile(path + ".bin", dtype=np.uint16), np.load(path + ".idx.npy")
+
+
 def load_stream(path, device):
     """(tokens int32 on device, valid window starts int64 on device) of one prepared stream."""
-    toks = np.fromfile(path + ".bin", dtype=np.uint16)
-    idx = np.load(path + ".idx.npy")
+    toks, idx = _read_stream(path)
     return torch.from_numpy(toks.astype(np.int32)).to(device), torch.from_numpy(idx).to(device)
 
 
@@ -50,9 +54,9 @@ def load_parts(dirs, name, device):
         p = os.path.join(d, name)
         if not os.path.exists(p + ".bin"):
             continue
-        t = np.fromfile(p + ".bin", dtype=np.uint16)
+        t, idx = _read_stream(p)
         toks.append(t)
-        starts.append(np.load(p + ".idx.npy") + off)
+        starts.append(idx + off)
         lp = p + ".lang.npy"
         langs.append(np.load(lp) if os.path.exists(lp) else None)
         off += len(t)

@@ -98,6 +98,12 @@ def decode(raw):
         return None
 
 
+def is_val(path, percent=1):
+    """The train/validation split of every corpus version: a file is validation when the MD5 of
+    its path, mod 100, is below `percent`."""
+    return int(hashlib.md5(path.encode("utf-8", "surrogatepass")).hexdigest(), 16) % 100 < percent
+
+
 def record(lang, path, source, licence, text):
     return json.dumps({"lang": lang, "path": path, "source": source, "license": licence,
                        "text": text}, ensure_ascii=False)

@@ -99,7 +99,7 @@ def main():
             sketches.append(sketch)
             for h in sketch:
                 buckets[h].append(idx)
-            split = "val" if int(hashlib.md5(path.encode()).hexdigest(), 16) % 100 < args.val_percent else "train"
+            split = "val" if common.is_val(path, args.val_percent) else "train"
             outs[split].write(line if line.endswith("\n") else line + "\n")
             rec = json.loads(line)
             b = len(rec["text"].encode("utf-8", "surrogatepass"))
