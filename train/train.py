@@ -19,6 +19,7 @@ At the end: OUT/model.pt (weights + config) and OUT/result.json (validation loss
 """
 import argparse
 import dataclasses
+import glob
 import json
 import math
 import os
@@ -175,6 +176,8 @@ def main():
     ap.add_argument("--compile", type=int, default=1)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke tests)")
     ap.add_argument("--init-gguf", help="start from the weights of this GGUF (F32/F16/Q8_0) instead of random")
+    ap.add_argument("--data-watch", default="", help="a glob of prepared folders: ones that appear while "
+                    "training (shards sent later in a lease) join the training data")
     ap.add_argument("--lang-weights", default="", help="e.g. python=0.45,javascript=0.22,typescript=0.11,c=0.22")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -204,9 +207,18 @@ def main():
             o.load_state_dict(st)
         step, elapsed, seen = ck["step"], ck["elapsed"], ck["seen"]
         print(f"resumed at step {step}, {elapsed:.0f} s", flush=True)
-    toks, starts, doc_langs = load_parts(data_dirs, "train", device)
     weights = dict((kv.split("=")[0], float(kv.split("=")[1])) for kv in args.lang_weights.split(",") if kv)
-    sampler = Sampler(starts, doc_langs if weights else None, weights)
+
+    def load_train():
+        toks, starts, doc_langs = load_parts(data_dirs, "train", device)
+        return toks, Sampler(starts, doc_langs if weights else None, weights)
+
+    def new_parts():
+        found = sorted(d for d in glob.glob(args.data_watch) if os.path.exists(os.path.join(d, "train.bin")))
+        return [d for d in found if d not in data_dirs] if args.data_watch else []
+
+    data_dirs += new_parts()
+    toks, sampler = load_train()
     gen = torch.Generator(device=device)
     gen.manual_seed(1234 + step)
     fwd = model
@@ -277,6 +289,11 @@ def main():
             if now - t_ckpt > 120:
                 save()
                 t_ckpt = now
+                fresh = new_parts()
+                if fresh:
+                    data_dirs += fresh
+                    toks, sampler = load_train()
+                    print(f"{args.name}: +{len(fresh)} parts {fresh}, now {len(toks) / 1e6:.1f}M train tokens", flush=True)
     save()
     val = evaluate(model, data_dirs[0], args.ctx, device, exit_too=bool(args.exit_layer))
     torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg)}, os.path.join(args.out, "model.pt"))
@@ -284,7 +301,7 @@ def main():
               "tokens_total": seen + args.tokens_before, "opt": args.opt, "schedule": args.schedule,
               "muon_lr": args.muon_lr if args.opt == "muon" else None, "exit_weight": args.exit_weight,
               "train_seconds": round(time.time() - t_start), "batch": args.batch, "ctx": args.ctx,
-              "lr": args.lr, "init": args.init_gguf, "lang_weights": weights, "val_loss": val, "config": dataclasses.asdict(cfg),
+              "lr": args.lr, "init": args.init_gguf, "data": data_dirs, "lang_weights": weights, "val_loss": val, "config": dataclasses.asdict(cfg),
               "gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE}
     json.dump(result, open(os.path.join(args.out, "result.json"), "w"), indent=1)
     print(f"{args.name} done: " + json.dumps(result), flush=True)

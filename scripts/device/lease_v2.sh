@@ -12,7 +12,10 @@
 #   INIT_GGUF=models/wisp-default.gguf MAIN_ARGS="$(cat models/wisp-default.args)" \
 #   TOKENS_BEFORE=N MAIN_MIN=20 bash scripts/device/lease_v2.sh start
 # (the sweep and the decision are skipped; `main` starts from those weights with a fresh optimizer
-# state and a 200-step warm-up; everything else is the same).
+# state and a 200-step warm-up; everything else is the same). Shards sent by later `add` calls join
+# the running main run as soon as they are prepared (train.py --data-watch, checked every 2 min);
+# LANG_WEIGHTS=python=0.3,... rebalances the languages (train.py --lang-weights); SMOKE=0 skips
+# the smoke test (a continued run has passed it before).
 #
 # The machine goes back 30 s after a call ends, and the detached pipeline with it: chain the calls
 # with no gap (each one waits on the pipeline up to its 10-minute limit, e.g.
@@ -34,7 +37,7 @@
 #   export     F16 GGUFs of both + PyTorch perplexity of the fixed text
 set -uo pipefail
 W=/tmp/wisp2
-INIT_GGUF=${INIT_GGUF:-} MAIN_ARGS=${MAIN_ARGS:-} TOKENS_BEFORE=${TOKENS_BEFORE:-0}
+INIT_GGUF=${INIT_GGUF:-} MAIN_ARGS=${MAIN_ARGS:-} TOKENS_BEFORE=${TOKENS_BEFORE:-0} LANG_WEIGHTS=${LANG_WEIGHTS:-}
 mkdir -p $W/out $W/runs $W/incoming $W/log
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 SWEEP_MIN=${SWEEP_MIN:-6}
@@ -82,14 +85,14 @@ pipeline() {
   # benchmark overlap like every other shard
   if [ ! -f $W/incoming/shard-site.jsonl.xz ] && [ ! -f $W/incoming/shard-site.jsonl.xz.done ]; then
     python3 train/corpus/python_site.py --out $W/python-site.jsonl && \
-    python3 train/corpus/decontaminate.py --overlap wisp2/heldout/overlap.py --out $W/site.tmp.jsonl.xz $W/python-site.jsonl \
+    python3 train/corpus/decontaminate.py --overlap wisp2/heldout/overlap.py --near-dup --out $W/site.tmp.jsonl.xz $W/python-site.jsonl \
       | tee $W/out/site-overlap.json && mv $W/site.tmp.jsonl.xz $W/incoming/shard-site.jsonl.xz || return 1
   fi
   stage prepare
   prepare_new || return 1
   [ -d $W/tok-000 ] || { echo "no prepared data"; return 1; }
   stage smoke
-  [ -s $W/runs/smoke/result.json ] || python3 train/train.py --name smoke --dim 64 --layers 4 --heads 2 --kv-heads 1 --ffn 128 \
+  [ "${SMOKE:-1}" = 0 ] || [ -s $W/runs/smoke/result.json ] || python3 train/train.py --name smoke --dim 64 --layers 4 --heads 2 --kv-heads 1 --ffn 128 \
       --data $W/tok-000 --out $W/runs/smoke --minutes 3 --max-steps 20 --opt muon --exit-layer 2 --exit-weight 0.25 \
       --schedule wsd --cooldown-minutes 0.02 --warmup 10 || { echo "SMOKE FAILED"; return 1; }
   echo "SMOKE OK"
@@ -102,7 +105,8 @@ pipeline() {
       local parts=$(ls -d $W/tok-[0-9][0-9][0-9] | paste -sd,)
       python3 train/train.py --name main $MAIN_ARGS --data $parts --out $W/runs/main --init-gguf $W/init.gguf \
           --tokens-before ${TOKENS_BEFORE:-0} --minutes $MAIN_MIN --cooldown-minutes $COOL_MIN --batch 64 --warmup 200 \
-          --schedule wsd > $W/runs/main.log 2>&1 || { echo "MAIN FAILED"; tail -20 $W/runs/main.log; return 1; }
+          --schedule wsd --data-watch "$W/tok-[0-9][0-9][0-9]" ${LANG_WEIGHTS:+--lang-weights $LANG_WEIGHTS} \
+          > $W/runs/main.log 2>&1 || { echo "MAIN FAILED"; tail -20 $W/runs/main.log; return 1; }
     fi
   else
   stage sweep
@@ -152,7 +156,7 @@ case "${1:-}" in
     take_shards
     nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
     python3 -c 'import torch, tokenizers; print("torch", torch.__version__, "tokenizers", tokenizers.__version__, torch.cuda.get_device_name(0))'
-    (export -f pipeline prepare_new prepare_locked stage; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE
+    (export -f pipeline prepare_new prepare_locked stage; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE
      setsid nohup bash -c 'pipeline; echo "=== pipeline exit $?"' > $W/log/pipeline.log 2>&1 < /dev/null &)
     for i in $(seq 1 ${2:-100}); do
       sleep 3

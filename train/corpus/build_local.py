@@ -1,5 +1,5 @@
-"""Stage 1b (here, not on the GPU machine): JavaScript/TypeScript from npm tarballs and C from
-Debian source packages, filtered and licence-checked per file, written as one xz-compressed
+"""Stage 1b (here, not on the GPU machine): JavaScript/TypeScript from npm tarballs and C,
+Python, JavaScript and TypeScript from Debian source packages, filtered and licence-checked per file, written as one xz-compressed
 JSONL archive that travels to the GPU machine in a carried folder.
 
     python3 train/corpus/build_local.py --npm train/data/src/npm --deb train/data/src/deb \
@@ -15,7 +15,9 @@ import fnmatch
 import json
 import lzma
 import os
+import io
 import re
+import subprocess
 import sys
 import tarfile
 
@@ -64,6 +66,11 @@ def dep5_stanzas(path):
         text = open(path, encoding="utf-8", errors="replace").read()
     except OSError:
         return []
+    return dep5_stanzas_text(text)
+
+
+def dep5_stanzas_text(text):
+    """dep5_stanzas of a copyright file's text."""
     if "Files:" not in text:
         return []
     out = []
@@ -85,7 +92,8 @@ def deb_licence(stanzas, rel):
 
 
 def deb_records(deb_dir, stats):
-    """Yields records of every kept .c/.h file of every unpacked Debian source tree."""
+    """Yields records of every source file (C, Python, JavaScript, TypeScript) of every unpacked
+    Debian source tree whose DEP-5 licence is permissive."""
     for pkg in sorted(os.listdir(deb_dir)):
         pdir = os.path.join(deb_dir, pkg)
         trees = [d for d in os.listdir(pdir) if os.path.isdir(os.path.join(pdir, d))] if os.path.isdir(pdir) else []
@@ -107,7 +115,7 @@ def deb_records(deb_dir, stats):
                 full = os.path.join(dirpath, fn)
                 rel = os.path.relpath(full, root)
                 lang = common.lang_of(rel)
-                if lang != "c":
+                if not lang:
                     continue
                 lic = deb_licence(stanzas, rel)
                 if not common.is_permissive(lic or ""):
@@ -120,19 +128,77 @@ def deb_records(deb_dir, stats):
                 yield lang, f"{pkg}/{rel}", f"debian:{pkg} {version}", lic, raw
 
 
+INSTALLED_ROOTS = ("usr/lib/python3/dist-packages/", "usr/share/nodejs/", "usr/lib/nodejs/")
+
+
+def package_licence(stanzas):
+    """The licence of a binary package's installed files: DEP-5 paths name the source tree, which
+    a .deb no longer has, so a package counts only when every licence its copyright file names
+    (packaging-only `debian/*` stanzas aside) is permissive. Returns the licences joined, or None."""
+    lics = [l for globs, l in stanzas if not all(g.startswith("debian/") for g in globs)]
+    if not lics or not all(common.is_permissive(l) for l in lics):
+        return None
+    return " AND ".join(sorted(set(lics)))
+
+
+def debbin_records(debbin_dir, stats):
+    """Yields records of the Python modules and JavaScript installed by every .deb in debbin_dir
+    (python3-*, node-*), when its copyright file is DEP-5 and wholly permissive."""
+    for name in sorted(os.listdir(debbin_dir)):
+        if not name.endswith(".deb"):
+            continue
+        pkg, version = name.split("_")[0], name.split("_")[1].replace("%3a", ":")
+        if common.EXCLUDED_NAMES.search(pkg):
+            stats["excluded-name"] += 1
+            continue
+        try:
+            data = subprocess.run(["dpkg-deb", "--fsys-tarfile", os.path.join(debbin_dir, name)],
+                                  capture_output=True, check=True).stdout
+            tf = tarfile.open(fileobj=io.BytesIO(data))
+            members = [m for m in tf.getmembers() if m.isfile()]
+        except (subprocess.CalledProcessError, tarfile.TarError) as e:
+            stats["deb-broken"] += 1
+            print(f"skip {name}: {e}", file=sys.stderr)
+            continue
+        copyright = next((m for m in members if m.name.endswith(f"usr/share/doc/{pkg}/copyright")), None)
+        text = tf.extractfile(copyright).read().decode("utf-8", "replace") if copyright else ""
+        stanzas = dep5_stanzas_text(text)
+        if not stanzas:
+            stats["deb-no-dep5"] += 1
+            continue
+        lic = package_licence(stanzas)
+        if not lic:
+            stats["deb-licence"] += 1
+            continue
+        for m in members:
+            path = m.name[2:] if m.name.startswith("./") else m.name
+            root = next((r for r in INSTALLED_ROOTS if path.startswith(r)), None)
+            if not root:
+                continue
+            rel = path[len(root):]
+            lang = common.lang_of(rel)
+            if lang:
+                yield lang, f"{pkg}/{rel}", f"debian:{pkg} {version}", lic, tf.extractfile(m).read()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--npm", required=True)
     ap.add_argument("--deb", required=True)
+    ap.add_argument("--debbin", help="folder of .deb files (python3-*, node-*)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     stats = collections.Counter()
     kept = collections.Counter()
     kept_bytes = collections.Counter()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with lzma.open(args.out, "wt", encoding="utf-8", preset=6) as out:
-        for gen in (npm_records(args.npm, stats), deb_records(args.deb, stats)):
+    with lzma.open(args.out, "wt", encoding="utf-8", preset=1) as out:   # a work file: fast
+        gens = [npm_records(args.npm, stats), deb_records(args.deb, stats)]
+        if args.debbin:
+            gens.append(debbin_records(args.debbin, stats))
+        for gen in gens:
             for lang, path, source, lic, raw in gen:
+                kind = source.split(":")[0] + ("-bin" if gen is gens[-1] and args.debbin else "")
                 text = common.decode(raw)
                 if text is None:
                     stats["not-utf8"] += 1
@@ -142,10 +208,10 @@ def main():
                     stats[why] += 1
                     continue
                 out.write(common.record(lang, path, source, lic, text) + "\n")
-                kept[lang] += 1
-                kept_bytes[lang] += len(raw)
-    for lang in sorted(kept):
-        print(f"kept {lang}: {kept[lang]} files, {kept_bytes[lang]} bytes")
+                kept[(kind, lang)] += 1
+                kept_bytes[(kind, lang)] += len(raw)
+    for kind, lang in sorted(kept):
+        print(f"kept {kind} {lang}: {kept[(kind, lang)]} files, {kept_bytes[(kind, lang)]} bytes")
     print("dropped:", dict(stats.most_common()))
 
 

@@ -8,7 +8,9 @@ A corpus record is one JSON object per line:
 """
 import hashlib
 import json
+import heapq
 import re
+import zlib
 
 LANG_BY_EXT = {
     ".py": "python",
@@ -132,3 +134,44 @@ def long_shingles(text):
         if len(w) >= SHINGLE_MIN_CHARS:
             out.add(hashlib.md5(w.encode("utf-8", "surrogatepass")).hexdigest()[:16])
     return out
+
+
+# Near duplicates: bottom-k sketches of 3-line shingles; two files whose estimated Jaccard
+# similarity is at least NEAR_JACCARD are the same file for training purposes.
+SKETCH_K, NEAR_JACCARD, BUCKET_CAP = 32, 0.7, 24
+
+
+def sketch(text):
+    """The bottom-k sketch (SKETCH_K smallest CRC32s) of a text's 3-line shingles."""
+    lines = norm_lines(text)
+    sh = {zlib.crc32("\n".join(lines[i:i + 3]).encode("utf-8", "surrogatepass")) for i in range(max(1, len(lines) - 2))}
+    return heapq.nsmallest(SKETCH_K, sh)
+
+
+def jaccard_estimate(a, b):
+    """Bottom-k estimate of the Jaccard similarity of two sketches."""
+    sa, sb = set(a), set(b)
+    union_k = heapq.nsmallest(SKETCH_K, sa | sb)
+    return sum(1 for h in union_k if h in sa and h in sb) / max(1, len(union_k))
+
+
+class NearDups:
+    """Keeps the sketches of the files kept so far; `seen(sk)` is True when a kept file is a near
+    duplicate of this one, else it records the sketch and returns False."""
+
+    def __init__(self):
+        import collections
+        self.buckets = collections.defaultdict(list)
+        self.sketches = []
+
+    def seen(self, sk):
+        cands = set()
+        for h in sk:
+            cands.update(self.buckets[h][:BUCKET_CAP])
+        if any(jaccard_estimate(sk, self.sketches[c]) >= NEAR_JACCARD for c in cands):
+            return True
+        idx = len(self.sketches)
+        self.sketches.append(sk)
+        for h in sk:
+            self.buckets[h].append(idx)
+        return False

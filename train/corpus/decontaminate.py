@@ -1,23 +1,37 @@
-"""Drops every corpus record that the benchmark overlap checker flags, and writes the rest as an
-xz JSONL shard (records as train/corpus/common.py makes them).
+"""Packs corpus records into xz JSONL shards for the GPU machine: drops exact duplicates, near
+duplicates (bottom-k sketches, common.NearDups) and every record that the benchmark overlap
+checker flags, then writes the rest (records as train/corpus/common.py makes them).
 
     python3 train/corpus/decontaminate.py --overlap ../shared/heldout/overlap.py \
         --out .carry/wisp-corpus/shard-000.jsonl.xz IN.jsonl[.xz] ...
+    python3 train/corpus/decontaminate.py --overlap ../shared/heldout/overlap.py --near-dup \
+        --shard-mb 48 --out '.carry/wisp-corpus/shard-v2-%03d.jsonl.xz' IN.jsonl[.xz] ...
+
+With --shard-mb, OUT is a printf pattern and the records are spread over as many shards as it
+takes for each to stay under that many compressed MB (at ~7x compression for source): every
+package (record `source`) lies whole in one shard, picked by a hash of its name, so each shard
+is a random sample of packages of every language and any prefix of the shards is a fair corpus.
 
 The checker takes files, so the records are written under a scratch folder at their own paths
-(`overlap.py --list SCRATCH` prints the flagged ones). Exact duplicates are dropped first. Prints kept / flagged counts per language
-as one JSON line (the data card's overlap count).
+(`overlap.py --list SCRATCH` prints the flagged ones). Prints kept / dropped counts per language
+as one JSON line (the data card's counts).
 """
 import argparse
 import collections
 import hashlib
 import json
 import lzma
+import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+COMPRESSION = 7.0   # source bytes per xz byte (measured on shard-000: 216 MB -> 30 MB)
 
 
 def read(path):
@@ -27,22 +41,16 @@ def read(path):
             yield json.loads(line)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--overlap", required=True, help="the benchmark overlap checker (overlap.py)")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("inputs", nargs="+")
-    a = ap.parse_args()
-    recs, seen, exact = [], set(), 0
-    for p in a.inputs:
-        for r in read(p):
-            h = hashlib.sha1(r["text"].encode("utf-8", "surrogatepass")).digest()
-            if h in seen:   # exact duplicates (the same file in two distributions)
-                exact += 1
-                continue
-            seen.add(h)
-            recs.append(r)
-    scratch = tempfile.mkdtemp(prefix="wisp-overlap-")
+def sketch_of(text):
+    return common.sketch(text)
+
+
+def flagged_by_overlap(recs, checker):
+    """Indices of the records that the benchmark overlap checker lists."""
+    # hundreds of thousands of small files: in memory where there is a tmpfs (deleting them from
+    # a slow disk took minutes)
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    scratch = tempfile.mkdtemp(prefix="wisp-overlap-", dir=shm)
     try:
         names = {}
         for i, r in enumerate(recs):
@@ -52,22 +60,75 @@ def main():
             with open(full, "w", encoding="utf-8", errors="surrogatepass") as f:
                 f.write(r["text"])
             names[os.path.normpath(full)] = i
-        out = subprocess.run([sys.executable, a.overlap, "--list", scratch], check=True,
+        out = subprocess.run([sys.executable, checker, "--list", scratch], check=True,
                              capture_output=True, text=True).stdout.split("\n")
-        flagged = {names[os.path.normpath(p)] for p in out if p.strip() and os.path.normpath(p) in names}
+        return {names[os.path.normpath(p)] for p in out if p.strip() and os.path.normpath(p) in names}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    kept, dropped = collections.Counter(), collections.Counter()
-    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
-    with lzma.open(a.out + ".tmp", "wt", encoding="utf-8", preset=6) as f:
-        for i, r in enumerate(recs):
-            if i in flagged:
-                dropped[r["lang"]] += 1
-                continue
-            kept[r["lang"]] += 1
+
+
+def shard_of(source, n):
+    return int(hashlib.md5(source.encode("utf-8", "surrogatepass")).hexdigest(), 16) % n
+
+
+def write_shard(path, recs):
+    tmp = path + ".tmp"
+    with lzma.open(tmp, "wt", encoding="utf-8", preset=6) as f:
+        for r in recs:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(a.out + ".tmp", a.out)
-    print(json.dumps({"out": a.out, "kept": dict(kept), "overlap_dropped": dict(dropped), "exact_dups": exact}))
+    os.replace(tmp, path)
+    return path, os.path.getsize(path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--overlap", required=True, help="the benchmark overlap checker (overlap.py)")
+    ap.add_argument("--out", required=True, help="shard path, or a printf pattern with --shard-mb")
+    ap.add_argument("--near-dup", action="store_true", help="also drop near duplicates")
+    ap.add_argument("--shard-mb", type=float, help="split into shards of about this many xz MB")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count())
+    ap.add_argument("inputs", nargs="+")
+    a = ap.parse_args()
+    recs, seen = [], set()
+    dropped = collections.Counter()
+    for p in a.inputs:
+        for r in read(p):
+            h = hashlib.sha1(r["text"].encode("utf-8", "surrogatepass")).digest()
+            if h in seen:   # exact duplicates (the same file in two distributions)
+                dropped["exact-dup"] += 1
+                continue
+            seen.add(h)
+            recs.append(r)
+    if a.near_dup:
+        near, kept = common.NearDups(), []
+        with multiprocessing.Pool(a.jobs) as pool:
+            for r, sk in zip(recs, pool.imap(sketch_of, (r["text"] for r in recs), chunksize=256)):
+                if near.seen(sk):
+                    dropped["near-dup"] += 1
+                else:
+                    kept.append(r)
+        recs = kept
+    flagged = flagged_by_overlap(recs, a.overlap)
+    overlap = collections.Counter(recs[i]["lang"] for i in flagged)
+    recs = [r for i, r in enumerate(recs) if i not in flagged]
+    kept = collections.Counter(r["lang"] for r in recs)
+    kept_bytes = collections.Counter()
+    for r in recs:
+        kept_bytes[r["lang"]] += len(r["text"].encode("utf-8", "surrogatepass"))
+    if a.shard_mb:
+        n = max(1, int(sum(kept_bytes.values()) / COMPRESSION / (a.shard_mb * 1e6) + 0.999))
+        groups = [[] for _ in range(n)]
+        for r in recs:
+            groups[shard_of(r["source"], n)].append(r)
+        paths = [a.out % i for i in range(n)]
+    else:
+        groups, paths = [recs], [a.out]
+    for p in paths:
+        os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
+    with multiprocessing.Pool(min(a.jobs, len(groups))) as pool:
+        written = pool.starmap(write_shard, zip(paths, groups))
+    print(json.dumps({"out": {p: s for p, s in written}, "kept": dict(kept), "kept_bytes": dict(kept_bytes),
+                      "overlap_dropped": dict(overlap), "dropped": dict(dropped)}))
 
 
 if __name__ == "__main__":

@@ -12,18 +12,15 @@ path: one row per kept file) and OUT/stats.json.
 import argparse
 import collections
 import hashlib
-import heapq
 import json
 import lzma
 import multiprocessing
 import os
 import sys
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-SKETCH_K, NEAR_JACCARD, BUCKET_CAP = 32, 0.7, 24
 DEV = set()
 
 
@@ -39,18 +36,9 @@ def analyse(line):
     rec = json.loads(line)
     text = rec["text"]
     exact = hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
-    lines = common.norm_lines(text)
-    sh = {zlib.crc32("\n".join(lines[i:i + 3]).encode("utf-8", "surrogatepass")) for i in range(max(1, len(lines) - 2))}
-    sketch = heapq.nsmallest(SKETCH_K, sh)
+    sketch = common.sketch(text)
     dev_hit = bool(DEV) and not DEV.isdisjoint(common.long_shingles(text))
     return line, rec["lang"], rec["path"], exact, sketch, dev_hit
-
-
-def jaccard_estimate(a, b):
-    """Bottom-k estimate of the Jaccard similarity of two sketches."""
-    sa, sb = set(a), set(b)
-    union_k = heapq.nsmallest(SKETCH_K, sa | sb)
-    return sum(1 for h in union_k if h in sa and h in sb) / max(1, len(union_k))
 
 
 def init(dev_path):
@@ -67,8 +55,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     seen_exact = set()
-    buckets = collections.defaultdict(list)
-    sketches = []
+    near = common.NearDups()
     drops = collections.Counter()
     files = collections.Counter()
     nbytes = collections.Counter()
@@ -89,16 +76,9 @@ def main():
                 drops["exact-dup"] += 1
                 continue
             seen_exact.add(exact)
-            cands = set()
-            for h in sketch:
-                cands.update(buckets[h][:BUCKET_CAP])
-            if any(jaccard_estimate(sketch, sketches[c]) >= NEAR_JACCARD for c in cands):
+            if near.seen(sketch):
                 drops["near-dup"] += 1
                 continue
-            idx = len(sketches)
-            sketches.append(sketch)
-            for h in sketch:
-                buckets[h].append(idx)
             split = "val" if common.is_val(path, args.val_percent) else "train"
             outs[split].write(line if line.endswith("\n") else line + "\n")
             rec = json.loads(line)

@@ -1,0 +1,15 @@
+#!/bin/bash
+# Packs the corpus work files into the shards the GPU machine trains on: exact and near
+# duplicates out, every file the benchmark overlap checker lists out, then xz JSONL shards of
+# about SHARD_MB compressed MB each (one GPU call carries at most 64 MiB), every package whole in
+# one shard picked by a hash of its name. Prints the counts for train/DATA.md.
+#   bash train/corpus/pack.sh [OVERLAP_CHECKER]      # default ../shared/heldout/overlap.py
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CHECKER=${1:-../shared/heldout/overlap.py}
+SHARD_MB=${SHARD_MB:-23}
+mkdir -p .carry/wisp-corpus
+rm -f .carry/wisp-corpus/shard-v2-*.jsonl.xz
+python3 train/corpus/decontaminate.py --overlap "$CHECKER" --near-dup --shard-mb "$SHARD_MB" \
+  --out '.carry/wisp-corpus/shard-v2-%03d.jsonl.xz' train/data/work/src-v2.jsonl.xz train/data/work/debbin-v2.jsonl.xz \
+  | tee train/data/work/pack.json
