@@ -10,7 +10,7 @@
 #include "context_view.h"
 #include "doc.h"
 #include "pool.h"
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* One enclosing scope as the scopes query found it. */
 typedef struct ctx__scope_hit {

@@ -6,7 +6,7 @@
 #include <tree_sitter/api.h>
 
 #include "doc.h"
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /*
  * What extraction reads: a document's text and tree, or a repaired copy of them — while typing,

@@ -7,7 +7,7 @@
 
 #include "lang.h"
 #include "position.h"
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* The document's current tree, owned by the document (valid until its next edit or close). */
 const TSTree *wisp__doc_tree(const wisp_doc *self);

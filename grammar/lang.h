@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <tree_sitter/api.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* One embedded .scm file (grammar/queries/<lang>/<kind>.scm), generated into queries_data.c. */
 typedef struct wisp__query_blob {

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 typedef struct ctx__chunk ctx__chunk;
 typedef struct ctx__pool {

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* Length in bytes of the character starting at p (n bytes left, n >= 1): 1..4 for a valid UTF-8
  * sequence, 1 for a byte that does not start one; "\r\n" counts as one 2-byte character. */

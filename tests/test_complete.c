@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "complete.h"
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 typedef struct fixture {
     void *model;

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 #define CURSOR "\xe2\x96\x88" /* █ */
 

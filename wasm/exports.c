@@ -2,8 +2,8 @@
  * The engine's surface for JavaScript (wasm/src/engine.ts reads it). Handles are the C pointers
  * themselves (32-bit in wasm32); a failing call returns 0 / a status and leaves its explanation in
  * one static wisp_error the JS reads with wisp_js_error(). Positions crossing this boundary are
- * the editor's (line + UTF-16 column, UTF-16 offsets); they are converted with the section 7
- * position functions, the one place that does it, and never in JS.
+ * the editor's (line + UTF-16 column, UTF-16 offsets); they are converted with the position
+ * functions of wisp_grammar.h (section 1), the one place that does it, and never in JS.
  *
  * Not re-entrant: one engine call at a time, as the worker makes them.
  */
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* What the JS reads after wisp_js_complete. The layout is read field by field from the heap by
  * engine.ts (RESULT_* offsets there): keep both in step. */

@@ -50,7 +50,7 @@ if [ -z "${SKIP_TIMINGS:-}" ]; then
   cat "$OUT/timings.md"
 fi
 echo "== trimming rules alone (no model)" >&2
-cc -O2 -Icore/include -Icore -Igrammar bench/ablation/trim_check.c grammar/trim.c core/error.c -o "$OUT/trim_check"
+cc -O2 -Icore/include -Icore -Igrammar/include -Igrammar bench/ablation/trim_check.c grammar/trim.c core/error.c -o "$OUT/trim_check"
 python3 bench/ablation/trim_check.py "$OUT/trim_check" "$CASES" > "$OUT/trim_check.txt"
 cat "$OUT/trim_check.txt"
 python3 bench/ablation/report.py --dir "$OUT" --model "$MODEL" "$@"

@@ -5,7 +5,7 @@ trim_completion (grammar/trim.c, via the trim_check harness) must cut it back. P
 rates per kind and language for K = 0 (the model stops on time) and K = 200 (it runs on).
 An aggregate measure of the rules, not a tuning loop: no rule is written for a single case.
 
-  cc -O2 -Icore/include -Icore -Igrammar bench/ablation/trim_check.c grammar/trim.c core/error.c -o /tmp/trim_check
+  cc -O2 -Icore/include -Icore -Igrammar/include -Igrammar bench/ablation/trim_check.c grammar/trim.c core/error.c -o /tmp/trim_check
   python3 bench/ablation/trim_check.py /tmp/trim_check
 """
 import json

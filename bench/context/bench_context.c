@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 static double cpu_ms(void) {
     struct timespec t;
