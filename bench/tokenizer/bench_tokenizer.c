@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../tests/read_file.h"
 #include "wisp.h"
 
 static double bench__ms(void) {
@@ -23,22 +24,6 @@ static double bench__ms(void) {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 #endif
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static char *bench__read(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
 }
 
 static int bench__cmp(const void *a, const void *b) {
@@ -57,7 +42,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t corpus_len;
-    char *corpus = bench__read(argv[1], &corpus_len);
+    char *corpus = wisp_read_file(argv[1], &corpus_len);
     if (!corpus || corpus_len < 4096) {
         fprintf(stderr, "bench_tokenizer: cannot read a corpus of >= 4 KiB from %s\n", argv[1]);
         return 1;
@@ -66,7 +51,7 @@ int main(int argc, char **argv) {
            "corpus tok/s");
     for (int v = 2; v < argc; v++) {
         size_t size;
-        char *data = bench__read(argv[v], &size);
+        char *data = wisp_read_file(argv[v], &size);
         if (!data) {
             fprintf(stderr, "bench_tokenizer: cannot read %s\n", argv[v]);
             return 1;

@@ -272,6 +272,11 @@ bool wisp_tokenizer_is_control(const wisp_tokenizer *self, int32_t id);
 int64_t wisp_tokenize(const wisp_tokenizer *self, const char *text, size_t len, bool parse_special,
                       int32_t *out, size_t cap, wisp_error *err);
 
+/* Length (1..4) of the well-formed UTF-8 sequence at s[0..n), or 0 when none starts there (a
+ * stray or bad byte, a short sequence, an overlong form, a surrogate, past U+10FFFF; n == 0). The
+ * engine's one UTF-8 validator: the tokenizer's and the positions' rule. */
+size_t wisp_utf8_len(const char *s, size_t n);
+
 /* The bytes a token stands for when detokenized (byte-level decoding already applied; for
  * SentencePiece, U+2581 becomes a space). Borrowed from the tokenizer. Control tokens give their
  * text. Returns an empty string for an out-of-range id. */
