@@ -1,7 +1,7 @@
 /*
  * wisp complete / wisp prompt: the completion pipeline on a file at a cursor. `complete` prints
- * exactly the text to insert and nothing else (DESIGN.md's contract, which the benchmark scorer
- * relies on); `--json` prints candidates, the mode and timings instead. `prompt` prints the
+ * exactly the text to insert and nothing else (the CLI's contract, ARCHITECTURE.md; the benchmark
+ * scorer relies on it); `--json` prints candidates, the mode and timings instead. `prompt` prints the
  * assembled FIM prompt with its sections labelled.
  */
 #include <errno.h>

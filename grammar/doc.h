@@ -1,4 +1,4 @@
-/* Internal: what grammar/ modules (context, prompt, trim) need from documents beyond wisp.h —
+/* Internal: what grammar/ modules (context, prompt, trim) need from documents beyond wisp_grammar.h —
  * the tree, the line index, the set's shared parser and compiled queries. */
 #ifndef WISP_DOC_H
 #define WISP_DOC_H

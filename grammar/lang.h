@@ -1,5 +1,5 @@
 /* Internal: the tree-sitter side of the language registry (grammars, node-type classes, queries).
- * Public names (wisp_lang_*) are in wisp.h; this header is for grammar/ and tests only. */
+ * Public names (wisp_lang_*) are in wisp_grammar.h; this header is for grammar/ and tests only. */
 #ifndef WISP_LANG_H
 #define WISP_LANG_H
 

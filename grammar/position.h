@@ -1,5 +1,5 @@
 /* Internal: UTF-8 / UTF-16 / line-column conversions shared by the text and document variants.
- * The public entry points are wisp_text_pos_* and wisp_doc_pos_* in wisp.h. */
+ * The public entry points are wisp_text_pos_* and wisp_doc_pos_* in wisp_grammar.h. */
 #ifndef WISP_POSITION_H
 #define WISP_POSITION_H
 

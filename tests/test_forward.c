@@ -208,7 +208,7 @@ static double perplexity(const wisp_model *m, const ref_file *r) {
  * Quantization keeps the model: on the trained reference model (a byte-level model of Python
  * sources, stored as F16), the F16 file's perplexity equals torch's, and F32 / Q8_0 / Q4_0 copies
  * made by wisp_quantize_gguf give perplexities within 1e-4 / 1% / 5% of it. 1% and 5% are the
- * issue's bounds (what llama.cpp's Q8_0 and Q4_0 typically cost on real models); this model
+ * required bounds (what llama.cpp's Q8_0 and Q4_0 typically cost on real models); this model
  * measures -0.06% and +2.5% (printed), so they hold with room while a broken quantizer or kernel
  * (wrong scale, nibble order, block layout) moves perplexity by far more. Random-weight models
  * are no use here: with std-0.2 weights they are chaotic and Q4_0's ~8% per-weight error

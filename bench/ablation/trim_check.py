@@ -24,8 +24,10 @@ def blob(b):
 
 def main():
     exe = sys.argv[1]
-    cases_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
-        os.path.dirname(__file__), "..", "..", "..", "shared", "bench", "dev_cases.jsonl")
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(root, "bench", "dev_cases.path"), encoding="utf-8") as f:
+        default_cases = os.path.join(root, f.read().strip())
+    cases_path = sys.argv[2] if len(sys.argv) > 2 else default_cases
     cases = [json.loads(l) for l in open(cases_path, encoding="utf-8") if l.strip()]
     for k in (0, 200):
         stream = b""
