@@ -55,37 +55,8 @@ static bool ctx__in_literal(const ctx__view *v, size_t pos) {
 // A lexical scan of the cursor line up to the cursor: true inside a line comment, a block comment
 // opened on this line, or an unclosed quote. Used where tree-sitter's recovery is unreliable.
 static bool ctx__in_literal_lexical(const char *text, size_t line_start, size_t pos, wisp_lang lang) {
-    char q = 0, saved_q = 0;
-    bool block = false, fstr = false;
-    int island = 0; /* brace depth inside an f-string / template substitution; 0: not in one */
-    for (size_t i = line_start; i < pos; i++) {
-        char c = text[i];
-        if (block) {
-            if (c == '*' && i + 1 < pos && text[i + 1] == '/') block = false, i++;
-        } else if (q) {
-            if (c == '\\') i++;
-            else if (c == q) q = 0;
-            else if (fstr && c == '{' && (lang == WISP_LANG_PYTHON || (i > 0 && text[i - 1] == '$'))) {
-                if (lang == WISP_LANG_PYTHON && i + 1 < pos && text[i + 1] == '{') i++;
-                else saved_q = q, q = 0, island = 1;
-            }
-        } else if (lang == WISP_LANG_PYTHON && c == '#') {
-            return true;
-        } else if (lang != WISP_LANG_PYTHON && c == '/' && i + 1 < pos && text[i + 1] == '/') {
-            return true;
-        } else if (lang != WISP_LANG_PYTHON && c == '/' && i + 1 < pos && text[i + 1] == '*') {
-            block = true, i++;
-        } else if (island && c == '{') {
-            island++;
-        } else if (island && c == '}') {
-            if (--island == 0) q = saved_q;
-        } else if (c == '"' || c == '\'' || (c == '`' && lang != WISP_LANG_C && lang != WISP_LANG_PYTHON)) {
-            q = c;
-            fstr = c == '`' || (lang == WISP_LANG_PYTHON && i > line_start &&
-                                (text[i - 1] == 'f' || text[i - 1] == 'F'));
-        }
-    }
-    return q || block;
+    bool open;
+    return ctx__scan_line(text, line_start, pos, lang, true, &open) < pos || open;
 }
 
 /* ---- modes ---------------------------------------------------------------------------------- */
