@@ -3,7 +3,7 @@
 #define WISP_CLI_H
 
 #include <stddef.h>
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* A whole file in memory (mmap'd when possible). Free with cli_file_free. */
 typedef struct cli_file {

@@ -1,7 +1,7 @@
 /*
  * wisp complete / wisp prompt: the completion pipeline on a file at a cursor. `complete` prints
- * exactly the text to insert and nothing else (DESIGN.md's contract, which the benchmark scorer
- * relies on); `--json` prints candidates, the mode and timings instead. `prompt` prints the
+ * exactly the text to insert and nothing else (the CLI's contract, ARCHITECTURE.md; the benchmark
+ * scorer relies on it); `--json` prints candidates, the mode and timings instead. `prompt` prints the
  * assembled FIM prompt with its sections labelled.
  */
 #include <errno.h>
@@ -229,23 +229,6 @@ static int complete__open(const complete_args *a, complete_session *s) {
     return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (n > 0 bytes available), or 0 when it is not one
- * (bad lead, short, overlong, surrogate, past U+10FFFF). */
-static size_t complete__utf8_len(const char *s, size_t n) {
-    unsigned char c = (unsigned char)s[0];
-    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (k == 0 || k > n) return 0;
-    uint32_t cp = c & (k == 2 ? 0x1F : k == 3 ? 0x0F : 0x07);
-    for (size_t j = 1; j < k; j++) {
-        unsigned char d = (unsigned char)s[j];
-        if ((d & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return k;
-}
-
 /* Writes `n` bytes as a JSON string: escapes, and U+FFFD for bytes that are not UTF-8. */
 static void complete__json_str(FILE *f, const char *s, size_t n) {
     fputc('"', f);
@@ -258,7 +241,7 @@ static void complete__json_str(FILE *f, const char *s, size_t n) {
         else if (c < 0x20) fprintf(f, "\\u%04x", c);
         else if (c < 0x80) fputc(c, f);
         else {
-            size_t k = complete__utf8_len(s + i, n - i);
+            size_t k = wisp_utf8_len(s + i, n - i);
             if (k) {
                 fwrite(s + i, 1, k, f);
                 i += k - 1;

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ctx.h"
 
 static int perplexity__usage(void) {
     fprintf(stderr, "usage: wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16]\n");
@@ -87,8 +86,8 @@ int cmd_perplexity(int argc, char **argv) {
     }
     /* Logits for one batch at a time: a window's worth of a 150k vocabulary would not fit. The
      * first batch starts the window from an empty cache (wisp_ctx_eval_all), the rest extend it
-     * through the forward pass directly. */
-    size_t n_vocab = I->n_vocab, nb_max = ctx->n_batch;
+     * (wisp_ctx_eval_append). */
+    size_t n_vocab = I->n_vocab, nb_max = wisp_ctx_n_batch(ctx);
     logits = malloc(nb_max * n_vocab * sizeof(float));
     if (!logits) goto done;
     double total = 0, t0 = wisp_now_ms();
@@ -105,8 +104,9 @@ int cmd_perplexity(int argc, char **argv) {
                     rc = cli_fail("eval", &err);
                     goto done;
                 }
-            } else {
-                wisp_forward__batch(ctx, chunk, nb, false, logits);
+            } else if (wisp_ctx_eval_append(ctx, chunk, nb, logits, &err) != WISP_OK) {
+                rc = cli_fail("eval", &err);
+                goto done;
             }
             for (size_t t = 0; t < nb; t++) /* logits after token b0+t predict token b0+t+1 */
                 if (b0 + t + 1 < w_len) w_nll += perplexity__nll(logits + t * n_vocab, n_vocab, chunk[t + 1]);

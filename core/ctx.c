@@ -191,14 +191,9 @@ wisp_status wisp_ctx_eval(wisp_ctx *self, const int32_t *tokens, size_t n_tokens
     return wisp_ctx__eval(self, tokens, n_tokens, n_reused, 0, NULL, err);
 }
 
-wisp_status wisp_ctx_eval_all(wisp_ctx *self, const int32_t *tokens, size_t n_tokens, float *logits,
-                              wisp_error *err) {
-    wisp__clear(err);
-    wisp_status st = ctx__check(self, tokens, n_tokens, err);
-    if (st != WISP_OK) return st;
-    if (!logits) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_eval_all: no logits buffer");
+// Computes `tokens` after the n_past the cache holds, every position's logits to `logits`.
+static void ctx__eval_logits(wisp_ctx *self, const int32_t *tokens, size_t n_tokens, float *logits) {
     size_t n_vocab = self->model->info.n_vocab;
-    self->n_past = 0;
     self->logits_valid = false;
     for (size_t i = 0; i < n_tokens;) {
         size_t nb = n_tokens - i < self->n_batch ? n_tokens - i : self->n_batch;
@@ -207,8 +202,33 @@ wisp_status wisp_ctx_eval_all(wisp_ctx *self, const int32_t *tokens, size_t n_to
     }
     memcpy(self->logits, logits + (n_tokens - 1) * n_vocab, n_vocab * sizeof(float));
     self->logits_valid = true;
+}
+
+wisp_status wisp_ctx_eval_all(wisp_ctx *self, const int32_t *tokens, size_t n_tokens, float *logits,
+                              wisp_error *err) {
+    wisp__clear(err);
+    wisp_status st = ctx__check(self, tokens, n_tokens, err);
+    if (st != WISP_OK) return st;
+    if (!logits) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_eval_all: no logits buffer");
+    self->n_past = 0;
+    ctx__eval_logits(self, tokens, n_tokens, logits);
     return WISP_OK;
 }
+
+wisp_status wisp_ctx_eval_append(wisp_ctx *self, const int32_t *tokens, size_t n_tokens, float *logits,
+                                 wisp_error *err) {
+    wisp__clear(err);
+    wisp_status st = ctx__check(self, tokens, n_tokens, err);
+    if (st != WISP_OK) return st;
+    if (!logits) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_eval_append: no logits buffer");
+    if (n_tokens > self->n_ctx - self->n_past)
+        return wisp__fail(err, WISP_ERR_CONTEXT_FULL, "%zu more tokens do not fit after the %zu of the %u-token context",
+                          n_tokens, (size_t)self->n_past, self->n_ctx);
+    ctx__eval_logits(self, tokens, n_tokens, logits);
+    return WISP_OK;
+}
+
+uint32_t wisp_ctx_n_batch(const wisp_ctx *self) { return self ? (uint32_t)self->n_batch : 0; }
 
 const float *wisp_ctx_logits(const wisp_ctx *self) {
     return self && self->logits_valid ? self->logits : NULL;

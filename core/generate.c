@@ -6,16 +6,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctx.h"
 #include "error.h"
-
-double wisp_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Appends n bytes to the context's text buffer (kept NUL-terminated), growing it by doubling:
  * the only allocation of the decode loop, amortized to nothing. */

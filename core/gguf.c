@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "gguf.h"
+#include "hash.h"
 
 #define GGUF__MAX_ARRAY_DEPTH 8   /* arrays of arrays nested deeper than this are rejected */
 #define GGUF__MAX_DIMS 4
@@ -71,12 +72,8 @@ static const char *gguf__type_name(wisp_gguf_type t) {
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
 }
 
-/* FNV-1a over the bytes of a name; the hash tables are small and keys are short. */
-static uint64_t gguf__hash(const char *s, uint64_t len) {
-    uint64_t h = 1469598103934665603ull;
-    for (uint64_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
+/* FNV-1a over the bytes of a name (hash.h); the hash tables are small and keys are short. */
+static uint64_t gguf__hash(const char *s, uint64_t len) { return wisp__fnv1a(s, (size_t)len); }
 
 static size_t gguf__remaining(const gguf__cursor *c) { return c->size - c->pos; }
 

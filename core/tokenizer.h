@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "hash.h"
+#include "utf8.h"
 #include "wisp.h"
 
 /* Pre-tokenizers of byte-level BPE vocabularies, by `tokenizer.ggml.pre`. */
@@ -96,8 +98,7 @@ struct wisp_tokenizer {
 /* ---------------------------------------------------------------------------------------------- */
 
 static inline uint64_t tok__hash(const char *s, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+    uint64_t h = wisp__fnv1a(s, n);
     return h ^ (h >> 29);
 }
 
@@ -145,39 +146,16 @@ static inline const tok_pair *tok__pair(const wisp_tokenizer *t, int32_t l, int3
 }
 
 /* Decodes one UTF-8 sequence at s[0..n); returns its length (>= 1) and the code point, or
- * length 1 and cp = -1 for a byte that does not start a valid sequence. */
+ * length 1 and cp = -1 for a byte that does not start a valid sequence (utf8.h). */
 static inline size_t tok__utf8(const unsigned char *s, size_t n, int32_t *cp) {
-    unsigned c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = (int32_t)c;
-        return 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        len = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
+    size_t len = wisp__utf8_len(s, n);
+    if (len == 0) {
         *cp = -1;
         return 1;
     }
-    if (len > n) {
-        *cp = -1;
-        return 1;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            *cp = -1;
-            return 1;
-        }
-        v = v << 6 | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
-        *cp = -1;
-        return 1;
-    }
+    static const uint8_t lead_mask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+    uint32_t v = s[0] & lead_mask[len];
+    for (size_t i = 1; i < len; i++) v = v << 6 | (s[i] & 0x3F);
     *cp = (int32_t)v;
     return len;
 }

@@ -1,5 +1,5 @@
 /*
- * The completion engine (wisp.h section 8): one model, one KV cache, one document set, and the
+ * The completion engine (wisp_grammar.h section 2): one model, one KV cache, one document set, and the
  * pipeline context -> prompt -> prefill/decode -> trim -> checking reparse.
  */
 #include "complete.h"

@@ -1,10 +1,10 @@
 /* Internal: pieces of the completion engine (complete.c) that tests look at. The public API is
- * wisp.h section 8. */
+ * wisp_grammar.h section 2. */
 #ifndef WISP_COMPLETE_H
 #define WISP_COMPLETE_H
 
 #include "trim.h"
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* The answer shape a context mode asks for, given the cursor line before and after the cursor
  * (NONE never reaches the model). */

@@ -1,45 +1,42 @@
-/* Internal: pieces of context extraction shared between context.c (mode, scopes, names, imports)
- * and defs.c (the per-document definition index, references near the cursor, signatures). */
+/* Internal: the steps of context extraction, shared between context.c (which runs them in order)
+ * and the files that implement them: context_mode.c (the mode), context_scopes.c (the enclosing
+ * scopes), names.c (names in scope, imports) and defs.c (definitions of names used near the
+ * cursor). What they all read is in context_view.h; the bytes they hand out live in pool.h. */
 #ifndef WISP_CONTEXT_H
 #define WISP_CONTEXT_H
 
 #include <tree_sitter/api.h>
 
+#include "context_view.h"
 #include "doc.h"
-#include "wisp.h"
-
-/* Bytes owned by a context: a list of chunks, so that handed-out pointers never move. */
-typedef struct ctx__chunk ctx__chunk;
-typedef struct ctx__pool {
-    ctx__chunk *head;
-    bool failed;      /* an allocation failed; the pool returns "" from then on */
-} ctx__pool;
-void *ctx__pool_alloc(ctx__pool *pool, size_t n);              /* 8-byte aligned; NULL on failure */
-wisp_str ctx__pool_str(ctx__pool *pool, const char *s, size_t n); /* NUL-terminated copy */
-void ctx__pool_free(ctx__pool *pool);
-
-/*
- * What extraction reads: a document's text and tree, or a repaired copy of them — while typing,
- * the code at the cursor is incomplete, so a placeholder ("_", "pass") may be inserted at the
- * cursor and the tree reparsed (incrementally) to let tree-sitter see the enclosing structure.
- * Offsets into the view map back to the document with ctx__unmap.
- */
-typedef struct ctx__view {
-    const wisp_doc *doc;
-    wisp_docs *set;
-    wisp_lang lang;
-    const char *text;
-    size_t len;
-    TSNode root;
-    size_t hole_at, hole_len; /* the placeholder's place and length (0: none) */
-} ctx__view;
-size_t ctx__unmap(const ctx__view *v, size_t x);
+#include "pool.h"
+#include "wisp_grammar.h"
 
 /* One enclosing scope as the scopes query found it. */
 typedef struct ctx__scope_hit {
     TSNode node, body, name;
     wisp_scope_kind kind;
 } ctx__scope_hit;
+
+/* The mode at the cursor (context_mode.c), from the document as it is (the view unrepaired):
+ * `cur` is the cursor's line, `pos_in_line` the cursor clamped to the line's content. In ARGS mode
+ * *callee receives the function being called; in BLOCK mode *opener the line that opens the empty
+ * block. A broken query fills err (a bug). */
+wisp_mode ctx__mode_at(const ctx__view *v, size_t pos, ctx__line cur, size_t pos_in_line,
+                       bool in_error, bool prefix_blank, bool suffix_blank, wisp_str *callee,
+                       ctx__line *opener, wisp_error *err);
+/* Whether the cursor sits inside or right next to an ERROR or MISSING node. */
+bool ctx__near_error(TSNode root, size_t pos);
+
+/* The scopes enclosing the cursor, innermost first, from the scopes query (context_scopes.c);
+ * `hits` has room for `cap`; `col` is the cursor's column (Python blocks on blank lines). */
+size_t ctx__find_scopes(const ctx__view *v, size_t pos, ctx__line cur, size_t col,
+                        ctx__scope_hit *hits, size_t cap, wisp_error *err);
+/* The context's scope chain from those hits: the empty block's `opener` first when no hit covers
+ * it (NULL: not BLOCK mode), the hits, then the file; strings copied into `pool`. malloc'd (NULL
+ * when out of memory); *n_out receives its length. */
+wisp_scope *ctx__scopes_of(const ctx__view *v, const ctx__scope_hit *hits, size_t n_hits,
+                           const ctx__line *opener, ctx__pool *pool, size_t *n_out);
 
 /* Names in scope, collected innermost first, each once. */
 typedef struct ctx__names {
@@ -54,9 +51,6 @@ void ctx__scope_names(const ctx__view *v, const ctx__scope_hit *sc, size_t pos, 
 void ctx__file_names(const ctx__view *v, ctx__names *out, ctx__pool *pool);
 /* Import statements in document order, each once; malloc'd, strings in the pool. */
 wisp_import *ctx__imports(const ctx__view *v, ctx__pool *pool, size_t *n_out);
-
-/* Whether a query match passes its text predicates (#eq?, #not-eq?, #match? as a prefix test). */
-bool ctx__match_ok(const TSQuery *q, const TSQueryMatch *m, const char *text, size_t len);
 
 /* Which scopes a name may resolve through: the cursor's chain and the names visible in it. */
 typedef struct ctx__lookup {
@@ -81,14 +75,5 @@ typedef struct ctx__lookup {
  */
 wisp_status wisp__defs_find(const ctx__lookup *lk, ctx__pool *pool, wisp_def **out, size_t *n_out,
                             wisp_error *err);
-
-/* The top-level definitions of a document (cached per version; freed with the document). */
-typedef struct wisp__def_index wisp__def_index;
-void wisp__def_index_free(wisp__def_index *index);
-/* Keeps an index valid across an edit that leaves the lines as they were (a keystroke within a
- * line) by shifting its offsets; entries whose names the edit touched are skipped until the next
- * rebuild. False when the index must be rebuilt instead (lines changed, or many edits since). */
-bool wisp__def_index_shift(wisp__def_index *index, size_t start, size_t old_end, size_t new_len,
-                           bool lines_changed);
 
 #endif

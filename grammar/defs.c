@@ -16,14 +16,20 @@ typedef struct defs__entry {
     bool dead;                 /* an edit touched its name: skipped until the next rebuild */
 } defs__entry;
 
-struct wisp__def_index {
+/* The top-level definitions of a document, built once per document version and attached to the
+ * document (doc.h, derived data), which frees it with the version. */
+typedef struct wisp__def_index {
     defs__entry *items;        /* sorted by name, then start */
     size_t n;
     uint32_t n_shifted;        /* edits applied by shifting since the index was built */
-};
+} wisp__def_index;
 
-bool wisp__def_index_shift(wisp__def_index *ix, size_t start, size_t old_end, size_t new_len,
-                           bool lines_changed) {
+// Keeps an index valid across an edit that leaves the lines as they were (a keystroke within a
+// line) by shifting its offsets; entries whose names the edit touched are skipped until the next
+// rebuild. False when the index must be rebuilt instead (lines changed, or many edits since).
+static bool defs__index_shift(void *data, size_t start, size_t old_end, size_t new_len,
+                              bool lines_changed) {
+    wisp__def_index *ix = data;
     if (!ix || lines_changed || ++ix->n_shifted > 64) return false;
     int64_t delta = (int64_t)new_len - (int64_t)(old_end - start);
     for (size_t i = 0; i < ix->n; i++) {
@@ -43,7 +49,8 @@ bool wisp__def_index_shift(wisp__def_index *ix, size_t start, size_t old_end, si
     return true;
 }
 
-void wisp__def_index_free(wisp__def_index *index) {
+static void defs__index_free(void *data) {
+    wisp__def_index *index = data;
     if (!index) return;
     free(index->items);
     free(index);
@@ -86,9 +93,11 @@ static wisp_def_kind defs__kind(const char *k) {
     return WISP_DEF_VARIABLE;
 }
 
+static const wisp__doc_derived_ops defs__index_ops = {defs__index_free, defs__index_shift};
+
 // The index of a document, built on first use for its current version.
 static const wisp__def_index *defs__index(const wisp_doc *doc) {
-    wisp__def_index *ix = wisp__doc_def_index(doc);
+    wisp__def_index *ix = wisp__doc_derived(doc, &defs__index_ops);
     if (ix) return ix;
     size_t len;
     const char *text = wisp_doc_text(doc, &len);
@@ -161,7 +170,7 @@ static const wisp__def_index *defs__index(const wisp_doc *doc) {
         for (size_t j = 0; j < ix->n; j++)
             if (ix->items[j].kind == WISP_DEF_CLASS && ix->items[j].start == start) ix->items[i].owner = (int32_t)j;
     }
-    wisp__doc_set_def_index(doc, ix);
+    wisp__doc_set_derived(doc, &defs__index_ops, ix);
     return ix;
 }
 

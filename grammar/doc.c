@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
 #include "error.h"
 
 struct wisp_docs {
@@ -24,7 +23,8 @@ struct wisp_doc {
     TSTree *tree;
     wisp__line_index lines;
     uint64_t version;
-    wisp__def_index *defs; /* definition index of this version, built on first use (defs.c) */
+    void *derived;    /* data derived from this version (wisp__doc_set_derived), or NULL */
+    const wisp__doc_derived_ops *derived_ops;
 };
 
 // tree-sitter counts in uint32_t; keep one byte spare for the NUL we append.
@@ -41,8 +41,15 @@ wisp_docs *wisp_docs_new(void) {
     return self;
 }
 
+// Drops the derived data of the version that ends.
+static void doc__drop_derived(wisp_doc *doc) {
+    if (doc->derived) doc->derived_ops->free(doc->derived);
+    doc->derived = NULL;
+    doc->derived_ops = NULL;
+}
+
 static void doc__destroy(wisp_doc *doc) {
-    wisp__def_index_free(doc->defs);
+    doc__drop_derived(doc);
     ts_tree_delete(doc->tree);
     wisp__line_index_free(&doc->lines);
     free(doc->text);
@@ -284,11 +291,9 @@ wisp_status wisp_doc_edit(wisp_doc *self, size_t start_u8, size_t old_end_u8, co
     wisp__line_index_free(&self->lines);
     self->lines = lines;
     self->version++;
-    /* the definition index survives a keystroke within a line; anything else rebuilds it */
-    if (!wisp__def_index_shift(self->defs, start_u8, old_end_u8, len, lines_changed)) {
-        wisp__def_index_free(self->defs);
-        self->defs = NULL;
-    }
+    /* derived data may follow the edit (the definition index follows a keystroke within a line) */
+    if (self->derived && !self->derived_ops->shift(self->derived, start_u8, old_end_u8, len, lines_changed))
+        doc__drop_derived(self);
     return WISP_OK;
 }
 
@@ -316,8 +321,7 @@ wisp_status wisp_doc_set_text(wisp_doc *self, const char *text, size_t len, wisp
     wisp__line_index_free(&self->lines);
     self->lines = lines;
     self->version++;
-    wisp__def_index_free(self->defs);
-    self->defs = NULL;
+    doc__drop_derived(self);
     return WISP_OK;
 }
 
@@ -340,9 +344,14 @@ char *wisp_doc_tree_string(const wisp_doc *self) {
 const TSTree *wisp__doc_tree(const wisp_doc *self) { return self->tree; }
 TSNode wisp__doc_root(const wisp_doc *self) { return ts_tree_root_node(self->tree); }
 const wisp__line_index *wisp__doc_lines(const wisp_doc *self) { return &self->lines; }
-wisp__def_index *wisp__doc_def_index(const wisp_doc *self) { return self->defs; }
-void wisp__doc_set_def_index(const wisp_doc *self, wisp__def_index *index) {
-    ((wisp_doc *)self)->defs = index; /* a cache: logically const */
+void *wisp__doc_derived(const wisp_doc *self, const wisp__doc_derived_ops *ops) {
+    return self->derived_ops == ops ? self->derived : NULL;
+}
+void wisp__doc_set_derived(const wisp_doc *self, const wisp__doc_derived_ops *ops, void *data) {
+    wisp_doc *doc = (wisp_doc *)self; /* a cache: logically const */
+    doc__drop_derived(doc);
+    doc->derived = data;
+    doc->derived_ops = data ? ops : NULL;
 }
 
 wisp_status wisp_doc_pos_at_u8(const wisp_doc *self, size_t pos_u8, wisp_pos *out, wisp_error *err) {

@@ -1,4 +1,4 @@
-/* Internal: what grammar/ modules (context, prompt, trim) need from documents beyond wisp.h —
+/* Internal: what grammar/ modules (context, prompt, trim) need from documents beyond wisp_grammar.h —
  * the tree, the line index, the set's shared parser and compiled queries. */
 #ifndef WISP_DOC_H
 #define WISP_DOC_H
@@ -7,18 +7,29 @@
 
 #include "lang.h"
 #include "position.h"
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* The document's current tree, owned by the document (valid until its next edit or close). */
 const TSTree *wisp__doc_tree(const wisp_doc *self);
 TSNode wisp__doc_root(const wisp_doc *self);
 const wisp__line_index *wisp__doc_lines(const wisp_doc *self);
 
-/* The cached definition index of the current version (NULL until built); the document owns what
- * is set and frees it on the next change. */
-typedef struct wisp__def_index wisp__def_index;
-wisp__def_index *wisp__doc_def_index(const wisp_doc *self);
-void wisp__doc_set_def_index(const wisp_doc *self, wisp__def_index *index);
+/*
+ * Data derived from the current version of a document (defs.c keeps its definition index here),
+ * attached by whoever builds it; the document knows nothing of what it holds. On an edit the
+ * document asks `shift` whether the data can follow it (false: dropped); on any other change, and
+ * on close, it calls `free`. One slot per document, tagged by its ops: wisp__doc_derived returns
+ * NULL when nothing is attached or what is attached has other ops.
+ */
+typedef struct wisp__doc_derived_ops {
+    void (*free)(void *data);
+    /* the edit replaced [start, old_end) with new_len bytes; lines_changed: lines were added or
+     * removed, or a line end typed */
+    bool (*shift)(void *data, size_t start, size_t old_end, size_t new_len, bool lines_changed);
+} wisp__doc_derived_ops;
+void *wisp__doc_derived(const wisp_doc *self, const wisp__doc_derived_ops *ops);
+/* Attaches `data` (owned by the document from now on), freeing what was attached. */
+void wisp__doc_set_derived(const wisp_doc *self, const wisp__doc_derived_ops *ops, void *data);
 
 /*
  * One query of one language, compiled on first use and cached in the set (so it is compiled

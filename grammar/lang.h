@@ -1,12 +1,12 @@
 /* Internal: the tree-sitter side of the language registry (grammars, node-type classes, queries).
- * Public names (wisp_lang_*) are in wisp.h; this header is for grammar/ and tests only. */
+ * Public names (wisp_lang_*) are in wisp_grammar.h; this header is for grammar/ and tests only. */
 #ifndef WISP_LANG_H
 #define WISP_LANG_H
 
 #include <stddef.h>
 #include <tree_sitter/api.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* One embedded .scm file (grammar/queries/<lang>/<kind>.scm), generated into queries_data.c. */
 typedef struct wisp__query_blob {

@@ -1,91 +1,9 @@
 /* Names for the context: the names in scope at the cursor (parameters, locals, members,
- * module-level definitions, imported names), the import statements, and the helpers context.c
- * and defs.c share (the context's memory pool, query predicates). */
+ * module-level definitions, imported names) and the import statements. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "context.h"
-
-static bool ctx__is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
-/* ---- the pool ------------------------------------------------------------------------------ */
-
-struct ctx__chunk {
-    ctx__chunk *next;
-    size_t used, cap;
-    _Alignas(8) char data[];
-};
-
-void *ctx__pool_alloc(ctx__pool *pool, size_t n) {
-    n = (n + 7) & ~(size_t)7;
-    ctx__chunk *c = pool->head;
-    if (!c || c->cap - c->used < n) {
-        size_t cap = n > 16384 ? n : 16384;
-        c = malloc(sizeof *c + cap);
-        if (!c) {
-            pool->failed = true;
-            return NULL;
-        }
-        c->used = 0;
-        c->cap = cap;
-        c->next = pool->head;
-        pool->head = c;
-    }
-    void *p = c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-wisp_str ctx__pool_str(ctx__pool *pool, const char *s, size_t n) {
-    char *p = ctx__pool_alloc(pool, n + 1);
-    if (!p) return (wisp_str){"", 0};
-    if (n) memcpy(p, s, n);
-    p[n] = '\0';
-    return (wisp_str){p, n};
-}
-
-void ctx__pool_free(ctx__pool *pool) {
-    for (ctx__chunk *c = pool->head, *next; c; c = next) {
-        next = c->next;
-        free(c);
-    }
-    pool->head = NULL;
-}
-
-bool ctx__match_ok(const TSQuery *q, const TSQueryMatch *m, const char *text, size_t len) {
-    uint32_t n_steps = 0;
-    const TSQueryPredicateStep *st = ts_query_predicates_for_pattern(q, m->pattern_index, &n_steps);
-    for (uint32_t i = 0; i < n_steps;) { /* each predicate: operator, arguments..., done */
-        uint32_t j = i;
-        while (j < n_steps && st[j].type != TSQueryPredicateStepTypeDone) j++;
-        if (j - i == 3 && st[i].type == TSQueryPredicateStepTypeString &&
-            st[i + 1].type == TSQueryPredicateStepTypeCapture) {
-            uint32_t nlen;
-            const char *op = ts_query_string_value_for_id(q, st[i].value_id, &nlen);
-            const char *cap_text = NULL;
-            uint32_t cap_len = 0;
-            for (uint16_t k = 0; k < m->capture_count; k++) {
-                if (m->captures[k].index == st[i + 1].value_id) {
-                    uint32_t s = ts_node_start_byte(m->captures[k].node);
-                    uint32_t e = ts_node_end_byte(m->captures[k].node);
-                    if (e <= len && s <= e) {
-                        cap_text = text + s;
-                        cap_len = e - s;
-                    }
-                }
-            }
-            if (cap_text && st[i + 2].type == TSQueryPredicateStepTypeString) {
-                uint32_t vlen;
-                const char *v = ts_query_string_value_for_id(q, st[i + 2].value_id, &vlen);
-                bool eq = vlen == cap_len && !memcmp(v, cap_text, vlen);
-                if (!strcmp(op, "eq?") && !eq) return false;
-                if (!strcmp(op, "not-eq?") && eq) return false;
-            }
-        }
-        i = j + 1;
-    }
-    return true;
-}
 
 /* ---- names in scope ------------------------------------------------------------------------- */
 

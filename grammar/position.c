@@ -5,26 +5,12 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "utf8.h"
 
 size_t wisp__char_len(const unsigned char *p, size_t n) {
-    unsigned c = p[0];
-    if (c < 0x80) return (c == '\r' && n >= 2 && p[1] == '\n') ? 2 : 1;
-    if (c < 0xC2) return 1; /* a stray continuation byte or an overlong 2-byte lead */
-    if (c < 0xE0) return (n >= 2 && (p[1] & 0xC0) == 0x80) ? 2 : 1;
-    if (c < 0xF0) {
-        if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 1;
-        if (c == 0xE0 && p[1] < 0xA0) return 1;  /* overlong */
-        if (c == 0xED && p[1] >= 0xA0) return 1; /* an encoded surrogate */
-        return 3;
-    }
-    if (c < 0xF5) {
-        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 1;
-        if (c == 0xF0 && p[1] < 0x90) return 1;  /* overlong */
-        if (c == 0xF4 && p[1] >= 0x90) return 1; /* past U+10FFFF */
-        return 4;
-    }
-    return 1;
+    if (p[0] == '\r') return n >= 2 && p[1] == '\n' ? 2 : 1;
+    size_t k = wisp__utf8_len(p, n);
+    return k ? k : 1; /* a bad byte is a character of its own */
 }
 
 size_t wisp__char_u16(const unsigned char *p, size_t char_len) {

@@ -1,11 +1,11 @@
 /* Internal: UTF-8 / UTF-16 / line-column conversions shared by the text and document variants.
- * The public entry points are wisp_text_pos_* and wisp_doc_pos_* in wisp.h. */
+ * The public entry points are wisp_text_pos_* and wisp_doc_pos_* in wisp_grammar.h. */
 #ifndef WISP_POSITION_H
 #define WISP_POSITION_H
 
 #include <stddef.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* Length in bytes of the character starting at p (n bytes left, n >= 1): 1..4 for a valid UTF-8
  * sequence, 1 for a byte that does not start one; "\r\n" counts as one 2-byte character. */

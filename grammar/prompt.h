@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* The special ids a FIM prompt needs, read from the model's vocabulary. */
 typedef struct prompt_fim {

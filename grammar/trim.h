@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* The shape of answer the cursor asks for; complete.c maps the context's mode onto it. */
 typedef enum trim_shape {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The llama.cpp interop test (issue 2): fixtures/reference/trained.gguf (written by our converter)
+# The llama.cpp interop test: fixtures/reference/trained.gguf (written by our converter)
 # is quantized by `wisp quantize` to q8_0 and q4_0; each file, and the F16 original, must load in
 # llama.cpp (node-llama-cpp from bench/peers, one thread) and give the same greedy ids as
 # `wisp generate` for the prompts of tests/interop/greedy_llamacpp.mjs. The one tolerance: where

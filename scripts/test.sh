@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of wisp on this machine: set-up (idempotent), then
-#   1. cmocka tests through ctest (native Release build)
+#   1. cmocka tests through ctest (native Release build), and scripts/check_cycles.py (no cycle
+#      between the files of core/ and grammar/; its self-test plants one)
 #   2. the same C tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. a short libFuzzer run of the GGUF reader and the tokenizer
 #      and the llama.cpp interop test (node-llama-cpp loads wisp-quantized files, same greedy ids)
@@ -26,7 +27,7 @@ suite() { # suite NAME COMMAND...
 }
 jobs=$(nproc)
 
-suite ctest ctest --test-dir build --output-on-failure -j "$jobs"
+suite ctest ctest --test-dir build --output-on-failure -j "$jobs"  # check_cycles is one of them
 suite asan bash -c "scripts/build.sh asan >/dev/null && \
   ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j $jobs \
   -E test_model_default"  # that one checks the shipped model's numbers (minutes under ASan);

@@ -1,6 +1,6 @@
 /*
  * Test helper: reads the reference files of fixtures/reference/ (written on the GPU machine by
- * scripts/device/make_reference.py; the layout is described there) and whole files. Header-only,
+ * scripts/device/make_reference.py; the layout is described there). Header-only,
  * for cmocka tests (include <cmocka.h> first): failures are cmocka assertions. Used by
  * test_forward.c and test_ctx.c.
  */
@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "read_file.h"
 
 /* One reference prompt (see make_reference.py for the file layout). */
 typedef struct ref_prompt {
@@ -28,26 +30,9 @@ typedef struct ref_file {
     ref_prompt p[64];
 } ref_file;
 
-static inline uint8_t *read_all(const char *path, size_t *size) {
-    *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return p;
-}
-
 static inline void ref_load(const char *path, ref_file *r) {
     size_t size;
-    r->blob = read_all(path, &size);
+    r->blob = (uint8_t *)wisp_read_file(path, &size);
     assert_non_null(r->blob);
     const uint8_t *p = r->blob, *end = r->blob + size;
     assert_memory_equal(p, "WREF", 4);

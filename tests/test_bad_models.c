@@ -1,5 +1,5 @@
 /*
- * Bad models at the model level (issue 2, "Bad models"): fixtures/gguf/tiny-llama.gguf loads; each
+ * Bad models at the model level: fixtures/gguf/tiny-llama.gguf loads; each
  * case rewrites it with one piece missing or wrong (a key, a tensor, a shape, the architecture,
  * the vocabulary's ids) and checks that wisp_model_load fails with the right code and a message
  * naming the problem. The file-format cases (truncation, offsets, counts...) are in test_gguf.c.

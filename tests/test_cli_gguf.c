@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "read_file.h"
 #include "wisp.h"
 
 #define FIXTURE "fixtures/gguf/tiny-f32.gguf"
@@ -40,14 +41,8 @@ static int run_wisp(const char *args, char **out) {
 }
 
 static void *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(*size + 1);
-    assert_int_equal(fread(p, 1, *size, f), *size);
-    fclose(f);
+    void *p = wisp_read_file(path, size);
+    assert_non_null(p);
     return p;
 }
 

@@ -13,7 +13,8 @@
 #include <cmocka.h>
 
 #include "complete.h"
-#include "wisp.h"
+#include "read_file.h"
+#include "wisp_grammar.h"
 
 typedef struct fixture {
     void *model;
@@ -21,25 +22,9 @@ typedef struct fixture {
     wisp_engine *engine;
 } fixture;
 
-static void *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return p;
-}
-
 static int setup(void **state) {
     fixture *fx = calloc(1, sizeof *fx);
-    fx->model = read_all("fixtures/reference/llama.gguf", &fx->size);
+    fx->model = wisp_read_file("fixtures/reference/llama.gguf", &fx->size);
     if (!fx->model) {
         fprintf(stderr, "fixtures/reference/llama.gguf missing\n");
         return -1;

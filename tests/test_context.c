@@ -27,7 +27,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "wisp.h"
+#include "read_file.h"
+#include "wisp_grammar.h"
 
 #define CURSOR "\xe2\x96\x88" /* █ */
 
@@ -37,23 +38,6 @@ typedef struct corpus_case {
     char *expect;   /* after the --- line */
     int line;       /* of the title in the corpus file */
 } corpus_case;
-
-static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s) s[n] = '\0';
-    fclose(f);
-    if (len) *len = (size_t)n;
-    return s;
-}
 
 static bool is_rule(const char *line, char c) {
     int n = 0;
@@ -337,7 +321,7 @@ static bool run_case(wisp_docs *docs, const corpus_case *cc, wisp_lang lang, con
 static void run_corpus(const char *lang_name, const char *default_name, size_t min_cases) {
     char path[256];
     snprintf(path, sizeof path, "fixtures/context/%s.txt", lang_name);
-    char *text = read_all(path, NULL);
+    char *text = wisp_read_file(path, NULL);
     if (!text) fail_msg("cannot read %s (run from the repository root)", path);
     static corpus_case cases[256];
     size_t n = parse_corpus(text, cases, 256);
@@ -373,7 +357,7 @@ static void test_every_position(void **state) {
         char path[128];
         snprintf(path, sizeof path, "fixtures/context/%s.txt", langs[li]);
         size_t len;
-        char *text = read_all(path, &len);
+        char *text = wisp_read_file(path, &len);
         assert_non_null(text);
         wisp_lang lang = wisp_lang_from_name(langs[li]);
         wisp_docs *docs = wisp_docs_new();

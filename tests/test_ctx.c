@@ -27,7 +27,7 @@ typedef struct fixture {
 } fixture;
 
 static void fixture_load(fixture *f, const char *path) {
-    f->data = read_all(path, &f->size);
+    f->data = (uint8_t *)wisp_read_file(path, &f->size);
     assert_non_null(f->data);
     wisp_error err;
     f->model = wisp_model_load(f->data, f->size, &err);

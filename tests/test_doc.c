@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "doc.h"
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 static void test_open_find_close(void **state) {
     (void)state;

@@ -35,7 +35,7 @@ typedef struct loaded {
 } loaded;
 
 static void load_model(const char *path, loaded *l) {
-    l->data = read_all(path, &l->size);
+    l->data = (uint8_t *)wisp_read_file(path, &l->size);
     assert_non_null(l->data);
     wisp_error err;
     l->model = wisp_model_load(l->data, l->size, &err);
@@ -208,7 +208,7 @@ static double perplexity(const wisp_model *m, const ref_file *r) {
  * Quantization keeps the model: on the trained reference model (a byte-level model of Python
  * sources, stored as F16), the F16 file's perplexity equals torch's, and F32 / Q8_0 / Q4_0 copies
  * made by wisp_quantize_gguf give perplexities within 1e-4 / 1% / 5% of it. 1% and 5% are the
- * issue's bounds (what llama.cpp's Q8_0 and Q4_0 typically cost on real models); this model
+ * required bounds (what llama.cpp's Q8_0 and Q4_0 typically cost on real models); this model
  * measures -0.06% and +2.5% (printed), so they hold with room while a broken quantizer or kernel
  * (wrong scale, nibble order, block layout) moves perplexity by far more. Random-weight models
  * are no use here: with std-0.2 weights they are chaotic and Q4_0's ~8% per-weight error
@@ -270,7 +270,7 @@ static uint8_t *find_bytes(uint8_t *hay, size_t n, const char *needle) {
 typedef void (*patch_fn)(uint8_t *data, size_t size);
 static void expect_load_error(const char *path, patch_fn patch, wisp_status code, const char *want) {
     size_t size;
-    uint8_t *data = read_all(path, &size);
+    uint8_t *data = (uint8_t *)wisp_read_file(path, &size);
     assert_non_null(data);
     patch(data, size);
     wisp_error err;
@@ -364,7 +364,7 @@ static void test_bad_models(void **state) {
     expect_load_error(qwen, patch_norm_type, WISP_ERR_UNSUPPORTED, "output_norm.weight: type q8_0");
     /* truncated: the GGUF reader's error comes through */
     size_t size;
-    uint8_t *data = read_all(llama, &size);
+    uint8_t *data = (uint8_t *)wisp_read_file(llama, &size);
     wisp_error err;
     assert_null(wisp_model_load(data, size / 2, &err));
     assert_int_equal(err.code, WISP_ERR_BAD_MODEL);

@@ -12,6 +12,7 @@
 
 #include "gguf.h"
 #include "gguf_builder.h"
+#include "read_file.h"
 #include "wisp.h"
 
 static const char *const vocab[] = {"<s>", "</s>", "hello", "", "w\xc3\xb6rld"};
@@ -505,15 +506,9 @@ static void test_many_keys(void **state) {
 
 /* Reads a fixture written by fixtures/gguf/make_fixtures.py (train/gguf_writer.py). */
 static uint8_t *read_fixture(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) print_error("cannot open %s (run from the repository root)\n", path);
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(*size);
-    assert_int_equal(fread(p, 1, *size, f), *size);
-    fclose(f);
+    uint8_t *p = (uint8_t *)wisp_read_file(path, size);
+    if (!p) print_error("cannot open %s (run from the repository root)\n", path);
+    assert_non_null(p);
     return p;
 }
 

@@ -10,7 +10,7 @@
 
 #include "doc.h"
 #include "lang.h"
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 static void test_from_path(void **state) {
     (void)state;

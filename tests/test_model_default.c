@@ -7,7 +7,7 @@
  *  - the FIM special tokens sit where train/FORMAT.md says, under the GGUF keys;
  *  - `wisp perplexity` on train/eval/ppl_text.txt is within the stated tolerance of PyTorch's
  *    figure for the unquantized weights, for each shipped file (models/wisp-default.ppl, from
- *    export.py's measurement; 2% for Q8_0 as the issue asks).
+ *    export.py's measurement; 2% for Q8_0, the quality bound of a shipped quantization).
  * Run from the repository root (ctest does); WISP_BUILD_DIR names the build with the CLI.
  */
 #include <setjmp.h>

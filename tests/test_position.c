@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 static void expect_pos(const wisp_pos *p, size_t u8, size_t u16, size_t line, size_t col_u8, size_t col_u16) {
     if (p->pos_u8 != u8 || p->off_u16 != u16 || p->line != line || p->col_u8 != col_u8 || p->col_u16 != col_u16)

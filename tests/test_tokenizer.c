@@ -36,6 +36,7 @@
 
 #include "gguf_builder.h"
 #include "tokenizer.h"
+#include "read_file.h"
 #include "wisp.h"
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -457,22 +458,6 @@ static void test_spm_tiny(void **state) {
 #include "capture.h"
 #endif
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 /* The vocabulary GGUF for an @lenml/tokenizer-<name> package, converted on first use (and again
  * when the converter is newer than the file). */
 static wisp_tokenizer *real_vocab(const char *name, char **file_out) {
@@ -503,7 +488,7 @@ static wisp_tokenizer *real_vocab(const char *name, char **file_out) {
     (void)cmd;
 #endif
     size_t len;
-    char *data = read_file(path, &len);
+    char *data = wisp_read_file(path, &len);
     if (!data) return NULL;
     wisp_error err;
     wisp_gguf *g = wisp_gguf_open(data, len, &err);
@@ -531,7 +516,7 @@ static char *read_fixture(const char *name, size_t *len) {
     char path[512];
 #ifdef WISP_TOKENIZER_PLAIN_DIR
     snprintf(path, sizeof path, "%s/%s", WISP_TOKENIZER_PLAIN_DIR, name);
-    return read_file(path, len);
+    return wisp_read_file(path, len);
 #else
     snprintf(path, sizeof path, "xz -dc fixtures/tokenizer/%s.xz", name);
     return capture(path, len);

@@ -2,8 +2,8 @@
  * The engine's surface for JavaScript (wasm/src/engine.ts reads it). Handles are the C pointers
  * themselves (32-bit in wasm32); a failing call returns 0 / a status and leaves its explanation in
  * one static wisp_error the JS reads with wisp_js_error(). Positions crossing this boundary are
- * the editor's (line + UTF-16 column, UTF-16 offsets); they are converted with the section 7
- * position functions, the one place that does it, and never in JS.
+ * the editor's (line + UTF-16 column, UTF-16 offsets); they are converted with the position
+ * functions of wisp_grammar.h (section 1), the one place that does it, and never in JS.
  *
  * Not re-entrant: one engine call at a time, as the worker makes them.
  */
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wisp.h"
+#include "wisp_grammar.h"
 
 /* What the JS reads after wisp_js_complete. The layout is read field by field from the heap by
  * engine.ts (RESULT_* offsets there): keep both in step. */
@@ -42,9 +42,25 @@ typedef struct js_result {
     js_item items[WISP_MAX_CANDIDATES];
 } js_result;
 
-static_assert(sizeof(js_item) == 36, "engine.ts reads js_item as 9 x u32");
-static_assert(offsetof(js_result, context_ms) == 24, "engine.ts reads the timings at 24");
-static_assert(offsetof(js_result, items) == 72, "engine.ts reads the items at 72");
+/* Every offset engine.ts reads (its RESULT_TIMINGS, RESULT_ITEMS, ITEM_BYTES and the u32 / f64
+ * indexes in Engine.complete and Engine.engineError): a change here fails the build. */
+static_assert(sizeof(js_item) == 36, "engine.ts reads js_item as 9 x u32 (ITEM_BYTES)");
+static_assert(offsetof(js_item, text) == 0 && offsetof(js_item, text_len) == 4 &&
+                  offsetof(js_item, start_off_u16) == 8 && offsetof(js_item, start_line) == 12 &&
+                  offsetof(js_item, start_col_u16) == 16 && offsetof(js_item, end_off_u16) == 20 &&
+                  offsetof(js_item, end_line) == 24 && offsetof(js_item, end_col_u16) == 28,
+              "engine.ts reads js_item's fields as u32 0..7");
+static_assert(offsetof(js_result, n_items) == 0 && offsetof(js_result, mode) == 4 &&
+                  offsetof(js_result, n_prompt) == 8 && offsetof(js_result, n_reused) == 12 &&
+                  offsetof(js_result, n_generated) == 16,
+              "engine.ts reads js_result's counts as u32 0..4");
+static_assert(offsetof(js_result, context_ms) == 24 && offsetof(js_result, prompt_ms) == 32 &&
+                  offsetof(js_result, prefill_ms) == 40 && offsetof(js_result, decode_ms) == 48 &&
+                  offsetof(js_result, trim_ms) == 56 && offsetof(js_result, total_ms) == 64,
+              "engine.ts reads the timings as f64 0..5 from 24 (RESULT_TIMINGS)");
+static_assert(offsetof(js_result, items) == 72, "engine.ts reads the items at 72 (RESULT_ITEMS)");
+static_assert(offsetof(wisp_error, code) == 0 && sizeof(wisp_status) == 4 && offsetof(wisp_error, message) == 4,
+              "engine.ts reads wisp_js_error() as an i32 code, then the message at 4");
 
 static wisp_error js_err;
 static js_result js_res;
@@ -56,8 +72,12 @@ static int wisp__js_fail_language(const char *language_id) {
     return WISP_ERR_LANGUAGE;
 }
 
-/* The engine's version string; lets the JS layer check it loaded the module it expects. */
-EMSCRIPTEN_KEEPALIVE const char *wisp_wasm_version(void) { return "wisp 0.1.0"; }
+/* The engine's version string; lets the JS layer check it loaded the module it expects. The
+ * version comes from the file VERSION (CMake defines WISP_VERSION). */
+EMSCRIPTEN_KEEPALIVE const char *wisp_wasm_version(void) { return "wisp " WISP_VERSION; }
+
+/* A short name for a status code (wisp_status_name). */
+EMSCRIPTEN_KEEPALIVE const char *wisp_js_status_name(int code) { return wisp_status_name((wisp_status)code); }
 
 /* The error of the last failing call; its address is stable. */
 EMSCRIPTEN_KEEPALIVE wisp_error *wisp_js_error(void) { return &js_err; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The ablation of issue 4 on the development benchmark (../shared/bench/dev_cases.jsonl): exact
+# The ablation of the context sources on the development benchmark (its cases live outside the
+# repository: CASES, default the path in bench/dev_cases.path; score.py beside them): exact
 # match and edit similarity per language and kind, with
 #   a  plain      the bare prefix/suffix FIM prompt, raw stop rules (newline / max lines)
 #   b  +scopes    + the file path line and scope-aware prefix cuts / cut-off scope headers
@@ -19,7 +20,7 @@ WISP=$(realpath "${WISP:-build/wisp}")
 # a private copy: a rebuild of build/wisp in the middle of a run would fail the cases it hits
 cp "$WISP" "${TMPDIR:-/tmp}/wisp-ablation.$$" && WISP="${TMPDIR:-/tmp}/wisp-ablation.$$"
 trap 'rm -f "$WISP"' EXIT
-CASES=$(realpath "${CASES:-../shared/bench/dev_cases.jsonl}")
+CASES=$(realpath "${CASES:-$(cat bench/dev_cases.path)}")
 SCORE=$(dirname "$CASES")/score.py
 JOBS=${JOBS:-2}
 LIMIT=${LIMIT:-0}
@@ -50,7 +51,7 @@ if [ -z "${SKIP_TIMINGS:-}" ]; then
   cat "$OUT/timings.md"
 fi
 echo "== trimming rules alone (no model)" >&2
-cc -O2 -Icore/include -Icore -Igrammar bench/ablation/trim_check.c grammar/trim.c core/error.c -o "$OUT/trim_check"
+cc -O2 -Icore/include -Icore -Igrammar/include -Igrammar bench/ablation/trim_check.c grammar/trim.c core/error.c -o "$OUT/trim_check"
 python3 bench/ablation/trim_check.py "$OUT/trim_check" "$CASES" > "$OUT/trim_check.txt"
 cat "$OUT/trim_check.txt"
 python3 bench/ablation/report.py --dir "$OUT" --model "$MODEL" "$@"

@@ -11,7 +11,7 @@ p95 over the cases, per language and overall. Each process completes twice at th
 Standard library only.
 
 usage: python3 bench/ablation/timings.py --wisp build/wisp --model MODEL \
-           [--cases ../shared/bench/dev_cases.jsonl] [--limit N] [--out timings.jsonl] [-- EXTRA FLAGS]
+           [--cases PATH (default: bench/dev_cases.path)] [--limit N] [--out timings.jsonl] [-- EXTRA FLAGS]
 """
 import argparse
 import concurrent.futures as cf
@@ -38,7 +38,9 @@ def main():
     root = os.path.dirname(os.path.dirname(here))
     ap.add_argument("--wisp", default=os.path.join(root, "build", "wisp"))
     ap.add_argument("--model", default=os.path.join(root, "models", "wisp-default.gguf"))
-    ap.add_argument("--cases", default=os.path.join(root, "..", "shared", "bench", "dev_cases.jsonl"))
+    with open(os.path.join(root, "bench", "dev_cases.path"), encoding="utf-8") as f:
+        default_cases = os.path.join(root, f.read().strip())
+    ap.add_argument("--cases", default=default_cases)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--out")
     ap.add_argument("--jobs", type=int, default=1, help="cases at once (timings are per process)")

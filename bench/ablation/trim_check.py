@@ -5,7 +5,7 @@ trim_completion (grammar/trim.c, via the trim_check harness) must cut it back. P
 rates per kind and language for K = 0 (the model stops on time) and K = 200 (it runs on).
 An aggregate measure of the rules, not a tuning loop: no rule is written for a single case.
 
-  cc -O2 -Icore/include -Icore -Igrammar bench/ablation/trim_check.c grammar/trim.c core/error.c -o /tmp/trim_check
+  cc -O2 -Icore/include -Icore -Igrammar/include -Igrammar bench/ablation/trim_check.c grammar/trim.c core/error.c -o /tmp/trim_check
   python3 bench/ablation/trim_check.py /tmp/trim_check
 """
 import json
@@ -24,8 +24,10 @@ def blob(b):
 
 def main():
     exe = sys.argv[1]
-    cases_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
-        os.path.dirname(__file__), "..", "..", "..", "shared", "bench", "dev_cases.jsonl")
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(root, "bench", "dev_cases.path"), encoding="utf-8") as f:
+        default_cases = os.path.join(root, f.read().strip())
+    cases_path = sys.argv[2] if len(sys.argv) > 2 else default_cases
     cases = [json.loads(l) for l in open(cases_path, encoding="utf-8") if l.strip()]
     for k in (0, 200):
         stream = b""

@@ -1,5 +1,6 @@
 // Browser latency benchmark: headless Chromium, one engine thread in a Web Worker, no
-// SharedArrayBuffer. Replays typing traces made from ../shared/bench/dev_cases.jsonl (the first
+// SharedArrayBuffer. Replays typing traces made from the development benchmark's cases (--dev,
+// default the path in bench/dev_cases.path; the first
 // line of each case's expected text typed after its prefix at 80-120 ms a key, a completion
 // request at every keystroke) and measures:
 //   keystroke -> answer p50/p95 (answers that arrived before the next keystroke), the share of
@@ -32,7 +33,7 @@ const arg = (name, def) => {
 };
 const nCases = Number(arg('--cases', 40));
 const modelPath = arg('--model', process.env.WISP_MODEL || join(root, 'models', 'wisp-default.gguf'));
-const casesPath = arg('--dev', join(root, '..', 'shared', 'bench', 'dev_cases.jsonl'));
+const casesPath = arg('--dev', join(root, readFileSync(join(root, 'bench', 'dev_cases.path'), 'utf8').trim()));
 const write = process.argv.includes('--write');
 const options = { debounceMs: 75, maxLines: 0, candidates: Number(arg('--candidates', 1)), timeBudgetMs: 150, minPaceMs: 80, maxPaceMs: 120, seed: 7 };
 

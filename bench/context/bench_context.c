@@ -12,25 +12,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "wisp.h"
+#include "../../tests/read_file.h"
+#include "wisp_grammar.h"
 
 static double cpu_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return s;
 }
 
 static int cmp(const void *a, const void *b) {
@@ -49,7 +37,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t len, olen = 0;
-    char *text = slurp(argv[1], &len), *other = argc > 2 ? slurp(argv[2], &olen) : NULL;
+    char *text = wisp_read_file(argv[1], &len), *other = argc > 2 ? wisp_read_file(argv[2], &olen) : NULL;
     wisp_lang lang = wisp_lang_from_path(argv[1]);
     if (!text || lang == WISP_LANG_NONE) {
         fprintf(stderr, "bench_context: cannot read %s or unknown language\n", argv[1]);

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 out=build-bench-context
 mkdir -p "$out"
 ts=deps/node_modules/tree-sitter/vendor/tree-sitter/lib
-gcc -std=gnu11 -O2 -Icore/include -Igrammar -Icore -I"$ts/include" bench/context/bench_context.c \
+gcc -std=gnu11 -O2 -Icore/include -Igrammar/include -Igrammar -Icore -I"$ts/include" bench/context/bench_context.c \
   build/grammar/libwisp_grammar.a build/core/libwisp_core.a build/libts_python.a \
   build/libts_javascript.a build/libts_typescript.a build/libts_tsx.a build/libts_c.a \
   build/libtree_sitter.a -lutf8proc -lm -o "$out/bench_context"

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../tests/read_file.h"
 #include "wisp.h"
 
 #ifdef __EMSCRIPTEN__
@@ -34,23 +35,6 @@ static double bench__ms(clockid_t clock) {
 }
 
 #ifndef __EMSCRIPTEN__
-/* Reads a whole file into a malloc'd buffer (caller frees); NULL on failure. */
-static void *bench__read(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = n > 0 ? malloc((size_t)n) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 #endif
 
 /* Index of the largest logit: greedy decoding without the sampler's bookkeeping. */
@@ -150,7 +134,7 @@ int main(int argc, char **argv) {
     int rc = 0;
     for (int m = first_model; m < argc; m++) {
         size_t size;
-        void *data = bench__read(argv[m], &size);
+        void *data = wisp_read_file(argv[m], &size);
         wisp_error err;
         wisp_model *model = data ? wisp_model_load(data, size, &err) : NULL;
         if (!model) {

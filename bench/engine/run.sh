@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The engine benchmark of issue 2, one command: prompt processing (a 256-token prompt) and
+# The engine benchmark, one command: prompt processing (a 256-token prompt) and
 # generation (64 greedy tokens) tokens/s, ONE thread, for a ~30M and a ~100M-parameter llama model
 # (random weights, fixed seed, real Llama-2 vocabulary) at Q8_0 and Q4_0:
 #   native wisp (bench_engine.c over libwisp_core.a) vs llama.cpp (node-llama-cpp 3.22.1, threads 1),

@@ -12,29 +12,8 @@
 #include <time.h>
 
 #include "../../tests/gguf_builder.h"
+#include "../bench.h"
 #include "wisp.h"
-
-/* Natively the thread's CPU time, so that a shared, loaded machine does not inflate the figures
- * with time spent waiting for a core; under Emscripten (no such clock) the monotonic clock. */
-static double now_ms(void) {
-    struct timespec ts;
-#if defined(__EMSCRIPTEN__)
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-#else
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-#endif
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 /* A vocabulary-only file shaped like Qwen2.5's: tokens, token types, merges. */
 static gb build_vocab(int n_tokens, int n_merges) {
@@ -94,36 +73,36 @@ int main(int argc, char **argv) {
 
     gb v = build_vocab(151643, 151387);
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now_ms();
+        double t0 = bench_cpu_ms();
         wisp_gguf *g = wisp_gguf_open(v.p, v.len, &err);
-        t[r] = now_ms() - t0;
+        t[r] = bench_cpu_ms() - t0;
         if (!g) { fprintf(stderr, "%s\n", err.message); return 1; }
         wisp_gguf_free(g);
     }
     printf("gguf_open vocab 151643 tokens + 151387 merges (%.1f MiB): %.2f ms\n",
-           v.len / 1048576.0, median(t, RUNS));
+           v.len / 1048576.0, bench_median(t, RUNS));
 
     wisp_gguf *g = wisp_gguf_open(v.p, v.len, &err);
     int64_t k = wisp_gguf_find(g, "tokenizer.ggml.tokens");
     uint64_t n = wisp_gguf_arr_len(g, k), sum = 0, calls = 2000000, j = 12345;
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now_ms();
+        double t0 = bench_cpu_ms();
         for (uint64_t c = 0; c < calls; c++) {
             wisp_str s;
             j = (j * 6364136223846793005ull + 1442695040888963407ull);
             wisp_gguf_arr_str(g, k, (j >> 33) % n, &s);
             sum += s.len;
         }
-        t[r] = (now_ms() - t0) * 1e6 / calls;
+        t[r] = (bench_cpu_ms() - t0) * 1e6 / calls;
     }
     printf("gguf_arr_str random index into 151643 strings: %.1f ns/call (checksum %llu)\n",
-           median(t, RUNS), (unsigned long long)(sum % 1000));
+           bench_median(t, RUNS), (unsigned long long)(sum % 1000));
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now_ms();
+        double t0 = bench_cpu_ms();
         for (int c = 0; c < 100000; c++) sum += (uint64_t)wisp_gguf_find(g, "tokenizer.ggml.merges");
-        t[r] = (now_ms() - t0) * 1e6 / 100000;
+        t[r] = (bench_cpu_ms() - t0) * 1e6 / 100000;
     }
-    printf("gguf_find by key: %.1f ns/call\n", median(t, RUNS));
+    printf("gguf_find by key: %.1f ns/call\n", bench_median(t, RUNS));
     wisp_gguf_free(g);
     free(v.p);
 
@@ -135,13 +114,13 @@ int main(int argc, char **argv) {
         int runs = quick ? 1 : 3;
         for (int r = 0; r < runs; r++) {
             size_t out_size;
-            double t0 = now_ms();
+            double t0 = bench_cpu_ms();
             void *out = wisp_quantize_gguf(w.p, w.len, types[ti], &out_size, &err);
-            t[r] = now_ms() - t0;
+            t[r] = bench_cpu_ms() - t0;
             if (!out) { fprintf(stderr, "%s\n", err.message); return 1; }
             free(out);
         }
-        double ms = median(t, runs);
+        double ms = bench_median(t, runs);
         printf("quantize %.0f MiB F32 -> %s: %.1f ms (%.0f MiB/s of input)\n", mib,
                wisp_dtype_name(types[ti]), ms, mib / (ms / 1e3));
     }

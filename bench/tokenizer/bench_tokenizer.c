@@ -13,43 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../tests/read_file.h"
+#include "../bench.h"
 #include "wisp.h"
-
-static double bench__ms(void) {
-    struct timespec ts;
-#if defined(__EMSCRIPTEN__)
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-#else
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-#endif
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static char *bench__read(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
-static int bench__cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double bench__median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, bench__cmp);
-    return v[n / 2];
-}
 
 int main(int argc, char **argv) {
     if (argc < 3) {
@@ -57,7 +23,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t corpus_len;
-    char *corpus = bench__read(argv[1], &corpus_len);
+    char *corpus = wisp_read_file(argv[1], &corpus_len);
     if (!corpus || corpus_len < 4096) {
         fprintf(stderr, "bench_tokenizer: cannot read a corpus of >= 4 KiB from %s\n", argv[1]);
         return 1;
@@ -66,7 +32,7 @@ int main(int argc, char **argv) {
            "corpus tok/s");
     for (int v = 2; v < argc; v++) {
         size_t size;
-        char *data = bench__read(argv[v], &size);
+        char *data = wisp_read_file(argv[v], &size);
         if (!data) {
             fprintf(stderr, "bench_tokenizer: cannot read %s\n", argv[v]);
             return 1;
@@ -75,10 +41,10 @@ int main(int argc, char **argv) {
         double load[5];
         wisp_tokenizer *tok = NULL;
         for (int r = 0; r < 5; r++) {
-            double t0 = bench__ms();
+            double t0 = bench_cpu_ms();
             wisp_gguf *g = wisp_gguf_open(data, size, &err);
             wisp_tokenizer *t = g ? wisp_tokenizer_load(g, &err) : NULL;
-            load[r] = bench__ms() - t0;
+            load[r] = bench_cpu_ms() - t0;
             wisp_gguf_free(g);
             if (!t) {
                 fprintf(stderr, "bench_tokenizer: %s: %s\n", argv[v], err.message);
@@ -91,21 +57,21 @@ int main(int argc, char **argv) {
         double key[201];
         for (int r = 0; r < 201; r++) {
             size_t at = (size_t)r * 4099 % (corpus_len - 2000);
-            double t0 = bench__ms();
+            double t0 = bench_cpu_ms();
             wisp_tokenize(tok, corpus + at, 2000, false, ids, 2000, &err);
-            key[r] = (bench__ms() - t0) * 1e3;
+            key[r] = (bench_cpu_ms() - t0) * 1e3;
         }
         double whole[3];
         int64_t n = 0;
         for (int r = 0; r < 3; r++) {
-            double t0 = bench__ms();
+            double t0 = bench_cpu_ms();
             n = wisp_tokenize(tok, corpus, corpus_len, false, ids, corpus_len, &err);
-            whole[r] = bench__ms() - t0;
+            whole[r] = bench_cpu_ms() - t0;
         }
-        double ms = bench__median(whole, 3);
+        double ms = bench_median(whole, 3);
         const char *name = strrchr(argv[v], '/') ? strrchr(argv[v], '/') + 1 : argv[v];
-        printf("%-14s %10.1f %14.1f %12.1f %14.0f\n", name, bench__median(load, 5),
-               bench__median(key, 201), corpus_len / 1e3 / ms, n / (ms / 1e3));
+        printf("%-14s %10.1f %14.1f %12.1f %14.0f\n", name, bench_median(load, 5),
+               bench_median(key, 201), corpus_len / 1e3 / ms, n / (ms / 1e3));
         free(ids);
         wisp_tokenizer_free(tok);
         free(data);

@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { WispClient, type DocSource } from '../../wasm/src/client.js';
+import { LANGUAGE_IDS } from '../../wasm/src/languages.js';
 import type { TextChange } from '../../wasm/src/protocol.js';
 import { WispInlineProvider } from './provider.js';
 import { readSettings } from './settings.js';
@@ -14,8 +15,6 @@ import { Status } from './status.js';
 // Filled in by extension/build.mjs from the bundled model file.
 declare const WISP_MODEL_SHA256: string;
 declare const WISP_MODEL_FILE: string;
-
-const LANGUAGES = ['python', 'javascript', 'typescript', 'typescriptreact', 'c'];
 
 export function activate(context: vscode.ExtensionContext): void {
   const status = new Status();
@@ -62,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const warmed = new Set<string>();
   const warm = (doc: vscode.TextDocument) => {
     const id = doc.languageId;
-    if (!LANGUAGES.includes(id) || warmed.has(id)) return;
+    if (!LANGUAGE_IDS.includes(id) || warmed.has(id)) return;
     warmed.add(id);
     void ready.then((ok) => (ok ? client.warm([id]) : undefined));
   };
@@ -70,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(warm));
 
   const provider = new WispInlineProvider(client, ready, readSettings, status);
-  const selector = LANGUAGES.map((language) => ({ language }));
+  const selector = LANGUAGE_IDS.map((language) => ({ language }));
   context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider(selector, provider));
 
   // Edits, not whole files: each change event goes to the worker as it happens. Documents are

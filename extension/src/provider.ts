@@ -1,21 +1,21 @@
 /*
- * The InlineCompletionItemProvider: waits an adaptive debounce, asks the worker for candidates at
- * the cursor and turns them into ghost text. The CancellationToken aborts the wait and the request
- * (a queued request is dropped by the worker; a newer request supersedes it anyway).
+ * The InlineCompletionItemProvider: the shared steps of wasm/src/inline.ts (the adaptive debounce,
+ * the request, cancellation through the CancellationToken: a queued request is dropped by the
+ * worker, and a newer one supersedes it anyway), turned into ghost text.
  */
 import * as vscode from 'vscode';
-import { AdaptiveDebounce } from '../../wasm/src/debounce.js';
 import type { WispClient } from '../../wasm/src/client.js';
+import { InlineCompleter } from '../../wasm/src/inline.js';
 import type { Settings } from './settings.js';
 import type { Status } from './status.js';
 
 export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
   enabled = true;
-  private debounce: AdaptiveDebounce;
+  private completer: InlineCompleter;
 
-  constructor(private client: WispClient, private ready: Promise<boolean>, private settings: () => Settings,
+  constructor(client: WispClient, private ready: Promise<boolean>, private settings: () => Settings,
               private status: Status) {
-    this.debounce = new AdaptiveDebounce(0, settings().debounceMs);
+    this.completer = new InlineCompleter(client, settings().debounceMs);
   }
 
   async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position,
@@ -23,28 +23,17 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
                                      token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[]> {
     const s = this.settings();
     if (!this.enabled || !s.languageEnabled(document.languageId)) return [];
-    const ac = new AbortController();
-    const sub = token.onCancellationRequested(() => ac.abort());
-    try {
-      if (!(await this.ready) || token.isCancellationRequested) return [];
-      this.debounce.maxMs = s.debounceMs;
-      if (!(await this.debounce.wait(ac.signal))) return [];
-      const t0 = performance.now();
-      const r = await this.client.complete(document.uri.toString(), document.version,
-        { line: position.line, character: position.character },
-        { maxLines: s.maxLines, nCandidates: s.candidates, timeBudgetMs: s.timeBudgetMs }, ac.signal);
-      if (!r.ok) {
-        if (r.error.code !== 'cancelled' && r.error.code !== 'stale') this.status.error(r.error.message);
-        return [];
-      }
-      const ms = performance.now() - t0;
-      this.debounce.record(ms);
-      this.status.latency(ms);
-      if (token.isCancellationRequested) return [];
-      return r.value.items.map((it) => new vscode.InlineCompletionItem(it.text,
-        new vscode.Range(it.start.line, it.start.character, it.end.line, it.end.character)));
-    } finally {
-      sub.dispose();
-    }
+    this.completer.debounce.maxMs = s.debounceMs;
+    const items = await this.completer.complete(token, this.ready, () => ({
+      uri: document.uri.toString(),
+      version: document.version,
+      position: { line: position.line, character: position.character },
+      options: { maxLines: s.maxLines, nCandidates: s.candidates, timeBudgetMs: s.timeBudgetMs },
+    }), {
+      onError: (message) => this.status.error(message),
+      onDone: (ms) => this.status.latency(ms),
+    });
+    return items.map((it) => new vscode.InlineCompletionItem(it.text,
+      new vscode.Range(it.start.line, it.start.character, it.end.line, it.end.character)));
   }
 }

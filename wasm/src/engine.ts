@@ -8,13 +8,14 @@
 import type { CompleteOptions, CompletionItem, CompletionResult, Position, Result, TextChange } from './protocol.js';
 import { fail, ok } from './protocol.js';
 
-/** The parts of the Emscripten module object we use. */
+/** The parts of the Emscripten module object we use: the exports of wasm/exports.c (checked
+ * against them by scripts/check_facts.py) and the heap. */
 export interface WispModule {
   HEAPU8: Uint8Array;
   _malloc(size: number): number;
   _free(ptr: number): void;
   _wisp_wasm_version(): number;
-  _wisp_status_name(code: number): number;
+  _wisp_js_status_name(code: number): number;
   _wisp_js_error(): number;
   _wisp_js_result(): number;
   _wisp_js_engine_new(model: number, size: number, nCtx: number): number;
@@ -55,7 +56,7 @@ async function instantiateFrom(src: WasmSource, imports: WebAssembly.Imports): P
   return WebAssembly.instantiate(await res.arrayBuffer(), imports);
 }
 
-// js_result layout in exports.c (static_asserts there).
+// js_result layout in exports.c (static_asserts there, for every offset read below).
 const RESULT_TIMINGS = 24;
 const RESULT_ITEMS = 72;
 const ITEM_BYTES = 36;
@@ -153,7 +154,7 @@ export class Engine {
   private engineError<T>(status?: number): Result<T> {
     const e = this.m._wisp_js_error();
     const code = status ?? new Int32Array(this.m.HEAPU8.buffer, e, 1)[0]!;
-    const name = this.str(this.m._wisp_status_name(code));
+    const name = this.str(this.m._wisp_js_status_name(code));
     const msg = this.str(e + 4);
     return fail('engine', msg || name, name);
   }

@@ -4,8 +4,9 @@
  * Usable from the AMD build (dist/wisp-monaco.js defines the global `WispMonaco`) or as ESM.
  */
 import type * as Monaco from 'monaco-editor';
-import { AdaptiveDebounce } from '../../../wasm/src/debounce.js';
 import { WispClient, type DocSource } from '../../../wasm/src/client.js';
+import { InlineCompleter } from '../../../wasm/src/inline.js';
+import { LANGUAGE_IDS } from '../../../wasm/src/languages.js';
 import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
 
 type MonacoApi = typeof Monaco;
@@ -17,7 +18,7 @@ export interface WispOptions {
   modelUrl: string;
   /** Lowercase hex SHA-256 of the model: checked, and a second start needs no network at all. */
   modelSha256?: string;
-  /** Monaco language ids to complete; default python, javascript, typescript, c. */
+  /** Monaco language ids to complete; default wisp's list (wasm/src/languages.ts). */
   languages?: string[];
   maxLines?: number;
   /** Upper bound of the adaptive debounce, milliseconds. */
@@ -42,10 +43,8 @@ export interface WispHandle {
   dispose(): void;
 }
 
-const DEFAULT_LANGUAGES = ['python', 'javascript', 'typescript', 'c'];
-
 export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandle {
-  const languages = options.languages ?? DEFAULT_LANGUAGES;
+  const languages = options.languages ?? [...LANGUAGE_IDS];
   const disposables: Monaco.IDisposable[] = [];
   const models = new Map<string, Monaco.editor.ITextModel>();
   const source = (uri: string): DocSource | undefined => {
@@ -56,7 +55,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   const worker = new Worker(options.workerUrl);
   const client = new WispClient(worker, source);
   client.onProgress = (progress) => options.onStatus?.({ state: 'loading', progress });
-  const debounce = new AdaptiveDebounce(0, options.debounceMs ?? 75);
+  const completer = new InlineCompleter(client, options.debounceMs ?? 75);
 
   const ready = client.init({ wasmUrl: options.wasmUrl, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
     .then(async (r) => {
@@ -92,37 +91,26 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
 
   const provider: Monaco.languages.InlineCompletionsProvider = {
     async provideInlineCompletions(model, position, _context, token) {
-      const none = { items: [] };
-      if (!handle.enabled || !languages.includes(model.getLanguageId())) return none;
-      const ac = new AbortController();
-      const sub = token.onCancellationRequested(() => ac.abort());
-      try {
-        if (!(await ready).ok) return none;
-        if (!(await debounce.wait(ac.signal))) return none;
+      if (!handle.enabled || !languages.includes(model.getLanguageId())) return { items: [] };
+      const items = await completer.complete(token, ready.then((r) => r.ok), () => {
         const uri = model.uri.toString();
         if (!models.has(uri)) track(model);
-        const t0 = performance.now();
-        const r = await client.complete(uri, model.getVersionId(),
-          { line: position.lineNumber - 1, character: position.column - 1 },
-          { maxLines: options.maxLines ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
-          ac.signal);
-        if (!r.ok) {
-          if (r.error.code !== 'cancelled' && r.error.code !== 'stale') options.onStatus?.({ state: 'error', message: r.error.message });
-          return none;
-        }
-        const latencyMs = performance.now() - t0;
-        debounce.record(latencyMs);
-        options.onStatus?.({ state: 'completed', latencyMs, result: r.value });
-        if (token.isCancellationRequested) return none;
         return {
-          items: r.value.items.map((it) => ({
-            insertText: it.text,
-            range: new monaco.Range(it.start.line + 1, it.start.character + 1, it.end.line + 1, it.end.character + 1),
-          })),
+          uri,
+          version: model.getVersionId(),
+          position: { line: position.lineNumber - 1, character: position.column - 1 },
+          options: { maxLines: options.maxLines ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
         };
-      } finally {
-        sub.dispose();
-      }
+      }, {
+        onError: (message) => options.onStatus?.({ state: 'error', message }),
+        onDone: (latencyMs, result) => options.onStatus?.({ state: 'completed', latencyMs, result }),
+      });
+      return {
+        items: items.map((it) => ({
+          insertText: it.text,
+          range: new monaco.Range(it.start.line + 1, it.start.character + 1, it.end.line + 1, it.end.character + 1),
+        })),
+      };
     },
     disposeInlineCompletions() {},
   };
