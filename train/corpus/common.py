@@ -28,7 +28,7 @@ COPYLEFT = re.compile(r"\b(a?gpl|lgpl|l?gpl-?[23]|mpl|epl|cddl|eupl|osl|sspl|cc-
                       r"cc-by-nc|commercial|proprietary|other/proprietary)\b|general public|"
                       r"mozilla public|eclipse public|copyleft|business source", re.I)
 
-# The 12 repositories behind ../shared/bench and their published packages: never in the corpus.
+# The 12 repositories behind the development benchmark and their published packages: never in the corpus.
 EXCLUDED_NAMES = re.compile(
     r"bruno|redash|refined-github|homarr|yaak|tic-80|tic80|lite-xl|hashlink|readthedocs|"
     r"defectdojo|warehouse|minbrowser", re.I)

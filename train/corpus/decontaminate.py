@@ -2,9 +2,9 @@
 duplicates (bottom-k sketches, common.NearDups) and every record that the benchmark overlap
 checker flags, then writes the rest (records as train/corpus/common.py makes them).
 
-    python3 train/corpus/decontaminate.py --overlap ../shared/heldout/overlap.py \
+    python3 train/corpus/decontaminate.py --overlap "$(cat bench/overlap.path)" \
         --out .carry/wisp-corpus/shard-000.jsonl.xz IN.jsonl[.xz] ...
-    python3 train/corpus/decontaminate.py --overlap ../shared/heldout/overlap.py --near-dup \
+    python3 train/corpus/decontaminate.py --overlap "$(cat bench/overlap.path)" --near-dup \
         --shard-mb 48 --out '.carry/wisp-corpus/shard-v2-%03d.jsonl.xz' IN.jsonl[.xz] ...
 
 With --shard-mb, OUT is a printf pattern and the records are spread over as many shards as it

@@ -2,7 +2,7 @@
 (prefix + expected + suffix), so the corpus can drop any file that shares code with a case.
 Only hashes travel to the GPU machine, never the cases.
 
-    python3 train/corpus/dev_shingles.py ../shared/bench/dev_cases.jsonl .carry/wisp-train/dev_shingles.txt
+    python3 train/corpus/dev_shingles.py "$(cat bench/dev_cases.path)" .carry/wisp-train/dev_shingles.txt
 """
 import json
 import os

@@ -3,10 +3,10 @@
 # duplicates out, every file the benchmark overlap checker lists out, then xz JSONL shards of
 # about SHARD_MB compressed MB each (one GPU call carries at most 64 MiB), every package whole in
 # one shard picked by a hash of its name. Prints the counts for train/DATA.md.
-#   bash train/corpus/pack.sh [OVERLAP_CHECKER]      # default ../shared/heldout/overlap.py
+#   bash train/corpus/pack.sh [OVERLAP_CHECKER]   # default: the path in bench/overlap.path (outside the repository)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CHECKER=${1:-../shared/heldout/overlap.py}
+CHECKER=${1:-$(cat bench/overlap.path)}
 SHARD_MB=${SHARD_MB:-23}
 mkdir -p .carry/wisp-corpus
 rm -f .carry/wisp-corpus/shard-v2-*.jsonl.xz
