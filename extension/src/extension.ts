@@ -83,9 +83,14 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.workspace.onDidCloseTextDocument((d) => {
       const uri = d.uri.toString();
+      provider.completer.forget(uri);
       if (client.isOpen(uri)) void client.close(uri);
     }),
+    // A document opened or focused: its first answer (and the prompt in the KV cache) is computed
+    // before the first keystroke.
+    vscode.window.onDidChangeActiveTextEditor((ed) => provider.prefetch(ed)),
   );
+  provider.prefetch(vscode.window.activeTextEditor);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('wisp.toggle', async () => {
