@@ -13,9 +13,11 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
   enabled = true;
   readonly completer: InlineCompleter;
 
-  constructor(private client: WispClient, private ready: Promise<boolean>, private settings: () => Settings,
+  constructor(client: WispClient, private ready: Promise<boolean>, private settings: () => Settings,
               private status: Status) {
     this.completer = new InlineCompleter(client, settings().debounceMs);
+    // For the end-to-end tests: how keystrokes were served, and the worker requests so far.
+    this.completer.onCounts = (counts) => console.debug(`[wisp] inline ${JSON.stringify({ counts, sent: client.sent })}`);
   }
 
   private request(document: vscode.TextDocument, position: vscode.Position, s: Settings): InlineRequest {
@@ -39,8 +41,6 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
       onError: (message) => this.status.error(message),
       onDone: (ms) => this.status.latency(ms),
     });
-    // For the end-to-end tests: how this keystroke was served, and the worker requests so far.
-    console.debug(`[wisp] inline ${JSON.stringify({ counts: this.completer.counts, sent: this.client.sent })}`);
     return items.map((it) => new vscode.InlineCompletionItem(it.text,
       new vscode.Range(it.start.line, it.start.character, it.end.line, it.end.character)));
   }

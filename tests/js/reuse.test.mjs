@@ -168,7 +168,7 @@ test('InlineCompleter: typing through a suggestion asks the engine once; a diffe
 
 test('InlineCompleter: the suggestion after the one shown is computed speculatively and serves the accept', async () => {
   const client = fakeClient((kind) => (kind === 'complete' ? 'total = 0' : kind === 'speculate' ? '\nreturn total' : null));
-  const ic = new InlineCompleter(client, { maxDebounceMs: 0 });
+  const ic = new InlineCompleter(client, { maxDebounceMs: 0, speculativeIdleMs: 10 });
   await ic.complete(token(), ready, req('|', 1));
   await settle();
   assert.deepEqual(client.calls.map((c) => c.kind), ['complete', 'speculate']);
@@ -201,4 +201,17 @@ test('InlineCompleter: prefetch computes the answer at the cursor of a document 
   assert.deepEqual(r.map((i) => i.text), ['int(x)']);
   assert.equal(ic.counts.prefetch, 1);
   assert.equal(client.calls.length, 1);
+});
+
+test('InlineCompleter: speculation waits for a pause unless the suggestion is nearly typed', async () => {
+  const client = fakeClient((kind) => (kind === 'complete' ? 'value + 1' : kind === 'speculate' ? '\n' : null));
+  const ic = new InlineCompleter(client, { maxDebounceMs: 0, speculativeIdleMs: 30, speculativeNearEnd: 4 });
+  await ic.complete(token(), ready, req('x = |', 1));
+  await new Promise((r) => setTimeout(r, 10));
+  await ic.complete(token(), ready, req('x = va|', 2)); // typed through before the pause ended
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(client.calls.map((c) => c.kind), ['complete'], 'no speculation while typing on');
+  await ic.complete(token(), ready, req('x = value |', 3)); // 3 characters left: at once
+  await new Promise((r) => setTimeout(r, 2));
+  assert.deepEqual(client.calls.map((c) => c.kind), ['complete', 'speculate']);
 });

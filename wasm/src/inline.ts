@@ -53,6 +53,10 @@ export interface InlineSettings {
   speculate?: boolean;
   /** Time budget of one piece of speculative work: a keystroke may wait for one (default 50). */
   speculativePieceMs?: number;
+  /** Speculation starts at once when at most this many characters of the suggestion are left
+   * to type (default 4), else after this long with no keystroke (default 150 ms). */
+  speculativeNearEnd?: number;
+  speculativeIdleMs?: number;
   /** Cut the time budget to the typing pace (default on; AdaptiveDebounce.budgetMs). */
   adaptiveBudget?: boolean;
 }
@@ -65,7 +69,7 @@ export interface InlineCounts {
   same: number;
   speculative: number;
   prefetch: number;
-  /** Speculative and prefetch requests that came back with an answer. */
+  /** Speculative and prefetch requests that came back with a suggestion. */
   speculations: number;
   prefetches: number;
 }
@@ -88,7 +92,11 @@ export class InlineCompleter {
   readonly counts: InlineCounts = { engine: 0, typed: 0, same: 0, speculative: 0, prefetch: 0, speculations: 0, prefetches: 0 };
   speculation: boolean;
   adaptiveBudget: boolean;
+  /** Called whenever `counts` changed (the VS Code extension logs them for its tests). */
+  onCounts: ((counts: InlineCounts) => void) | null = null;
   private pieceMs: number;
+  private idleMs: number;
+  private nearEndChars: number;
   // The keystroke request still running in the worker, and the speculative one.
   private inflight: { at: CursorState; ac: AbortController; done: Promise<void> } | null = null;
   private spec: { ac: AbortController; key: CursorState; version: number } | null = null;
@@ -99,6 +107,8 @@ export class InlineCompleter {
     this.speculation = s.speculate ?? true;
     this.adaptiveBudget = s.adaptiveBudget ?? true;
     this.pieceMs = s.speculativePieceMs ?? 50;
+    this.idleMs = s.speculativeIdleMs ?? 150;
+    this.nearEndChars = s.speculativeNearEnd ?? 4;
   }
 
   /** The items to show, or [] (nothing, cancelled, not ready, failed). `ready` resolves false when
@@ -141,7 +151,7 @@ export class InlineCompleter {
     const options = { ...q.options };
     if (this.adaptiveBudget && options.timeBudgetMs) options.timeBudgetMs = this.debounce.budgetMs(options.timeBudgetMs);
     const t0 = performance.now();
-    this.counts.engine++;
+    this.count('engine');
     const pending = this.client.complete(q.uri, q.version, q.position, options, ac.signal);
     const entry = { at, ac, done: pending.then(() => {}) };
     this.inflight = entry;
@@ -164,7 +174,7 @@ export class InlineCompleter {
     const hit = this.cache.lookup(at);
     if (!hit) return null;
     this.debounce.note();
-    this.counts[hit.kind]++;
+    this.count(hit.kind);
     hooks.onReuse?.(hit);
     // The speculation for this suggestion's end is the same as for the one it continues.
     this.speculateAfter(at, hit.items[0], q);
@@ -201,23 +211,31 @@ export class InlineCompleter {
     // state is asked for again from the new version (what was prefilled stays in the KV cache).
     const s = this.spec;
     if (s && !s.ac.signal.aborted && s.version === q.version && sameState(s.key, acc.state)) return;
-    void this.runSpeculative(acc.state, q, acc.edit, 'speculative');
+    // Its pieces would be in the way of the engine requests of a user typing on: start at once
+    // only near the end of the suggestion, else once the user pauses.
+    const near = item.text.length <= this.nearEndChars;
+    void this.runSpeculative(acc.state, q, acc.edit, 'speculative', near ? 0 : this.idleMs);
   }
 
   private async runSpeculative(at: CursorState, q: InlineRequest, edit: Parameters<WispClient['speculate']>[4],
-                               origin: Exclude<Origin, 'engine'>): Promise<void> {
+                               origin: Exclude<Origin, 'engine'>, delayMs = 0): Promise<void> {
     this.cancelSpeculation();
     const ac = new AbortController();
     this.spec = { ac, key: at, version: q.version };
-    // Idle time: after the editor has drawn what it was given.
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Idle time: after the editor has drawn what it was given, and after `delayMs` with no
+    // keystroke (each one cancels this).
+    await sleep(delayMs, ac.signal);
     if (ac.signal.aborted) return;
     const options = { ...q.options, timeBudgetMs: this.pieceMs };
     const r = await this.client.speculate(q.uri, q.version, at.position, options, edit, ac.signal);
     if (this.spec?.ac === ac) this.spec = null;
-    if (!r.ok) return;
+    if (!r.ok || r.value.items.length === 0) return;
     this.cache.remember(at, r.value.items, origin);
-    if (origin === 'prefetch') this.counts.prefetches++;
-    else this.counts.speculations++;
+    this.count(origin === 'prefetch' ? 'prefetches' : 'speculations');
+  }
+
+  private count(what: keyof InlineCounts): void {
+    this.counts[what]++;
+    this.onCounts?.(this.counts);
   }
 }
