@@ -20,7 +20,7 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
     this.completer.onCounts = (counts) => console.debug(`[wisp] inline ${JSON.stringify({ counts, sent: client.sent })}`);
   }
 
-  private request(document: vscode.TextDocument, position: vscode.Position, s: Settings): InlineRequest {
+  private request(document: vscode.TextDocument, position: vscode.Position, s: Settings, explicit = false): InlineRequest {
     return {
       uri: document.uri.toString(),
       version: document.version,
@@ -28,16 +28,17 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
       options: { maxLines: s.maxLines, nCandidates: s.candidates, timeBudgetMs: s.timeBudgetMs },
       text: document.getText(),
       offset: document.offsetAt(position),
+      explicit,
     };
   }
 
   async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position,
-                                     _context: vscode.InlineCompletionContext,
+                                     context: vscode.InlineCompletionContext,
                                      token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[]> {
     const s = this.settings();
     if (!this.enabled || !s.languageEnabled(document.languageId)) return [];
     this.completer.debounce.maxMs = s.debounceMs;
-    const items = await this.completer.complete(token, this.ready, () => this.request(document, position, s), {
+    const items = await this.completer.complete(token, this.ready, () => this.request(document, position, s, context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke), {
       onError: (message) => this.status.error(message),
       onDone: (ms) => this.status.latency(ms),
     });

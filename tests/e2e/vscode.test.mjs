@@ -159,7 +159,7 @@ test('VS Code for the Web: ghost text in a TypeScript and a C file; Tab accepts 
 // speculative work: the latest says how many engine requests the worker has been sent.
 function inlineCounts(consoleLines) {
   const line = consoleLines.findLast((l) => l.includes('[wisp] inline '));
-  const v = line ? JSON.parse(line.slice(line.indexOf('[wisp] inline ') + 14)) : { counts: {}, sent: {} };
+  const v = line ? JSON.parse(line.slice(line.indexOf('[wisp] inline ') + 14).split(/\s/)[0]) : { counts: {}, sent: {} };
   return { counts: v.counts, complete: v.sent.complete ?? 0 };
 }
 

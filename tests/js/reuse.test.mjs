@@ -53,6 +53,14 @@ test('another document, or a change after the cursor, is a miss', () => {
   assert.equal(c.lookup(at('RETURN x|\nend')), null, 'the text before the typed part must be the same too');
 });
 
+test('a state asked for with other options (a changed maxLines) is a miss', () => {
+  const c = new SuggestionCache();
+  const s0 = { ...at('return |'), variant: '0/1' };
+  c.remember(s0, [item(s0, 'x * 2')]);
+  assert.equal(c.lookup({ ...at('return x|'), variant: '1/1' }), null);
+  assert.deepEqual(texts(c.lookup({ ...at('return x|'), variant: '0/1' })), [' * 2']);
+});
+
 test('typing the whole suggestion leaves nothing to show from it', () => {
   const c = new SuggestionCache();
   const s0 = at('return |');
@@ -164,6 +172,17 @@ test('InlineCompleter: typing through a suggestion asks the engine once; a diffe
   await ic.complete(token(), ready, req('return x -|', 4));
   assert.equal(client.calls.length, 2, 'a differing character asks the engine');
   assert.equal(ic.counts.engine, 2);
+});
+
+test('InlineCompleter: an explicit request (Alt+\\) asks the engine whatever the cache holds', async () => {
+  const client = fakeClient((kind) => (kind === 'complete' ? 'x * 2' : null));
+  const ic = new InlineCompleter(client, { maxDebounceMs: 0, speculate: false });
+  await ic.complete(token(), ready, req('return |', 1));
+  const explicit = () => ({ ...req('return |', 1)(), explicit: true });
+  await ic.complete(token(), ready, explicit);
+  assert.equal(client.calls.length, 2);
+  await ic.complete(token(), ready, req('return |', 1));
+  assert.equal(client.calls.length, 2, 'an automatic one is served from the cache');
 });
 
 test('InlineCompleter: the suggestion after the one shown is computed speculatively and serves the accept', async () => {

@@ -35,6 +35,9 @@ export interface InlineRequest {
   /** The document's whole text and the cursor's UTF-16 offset in it. */
   text: string;
   offset: number;
+  /** Asked for by the user (Alt+\, the trigger command): the engine answers, with the whole time
+   * budget, whatever the cache holds. */
+  explicit?: boolean;
 }
 
 export interface InlineHooks {
@@ -77,7 +80,8 @@ export interface InlineCounts {
 const extendsState = (a: CursorState, b: CursorState) =>
   a.uri === b.uri && a.after === b.after && b.before.length >= a.before.length && b.before.startsWith(a.before);
 
-const stateOf = (q: InlineRequest) => cursorState(q.uri, q.text, q.offset, q.position);
+const stateOf = (q: InlineRequest) =>
+  cursorState(q.uri, q.text, q.offset, q.position, `${q.options.maxLines ?? 0}/${q.options.nCandidates ?? 1}`);
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -118,7 +122,7 @@ export class InlineCompleter {
     if (token.isCancellationRequested) return [];
     const q0 = request();
     const at0 = stateOf(q0);
-    const hit = this.reuse(at0, q0, hooks);
+    const hit = q0.explicit ? null : this.reuse(at0, q0, hooks);
     if (hit) return hit;
     this.cancelSpeculation();
     if (this.inflight && !extendsState(this.inflight.at, at0)) this.inflight.ac.abort();
@@ -134,7 +138,7 @@ export class InlineCompleter {
       if (ac.signal.aborted) return [];
       const q = request();
       const at = stateOf(q);
-      const late = this.reuse(at, q, hooks);
+      const late = q.explicit ? null : this.reuse(at, q, hooks);
       if (late) return late;
       if (prev && this.inflight === prev) prev.ac.abort();
       return await this.ask(q, at, token, hooks);
@@ -149,7 +153,7 @@ export class InlineCompleter {
   private async ask(q: InlineRequest, at: CursorState, token: CancelToken, hooks: InlineHooks): Promise<CompletionItem[]> {
     const ac = new AbortController();
     const options = { ...q.options };
-    if (this.adaptiveBudget && options.timeBudgetMs) options.timeBudgetMs = this.debounce.budgetMs(options.timeBudgetMs);
+    if (this.adaptiveBudget && !q.explicit && options.timeBudgetMs) options.timeBudgetMs = this.debounce.budgetMs(options.timeBudgetMs);
     const t0 = performance.now();
     this.count('engine');
     const pending = this.client.complete(q.uri, q.version, q.position, options, ac.signal);

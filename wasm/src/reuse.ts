@@ -8,13 +8,16 @@
  *     user typed, or accepted a word or a line of); the rest of the suggestion is shown.
  * Nothing typed (moving back, undo, deleting back into a suggestion) re-shows it whole. A typed
  * character that differs from the suggestion, another document, or any change after the cursor
- * is a miss.
+ * is a miss, and so is a state asked for with other options (`variant`: a changed maxLines).
  */
 import type { CompletionItem, Position } from './protocol.js';
 
 /** The editor's state at a cursor: UTF-16 text on both sides, and the cursor's position. */
 export interface CursorState {
   uri: string;
+  /** What else the answer depends on (the options that shape it: line and candidate counts);
+   * states of different variants never share a suggestion. */
+  variant?: string;
   before: string;
   after: string;
   position: Position;
@@ -39,6 +42,7 @@ export interface Reused {
 
 interface Entry {
   uri: string;
+  variant: string | undefined;
   before: string;
   after: string;
   origin: Origin;
@@ -48,8 +52,9 @@ interface Entry {
 }
 
 /** Whether two states are the same document with the same text on both sides of the cursor. */
-export const sameState = (a: Pick<CursorState, 'uri' | 'before' | 'after'>, b: Pick<CursorState, 'uri' | 'before' | 'after'>) =>
-  a.uri === b.uri && a.before === b.before && a.after === b.after;
+type Key = Pick<CursorState, 'uri' | 'variant' | 'before' | 'after'>;
+export const sameState = (a: Key, b: Key) =>
+  a.uri === b.uri && a.variant === b.variant && a.before === b.before && a.after === b.after;
 
 /** The position after `pos` once `text` is written there. */
 export function advance(pos: Position, text: string): Position {
@@ -61,8 +66,8 @@ export function advance(pos: Position, text: string): Position {
 }
 
 /** The cursor state of `text` at UTF-16 `offset`. */
-export function cursorState(uri: string, text: string, offset: number, position: Position): CursorState {
-  return { uri, before: text.slice(0, offset), after: text.slice(offset), position };
+export function cursorState(uri: string, text: string, offset: number, position: Position, variant?: string): CursorState {
+  return { uri, variant, before: text.slice(0, offset), after: text.slice(offset), position };
 }
 
 /** The state after `item` (made at `at`) is accepted whole, and the edit that accepts it, with the
@@ -77,7 +82,7 @@ export function acceptedState(at: CursorState, item: CompletionItem):
   const start = { line: at.position.line, character: at.position.character - (c - item.startOffset) };
   if (start.character < 0) return null; // a range that starts on an earlier line: not ours
   return {
-    state: { uri: at.uri, before, after, position: advance(start, item.text) },
+    state: { uri: at.uri, variant: at.variant, before, after, position: advance(start, item.text) },
     edit: { rangeOffset: item.startOffset, rangeLength: item.endOffset - item.startOffset, text: item.text, removed },
   };
 }
@@ -104,7 +109,7 @@ export class SuggestionCache {
     }
     if (inserts.length === 0) return;
     this.entries = this.entries.filter((e) => !sameState(e, at));
-    this.entries.unshift({ uri: at.uri, before: at.before, after: at.after, origin, inserts });
+    this.entries.unshift({ uri: at.uri, variant: at.variant, before: at.before, after: at.after, origin, inserts });
     if (this.entries.length > this.capacity) this.entries.length = this.capacity;
   }
 
@@ -112,7 +117,7 @@ export class SuggestionCache {
   lookup(now: CursorState): Reused | null {
     for (let i = 0; i < this.entries.length; i++) {
       const e = this.entries[i]!;
-      if (e.uri !== now.uri || now.before.length < e.before.length || e.after !== now.after) continue;
+      if (e.uri !== now.uri || e.variant !== now.variant || now.before.length < e.before.length || e.after !== now.after) continue;
       const typed = now.before.length - e.before.length;
       // The cheap test first: the typed characters, then the whole text before them.
       const t = now.before.slice(e.before.length);

@@ -93,7 +93,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   const handle: WispHandle = { ready, client, counts: completer.counts, enabled: true, dispose: () => {} };
   const engineUp = ready.then((r) => r.ok);
 
-  const requestAt = (model: Monaco.editor.ITextModel, position: Monaco.IPosition): InlineRequest => {
+  const requestAt = (model: Monaco.editor.ITextModel, position: Monaco.IPosition, explicit = false): InlineRequest => {
     const uri = model.uri.toString();
     if (!models.has(uri)) track(model);
     return {
@@ -103,6 +103,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
       options: { maxLines: options.maxLines ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
       text: model.getValue(),
       offset: model.getOffsetAt(position),
+      explicit,
     };
   };
 
@@ -122,9 +123,9 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   disposables.push(monaco.editor.onDidCreateEditor(watchEditor));
 
   const provider: Monaco.languages.InlineCompletionsProvider = {
-    async provideInlineCompletions(model, position, _context, token) {
+    async provideInlineCompletions(model, position, context, token) {
       if (!handle.enabled || !languages.includes(model.getLanguageId())) return { items: [] };
-      const items = await completer.complete(token, engineUp, () => requestAt(model, position), {
+      const items = await completer.complete(token, engineUp, () => requestAt(model, position, context.triggerKind === monaco.languages.InlineCompletionTriggerKind.Explicit), {
         onError: (message) => options.onStatus?.({ state: 'error', message }),
         onDone: (latencyMs, result) => options.onStatus?.({ state: 'completed', latencyMs, result }),
       });
