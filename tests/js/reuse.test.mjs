@@ -23,11 +23,16 @@ const item = (s, text, tail = 0) => ({
   text, startOffset: s.before.length, endOffset: s.before.length + tail, start: s.position, end: advance(s.position, s.after.slice(0, tail)),
 });
 const texts = (r) => r?.items.map((i) => i.text);
+// A cache that holds one suggestion, `text`, made at `marked`.
+function remembered(marked, text) {
+  const c = new SuggestionCache();
+  const s0 = at(marked);
+  c.remember(s0, [item(s0, text)]);
+  return c;
+}
 
 test('typing the start of a suggestion shows the rest, with no new answer', () => {
-  const c = new SuggestionCache();
-  const s0 = at('def f(x):\n    return |\n');
-  c.remember(s0, [item(s0, 'x * 2')]);
+  const c = remembered('def f(x):\n    return |\n', 'x * 2');
   const r = c.lookup(at('def f(x):\n    return x |\n'));
   assert.deepEqual(texts(r), ['* 2']);
   assert.equal(r.kind, 'typed');
@@ -37,17 +42,13 @@ test('typing the start of a suggestion shows the rest, with no new answer', () =
 });
 
 test('a typed character that differs from the suggestion is a miss', () => {
-  const c = new SuggestionCache();
-  const s0 = at('return |');
-  c.remember(s0, [item(s0, 'x * 2')]);
+  const c = remembered('return |', 'x * 2');
   assert.equal(c.lookup(at('return y|')), null);
   assert.equal(c.lookup(at('return x+|')), null);
 });
 
 test('another document, or a change after the cursor, is a miss', () => {
-  const c = new SuggestionCache();
-  const s0 = at('return |\nend');
-  c.remember(s0, [item(s0, 'x * 2')]);
+  const c = remembered('return |\nend', 'x * 2');
   assert.equal(c.lookup(at('return x|\nend', 'file:///b.py')), null);
   assert.equal(c.lookup(at('return x|\nEND')), null);
   assert.equal(c.lookup(at('RETURN x|\nend')), null, 'the text before the typed part must be the same too');
@@ -62,16 +63,12 @@ test('a state asked for with other options (a changed maxLines) is a miss', () =
 });
 
 test('typing the whole suggestion leaves nothing to show from it', () => {
-  const c = new SuggestionCache();
-  const s0 = at('return |');
-  c.remember(s0, [item(s0, 'x')]);
+  const c = remembered('return |', 'x');
   assert.equal(c.lookup(at('return x|')), null);
 });
 
 test('deleting back into a suggestion restores it; moving back to where it was made re-shows it whole', () => {
-  const c = new SuggestionCache();
-  const s0 = at('return |');
-  c.remember(s0, [item(s0, 'x * 2')]);
+  const c = remembered('return |', 'x * 2');
   assert.deepEqual(texts(c.lookup(at('return x * |'))), ['2']);
   assert.deepEqual(texts(c.lookup(at('return x|'))), [' * 2'], 'after deleting " *"');
   const back = c.lookup(at('return |'));
@@ -93,9 +90,7 @@ test('an LRU of recent suggestions: undo re-shows an older one; the oldest goes 
 });
 
 test('accepting a word or a line of a suggestion keeps the rest', () => {
-  const c = new SuggestionCache();
-  const s0 = at('def g():\n    |\n');
-  c.remember(s0, [item(s0, 'total = 0\n    return total')]);
+  const c = remembered('def g():\n    |\n', 'total = 0\n    return total');
   const word = c.lookup(at('def g():\n    total |\n'));
   assert.deepEqual(texts(word), ['= 0\n    return total']);
   const line = c.lookup(at('def g():\n    total = 0\n    |\n'));
