@@ -46,10 +46,12 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
       new vscode.Range(it.start.line, it.start.character, it.end.line, it.end.character)));
   }
 
-  /** In idle time, the answer at the cursor of an editor just opened or focused. */
-  prefetch(editor: vscode.TextEditor | undefined): void {
+  /** In idle time, the answer at the cursor of an editor just opened or focused, or (after a
+   * pause of `delayMs`) where the user moved the cursor. */
+  prefetch(editor: vscode.TextEditor | undefined, delayMs = 0): void {
     const s = this.settings();
     if (!editor || !this.enabled || !s.languageEnabled(editor.document.languageId)) return;
-    void this.completer.prefetch(this.ready, () => this.request(editor.document, editor.selection.active, s));
+    const position = editor.selection.active;
+    void this.completer.prefetch(this.ready, () => this.request(editor.document, position, s), delayMs);
   }
 }

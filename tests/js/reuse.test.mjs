@@ -229,3 +229,14 @@ test('InlineCompleter: speculation waits for a pause unless the suggestion is ne
   await new Promise((r) => setTimeout(r, 2));
   assert.deepEqual(client.calls.map((c) => c.kind), ['complete', 'speculate']);
 });
+
+test('InlineCompleter: a prefetch after the cursor moved waits for a pause; a keystroke first cancels it', async () => {
+  const client = fakeClient((kind) => (kind === 'prefetch' ? 'print(x)' : kind === 'complete' ? 'y' : null));
+  const ic = new InlineCompleter(client, { maxDebounceMs: 0, speculate: false });
+  const p = ic.prefetch(ready, req('x = 1\n|', 1), 30);
+  await ic.complete(token(), ready, req('x = 1\nz|', 2));
+  await p;
+  assert.deepEqual(client.calls.map((c) => c.kind), ['complete'], 'the keystroke came before the pause ended');
+  await ic.prefetch(ready, req('x = 1\nz\n|', 3), 10);
+  assert.deepEqual(client.calls.map((c) => c.kind), ['complete', 'prefetch']);
+});

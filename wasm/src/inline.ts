@@ -104,6 +104,7 @@ export class InlineCompleter {
   // The keystroke request still running in the worker, and the speculative one.
   private inflight: { at: CursorState; ac: AbortController; done: Promise<void> } | null = null;
   private spec: { ac: AbortController; key: CursorState; version: number } | null = null;
+  private epoch = 0; // cancelSpeculation calls so far
 
   constructor(private client: WispClient, settings: number | InlineSettings) {
     const s = typeof settings === 'number' ? { maxDebounceMs: settings } : settings;
@@ -185,14 +186,16 @@ export class InlineCompleter {
     return hit.items;
   }
 
-  /** Computes, in idle time, the answer at the cursor of a document just opened or focused (and
-   * with it the KV cache's prompt), so that the first keystroke is as fast as any. */
-  async prefetch(ready: Promise<boolean>, request: () => InlineRequest): Promise<void> {
-    if (!(await ready)) return;
+  /** Computes, in idle time, the answer at the cursor of a document just opened or focused, or
+   * where the user put the cursor (after `delayMs` with no keystroke), and with it the KV cache's
+   * prompt, so that the first keystroke there is as fast as any. */
+  async prefetch(ready: Promise<boolean>, request: () => InlineRequest, delayMs = 0): Promise<void> {
+    const epoch = this.epoch;
+    if (!(await ready) || epoch !== this.epoch) return; // a keystroke came meanwhile
     const q = request();
     const at = stateOf(q);
     if (this.cache.has(at)) return;
-    await this.runSpeculative(at, q, undefined, 'prefetch');
+    await this.runSpeculative(at, q, undefined, 'prefetch', delayMs);
   }
 
   /** Forgets a closed document's suggestions. */
@@ -202,6 +205,7 @@ export class InlineCompleter {
 
   /** Stops speculative work (a keystroke that needs the engine): queued pieces are dropped. */
   cancelSpeculation(): void {
+    this.epoch++;
     this.spec?.ac.abort();
     this.spec = null;
   }

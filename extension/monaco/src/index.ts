@@ -109,14 +109,22 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
 
   // A model shown or focused in an editor: its first answer (and the prompt in the KV cache) is
   // computed before the first keystroke.
-  const prefetch = (editor: Monaco.editor.ICodeEditor) => {
+  const prefetch = (editor: Monaco.editor.ICodeEditor, delayMs = 0) => {
     const model = editor.getModel();
     const position = editor.getPosition();
     if (!handle.enabled || !model || !position || !languages.includes(model.getLanguageId())) return;
-    void completer.prefetch(engineUp, () => requestAt(model, position));
+    void completer.prefetch(engineUp, () => requestAt(model, position), delayMs);
   };
   const watchEditor = (editor: Monaco.editor.ICodeEditor) => {
-    disposables.push(editor.onDidChangeModel(() => prefetch(editor)), editor.onDidFocusEditorText(() => prefetch(editor)));
+    disposables.push(
+      editor.onDidChangeModel(() => prefetch(editor)),
+      editor.onDidFocusEditorText(() => prefetch(editor)),
+      // The cursor put somewhere by the user (a click, the arrow keys; not typing): the same
+      // there, after a pause.
+      editor.onDidChangeCursorPosition((e) => {
+        if (e.reason === monaco.editor.CursorChangeReason.Explicit) prefetch(editor, 300);
+      }),
+    );
     prefetch(editor);
   };
   for (const ed of monaco.editor.getEditors()) watchEditor(ed);
