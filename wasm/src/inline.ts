@@ -54,7 +54,8 @@ export interface InlineSettings {
   maxDebounceMs: number;
   /** Compute the suggestion after the one shown, in idle time (default on). */
   speculate?: boolean;
-  /** Time budget of one piece of speculative work: a keystroke may wait for one (default 50). */
+  /** Time budget of one piece of speculative work: a keystroke may wait for one (default 50; a
+   * prefetch's pieces take the request's budget). */
   speculativePieceMs?: number;
   /** Speculation starts at once when at most this many characters of the suggestion are left
    * to type (default 4), else after this long with no keystroke (default 150 ms). */
@@ -234,7 +235,10 @@ export class InlineCompleter {
     // keystroke (each one cancels this).
     await sleep(delayMs, ac.signal);
     if (ac.signal.aborted) return;
-    const options = { ...q.options, timeBudgetMs: this.pieceMs };
+    // A prefetch's pieces are as long as a request: its prompt is what the first keystroke at
+    // this cursor would have to prefill anyway, and fewer pieces cost less.
+    const piece = origin === 'prefetch' ? Math.max(this.pieceMs, q.options.timeBudgetMs || 0) : this.pieceMs;
+    const options = { ...q.options, timeBudgetMs: piece };
     const r = await this.client.speculate(q.uri, q.version, at.position, options, edit, ac.signal);
     if (this.spec?.ac === ac) this.spec = null;
     if (!r.ok || r.value.items.length === 0) return;
