@@ -34,5 +34,6 @@ int cmd_complete(int argc, char **argv);
 int cmd_prompt(int argc, char **argv);
 int cmd_context(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif
