@@ -512,6 +512,12 @@ static wisp_status serve__tok(const wisp_tokenizer *tok, const char *text, size_
     return WISP_OK;
 }
 
+/* Appends n ids (src may be NULL when n is 0). */
+static void serve__put(int32_t *ids, size_t *nids, const int32_t *src, size_t n) {
+    if (n) memcpy(ids + *nids, src, n * sizeof *ids);
+    *nids += n;
+}
+
 /* A plain FIM prompt (train/FORMAT.md's SPM layout, input_extra as whole documents before it)
  * and the core's sampler, for requests without a language. */
 static wisp_status serve__fim(serve_state *s, serve_worker *w, const serve_req *q, serve_watch *watch,
@@ -563,26 +569,22 @@ static wisp_status serve__fim(serve_state *s, serve_worker *w, const serve_req *
         if (!ids) rc = WISP_ERR_NO_MEMORY;
     }
     if (!rc) {
-        memcpy(ids, et, net * sizeof *ids);
-        nids = net;
+        serve__put(ids, &nids, et, net);
         if (q->filename && *q->filename && sep >= 0) { /* every document starts with its path */
             int32_t *path = NULL;
             size_t np = 0;
             if (!serve__tok(tok, q->filename, strlen(q->filename), &path, &np, err) && np <= 62) {
                 ids[nids++] = sep;
-                memcpy(ids + nids, path, np * sizeof *ids);
-                nids += np;
+                serve__put(ids, &nids, path, np);
                 int32_t nl[2];
                 if (wisp_tokenize(tok, "\n", 1, false, nl, 2, NULL) == 1) ids[nids++] = nl[0];
             }
             free(path);
         }
         ids[nids++] = suf;
-        memcpy(ids + nids, st, keep_s * sizeof *ids);
-        nids += keep_s;
+        serve__put(ids, &nids, st, keep_s);
         ids[nids++] = pre;
-        memcpy(ids + nids, pt + (npt - keep_p), keep_p * sizeof *ids);
-        nids += keep_p;
+        serve__put(ids, &nids, pt ? pt + (npt - keep_p) : NULL, keep_p);
         ids[nids++] = mid;
     }
     free(pt);
