@@ -16,8 +16,8 @@
  *
  * Concurrency: libmicrohttpd runs one thread per connection; generation needs a worker, of which
  * there are --threads, each with its own engine (own KV cache; the weights are the one mapped
- * file). A request waits for a free worker; at most --queue requests wait or run, the rest get
- * 503. Every answer is built from the worker's output before the worker is handed back, so no
+ * file). A request waits for a free worker, first come first served; at most --queue requests
+ * wait or run, the rest get 503. Every answer is built from the worker's output before the worker is handed back, so no
  * two requests share anything mutable. A client that disconnects is noticed between tokens (and
  * while waiting) and its generation stops.
  */
@@ -68,6 +68,12 @@ typedef struct serve_worker {
     bool busy;
 } serve_worker;
 
+/* A request waiting for a worker, in arrival order (serve_state.wait_head ... wait_tail). */
+typedef struct serve_waiter {
+    struct serve_waiter *next;
+    int worker; /* -1 until a worker is handed to it */
+} serve_waiter;
+
 typedef struct serve_state {
     serve_cfg cfg;
     cli_file model_file;
@@ -78,6 +84,7 @@ typedef struct serve_state {
     pthread_cond_t cv;
     long long in_flight;    /* waiting or running, <= cfg.queue */
     long long processing;   /* holding a worker */
+    serve_waiter *wait_head, *wait_tail;
     unsigned long long n_requests, n_completions, n_cancelled, n_rejected, next_id;
 } serve_state;
 
@@ -654,28 +661,41 @@ static unsigned serve__run(serve_state *s, const serve_req *q, int fd, serve_out
     }
     s->in_flight++;
     int wi = -1;
-    while (wi < 0) {
-        for (long long i = 0; i < s->cfg.threads && wi < 0; i++)
-            if (!s->workers[i].busy) wi = (int)i;
-        if (wi >= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
+    for (long long i = 0; i < s->cfg.threads && wi < 0 && !s->wait_head; i++)
+        if (!s->workers[i].busy) wi = (int)i;
+    if (wi >= 0) {
+        s->workers[wi].busy = true;
+        s->processing++;
+    } else { /* join the line; serve__release hands a worker to its head */
+        serve_waiter me = {.worker = -1};
+        *(s->wait_head ? &s->wait_tail->next : &s->wait_head) = &me;
+        s->wait_tail = &me;
+        while (me.worker < 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+            if (me.worker < 0 && serve__gone(fd)) { /* leave the line */
+                serve_waiter **pp = &s->wait_head, *prev = NULL;
+                while (*pp != &me) {
+                    prev = *pp;
+                    pp = &(*pp)->next;
+                }
+                *pp = me.next;
+                if (s->wait_tail == &me) s->wait_tail = prev;
+                s->in_flight--;
+                s->n_cancelled++;
+                pthread_mutex_unlock(&s->mu);
+                snprintf(msg, cap, "the client went away");
+                return 499;
+            }
         }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-        if (serve__gone(fd)) {
-            s->in_flight--;
-            s->n_cancelled++;
-            pthread_mutex_unlock(&s->mu);
-            snprintf(msg, cap, "the client went away");
-            return 499;
-        }
+        wi = me.worker;
     }
-    s->workers[wi].busy = true;
-    s->processing++;
     pthread_mutex_unlock(&s->mu);
 
     serve_worker *w = &s->workers[wi];
@@ -697,12 +717,19 @@ static unsigned serve__run(serve_state *s, const serve_req *q, int fd, serve_out
     out->worker = wi;
 
     pthread_mutex_lock(&s->mu);
-    w->busy = false;
-    s->processing--;
     s->in_flight--;
     if (st == WISP_ERR_CANCELLED || watch.cancelled) s->n_cancelled++;
     else if (st == WISP_OK) s->n_completions++;
-    pthread_cond_signal(&s->cv);
+    serve_waiter *next = s->wait_head;
+    if (next) { /* first come, first served: the worker goes to the head of the line */
+        s->wait_head = next->next;
+        if (!s->wait_head) s->wait_tail = NULL;
+        next->worker = wi;
+        pthread_cond_broadcast(&s->cv);
+    } else {
+        w->busy = false;
+        s->processing--;
+    }
     pthread_mutex_unlock(&s->mu);
 
     if (st == WISP_OK && !watch.cancelled) return 200;

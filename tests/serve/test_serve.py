@@ -227,6 +227,29 @@ try:
         t.join()
     check(results == [200, 200], f"the two queued requests complete: {results}")
 
+    # ---- a client that leaves while it waits in line: it leaves the line, the others go on
+    before = s.health()
+    results.clear()
+    t = threading.Thread(target=long_req)
+    t.start()
+    while s.health()["slots_processing"] == 0 and time.monotonic() < deadline + 60:
+        time.sleep(0.01)
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    sock.sendall(req)
+    while s.health()["requests_waiting"] == 0 and time.monotonic() < deadline + 60:
+        time.sleep(0.01)
+    sock.close()
+    h = s.health()
+    while h["cancelled"] == before["cancelled"] and time.monotonic() < deadline + 60:
+        time.sleep(0.01)
+        h = s.health()
+    check(h["cancelled"] == before["cancelled"] + 1 and h["requests_waiting"] == 0 and h["slots_processing"] == 1,
+          f"a waiting client that disconnects leaves the line while the other request runs ({h})")
+    t.join()
+    h = s.health()
+    check(results == [200] and h["slots_processing"] == 0 and h["requests_waiting"] == 0
+          and h["completions"] == before["completions"] + 1, f"the running request completes, nothing left ({h})")
+
     # ---- llama.vscode's request, as its createRequestPayload builds it (src/llama-server.ts):
     # input_prefix = the lines before the cursor line, prompt = the cursor line before the cursor,
     # input_suffix = the rest of the line and the lines after; chunks {text, time, filename}.
