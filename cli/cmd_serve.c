@@ -90,16 +90,6 @@ typedef struct serve_state {
 
 /* ---- Small helpers ---------------------------------------------------------------------------- */
 
-static bool serve__num(const char *s, long long *out) {
-    if (!s || !*s) return false;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end || errno || v < 0) return false;
-    *out = v;
-    return true;
-}
-
 /* A JSON string of `n` bytes, bad UTF-8 bytes replaced by U+FFFD (jansson takes only UTF-8). */
 static json_t *serve__jstr(const char *s, size_t n) {
     char *buf = malloc(n * 3 + 1);
@@ -175,48 +165,47 @@ typedef struct serve_req {
     size_t n_stop;
 } serve_req;
 
+/* The optional field `key` of `o`: NULL when absent or null; when its type is not `want` (a
+ * json_type; JSON_REAL stands for any number, JSON_TRUE for a boolean) it writes the error, sets
+ * *bad and returns NULL. */
+static json_t *serve__field(json_t *o, const char *key, json_type want, const char *what, bool *bad, char *err,
+                            size_t cap) {
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return NULL;
+    bool fits = want == JSON_REAL ? json_is_number(v) : want == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == want;
+    if (fits) return v;
+    snprintf(err, cap, "\"%s\" must be %s", key, what);
+    *bad = true;
+    return NULL;
+}
+
 /* Reads an optional field of `o` into *out; on a wrong type writes the error and returns false. */
 static bool serve__opt_str(json_t *o, const char *key, const char **out, size_t *len, char *err, size_t cap) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return true;
-    if (!json_is_string(v)) {
-        snprintf(err, cap, "\"%s\" must be a string", key);
-        return false;
-    }
-    *out = json_string_value(v);
-    if (len) *len = json_string_length(v);
-    return true;
+    bool bad = false;
+    json_t *v = serve__field(o, key, JSON_STRING, "a string", &bad, err, cap);
+    if (v) *out = json_string_value(v);
+    if (v && len) *len = json_string_length(v);
+    return !bad;
 }
 
 static bool serve__opt_num(json_t *o, const char *key, double *out, char *err, size_t cap) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return true;
-    if (!json_is_number(v)) {
-        snprintf(err, cap, "\"%s\" must be a number", key);
-        return false;
-    }
-    *out = json_number_value(v);
-    return true;
+    bool bad = false;
+    json_t *v = serve__field(o, key, JSON_REAL, "a number", &bad, err, cap);
+    if (v) *out = json_number_value(v);
+    return !bad;
 }
 
 static bool serve__opt_int(json_t *o, const char *key, long long *out, char *err, size_t cap) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return true;
-    if (!json_is_integer(v)) {
-        snprintf(err, cap, "\"%s\" must be an integer", key);
-        return false;
-    }
-    *out = (long long)json_integer_value(v);
-    return true;
+    bool bad = false;
+    json_t *v = serve__field(o, key, JSON_INTEGER, "an integer", &bad, err, cap);
+    if (v) *out = (long long)json_integer_value(v);
+    return !bad;
 }
 
 static bool serve__opt_bool(json_t *o, const char *key, char *err, size_t cap) {
-    json_t *v = json_object_get(o, key);
-    if (v && !json_is_boolean(v) && !json_is_null(v)) {
-        snprintf(err, cap, "\"%s\" must be true or false", key);
-        return false;
-    }
-    return true;
+    bool bad = false;
+    serve__field(o, key, JSON_TRUE, "true or false", &bad, err, cap);
+    return !bad;
 }
 
 /* "stop": a string or an array of strings. */
@@ -954,7 +943,7 @@ static int serve__args(int argc, char **argv, serve_cfg *c) {
         else if (!num) {
             fprintf(stderr, "wisp: unknown option %s\n%s", a, serve_usage);
             return 2;
-        } else if (!serve__num(v, num)) {
+        } else if (!cli_parse_count(v, num)) {
             fprintf(stderr, "wisp: %s needs a number, not '%s'\n", a, v);
             return 2;
         }
