@@ -186,8 +186,9 @@ try:
     t0 = time.monotonic()
     st, j, _ = s.request("POST", "/infill", long_body, auth)
     full_ms = (time.monotonic() - t0) * 1000
-    # (512 tokens in ~2 s here; under ASan the server's 10 s cap cuts it after a few dozen)
-    check(st == 200 and j["tokens_predicted"] >= 30 and full_ms >= 500,
+    # (512 tokens in ~2 s here; under ASan, with other tests running, the server's 10 s cap cuts
+    # it after a handful)
+    check(st == 200 and j["tokens_predicted"] >= 5 and full_ms >= 500,
           f"the long request runs {j['tokens_predicted']} tokens, {full_ms:.0f} ms")
     before = s.health()
     sock = socket.create_connection(("127.0.0.1", s.port))
