@@ -23,6 +23,9 @@ const char *cli_model_path(const char *flag_value);
 /* Loads a model file into `file` and the model; prints the error and returns NULL on failure. */
 wisp_model *cli_model_load(const char *path, cli_file *file);
 
+/* A non-negative decimal number, all of `s` (an option's value). */
+bool cli_parse_count(const char *s, long long *out);
+
 /* Prints "wisp: <what>: <message>" to stderr and returns 1, for `return cli_fail(...)`. */
 int cli_fail(const char *what, const wisp_error *err);
 
@@ -34,5 +37,6 @@ int cmd_complete(int argc, char **argv);
 int cmd_prompt(int argc, char **argv);
 int cmd_context(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -50,17 +50,6 @@ static const char *const complete_usage =
     "                     at a line equal to one of the 3 before the cursor\n"
     "  --defs-in-prefix   definitions at the top of the prefix, not before the suffix\n";
 
-/* A non-negative decimal number, all of `s`. */
-static bool complete__num(const char *s, long long *out) {
-    if (!s || !*s) return false;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end || errno || v < 0) return false;
-    *out = v;
-    return true;
-}
-
 /* Splits FILE:LINE:COL at its last two colons (a file name may hold colons). */
 static bool complete__parse_loc(const char *s, complete_args *a) {
     const char *c2 = strrchr(s, ':');
@@ -73,7 +62,7 @@ static bool complete__parse_loc(const char *s, complete_args *a) {
     if (n1 == 0 || n1 >= sizeof num) return false;
     memcpy(num, c1 + 1, n1);
     num[n1] = '\0';
-    if (!complete__num(num, &a->line) || !complete__num(c2 + 1, &a->col) || a->line < 1 || a->col < 1)
+    if (!cli_parse_count(num, &a->line) || !cli_parse_count(c2 + 1, &a->col) || a->line < 1 || a->col < 1)
         return false;
     size_t fl = (size_t)(c1 - s);
     char *file = malloc(fl + 1);
@@ -123,7 +112,7 @@ static int complete__args(int argc, char **argv, complete_args *a) {
             else if (!strcmp(s, "--lang")) a->lang = v;
             else if (!strcmp(s, "--open") && a->n_open < 16) a->open[a->n_open++] = v;
             else if (!strcmp(s, "--temperature")) a->params.temperature = strtof(v, NULL);
-            else if (!complete__num(v, &n)) {
+            else if (!cli_parse_count(v, &n)) {
                 fprintf(stderr, "wisp: %s needs a number, not '%s'\n", s, v);
                 return 2;
             } else if (!strcmp(s, "--offset")) a->offset = n;

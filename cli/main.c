@@ -19,6 +19,7 @@ static const command commands[] = {
     {"complete", cmd_complete, "complete F:LINE:COL | --file F --offset N [--json] [--model M]"},
     {"prompt", cmd_prompt, "prompt F:LINE:COL               the assembled FIM prompt, labelled"},
     {"context", cmd_context, "context F:LINE:COL              what context extraction found"},
+    {"serve", cmd_serve, "serve [--port N] [--threads N]   HTTP server: /infill, /v1/completions"},
 };
 
 static void usage(FILE *to) {

@@ -69,6 +69,16 @@ wisp_model *cli_model_load(const char *path, cli_file *file) {
     return m;
 }
 
+bool cli_parse_count(const char *s, long long *out) {
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end || errno || v < 0) return false;
+    *out = v;
+    return true;
+}
+
 int cli_fail(const char *what, const wisp_error *err) {
     fprintf(stderr, "wisp: %s: %s\n", what, err ? err->message : "failed");
     return 1;

@@ -6,11 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# NAME or NAME=VERSION (pinned: `wisp serve` is built on libmicrohttpd and jansson, cli/README.md).
 apt_pkgs=(build-essential cmake pkg-config libcmocka-dev libutf8proc-dev emscripten
-          chromium clang libclang-rt-14-dev python3 xz-utils zstd dpkg-dev ca-certificates)
+          chromium clang libclang-rt-14-dev python3 xz-utils zstd dpkg-dev ca-certificates
+          libmicrohttpd-dev=0.9.75-6 libjansson-dev=2.14-2)
 missing=()
 for p in "${apt_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  name=${p%%=*}
+  have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)
+  case $p in
+    *=*) [ "$have" = "install ok installed ${p#*=}" ] || missing+=("$p") ;;
+    *) case $have in "install ok installed "*) ;; *) missing+=("$p") ;; esac ;;
+  esac
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
