@@ -69,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(warm));
 
   const provider = new WispInlineProvider(client, ready, readSettings, status);
+  const lastVersion = new WeakMap<vscode.TextDocument, number>();
   const selector = LANGUAGE_IDS.map((language) => ({ language }));
   context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider(selector, provider));
 
@@ -83,9 +84,23 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.workspace.onDidCloseTextDocument((d) => {
       const uri = d.uri.toString();
+      provider.completer.forget(uri);
       if (client.isOpen(uri)) void client.close(uri);
     }),
+    // A document opened or focused: its first answer (and the prompt in the KV cache) is computed
+    // before the first keystroke.
+    vscode.window.onDidChangeActiveTextEditor((ed) => provider.prefetch(ed)),
+    // The cursor put somewhere by the user (a click, the arrow keys; not typing): the same there,
+    // after a pause.
+    vscode.window.onDidChangeTextEditorSelection((e) => {
+      const moved = e.kind === vscode.TextEditorSelectionChangeKind.Mouse || e.kind === vscode.TextEditorSelectionChangeKind.Keyboard;
+      const version = e.textEditor.document.version;
+      const typed = lastVersion.get(e.textEditor.document) !== version;
+      lastVersion.set(e.textEditor.document, version);
+      if (moved && !typed && e.selections.length === 1 && e.selections[0]!.isEmpty) provider.prefetch(e.textEditor, 300);
+    }),
   );
+  provider.prefetch(vscode.window.activeTextEditor);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('wisp.toggle', async () => {

@@ -2,8 +2,10 @@
 //   (a) typing in a Python, a TypeScript and a C file brings ghost text; Tab accepts it
 //   (c) every request stays on localhost and none carries the typed text
 //   (d) a second start (same profile) takes the model from browser storage, no download
+//   (b) typing the suggested characters keeps the ghost text with no new engine request (counted
+//       in the page), and Tab shows the next suggestion at once (speculation)
 //   and the package's type declarations: a TypeScript consumer of @wisp/monaco type-checks
-// Screenshots: tests/artifacts/monaco-<language>.png
+// Screenshots: tests/artifacts/monaco-<language>.png, monaco-typed-through.png, monaco-next-suggestion.png
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -150,5 +152,67 @@ wisp.dispose();
     assert.fail(`the consumer does not type-check against @wisp/monaco:\n${e.stdout}${e.stderr}`);
   } finally {
     rmSync(dir, { recursive: true, force: true }); // the links, not what they point at
+  }
+});
+
+// The word characters at the start of a ghost text (typing brackets or quotes would meet the
+// editor's auto-closing), at most `n`.
+const typeable = (ghost, n = 2) => (/^[A-Za-z0-9_]+/.exec(ghost)?.[0] ?? '').slice(0, n);
+
+test('Monaco: typing the suggested characters keeps the ghost text with no new engine request; Tab shows the next one at once', { timeout: 240_000 }, async () => {
+  const { context, page, log, consoleLines } = await launch(profile, { origin, secrets });
+  try {
+    // A short time budget cuts the answer to a few tokens, so that there is a next part to show.
+    await page.goto(origin + '/?timeBudgetMs=40');
+    await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
+    assert.equal((await page.evaluate(() => window.demo.ready)).ok, true);
+    const ghostText = () => page.evaluate(() => [...document.querySelectorAll('.view-lines .ghost-text-decoration')].map((e) => e.textContent).join(''));
+    const state = () => page.evaluate(() => ({ counts: { ...window.wisp.counts }, complete: window.wisp.client.sent.complete ?? 0 }));
+    let ghost = '';
+    let prefix = '';
+    // Find a suggestion that starts with word characters (a few places, each tried once).
+    for (const [i, next] of ['return [v * ', 'return sum(v * ', 'total = '].entries()) {
+      await page.evaluate(() => {
+        window.demo.select('python');
+        const ed = window.demo.editor;
+        const m = ed.getModel();
+        const last = m.getLineCount();
+        ed.setPosition({ lineNumber: last, column: m.getLineMaxColumn(last) });
+        ed.focus();
+      });
+      await page.keyboard.type(`def wisp_secret_scale${i}(values, factor):\n`, { delay: 30 });
+      await page.keyboard.type(next, { delay: 90 });
+      if (!(await waitGhost(page, 30_000))) continue;
+      ghost = await ghostText();
+      prefix = typeable(ghost);
+      if (prefix) break;
+    }
+    assert.ok(prefix, `a ghost text that starts with a word character; last ${JSON.stringify(ghost)}; console: ${consoleLines.slice(-5).join(' | ')}`);
+    const s0 = await state();
+    for (const ch of prefix) await page.keyboard.type(ch, { delay: 120 });
+    await page.waitForTimeout(300);
+    const kept = await ghostText();
+    await page.screenshot({ path: join(artifacts, 'monaco-typed-through.png') });
+    const s1 = await state();
+    assert.equal(kept, ghost.slice(prefix.length), `the rest of ${JSON.stringify(ghost)} is still shown after typing ${JSON.stringify(prefix)}`);
+    assert.equal(s1.complete, s0.complete, 'no new engine request while typing the suggested characters');
+    assert.ok(s1.counts.typed > s0.counts.typed, `served by typing through (${JSON.stringify(s1.counts)})`);
+    // The suggestion after this one, computed in idle time; then Tab shows it with no wait.
+    await page.waitForFunction((n) => window.wisp.counts.speculations > n, s0.counts.speculations, { timeout: 30_000 });
+    const before = await page.evaluate(() => window.demo.editor.getModel().getValue());
+    const t0 = Date.now();
+    await page.keyboard.press('Tab');
+    await page.waitForFunction((b) => window.demo.editor.getModel().getValue() !== b, before, { timeout: 10_000 });
+    const next = await page.waitForFunction(() => document.querySelector('.view-lines .ghost-text-decoration')?.textContent, null, { timeout: 2_000 }).catch(() => null);
+    const waited = Date.now() - t0;
+    await page.screenshot({ path: join(artifacts, 'monaco-next-suggestion.png') });
+    const s2 = await state();
+    assert.ok(next, `a next suggestion right after Tab (${JSON.stringify(s2.counts)})`);
+    assert.equal(s2.complete, s0.complete, 'no engine request for it');
+    assert.ok(s2.counts.speculative > s1.counts.speculative, `served by the speculative suggestion (${JSON.stringify(s2.counts)})`);
+    assert.ok(waited < 1_000, `shown ${waited} ms after Tab`);
+    assert.deepEqual(log.violations, []);
+  } finally {
+    await context.close();
   }
 });

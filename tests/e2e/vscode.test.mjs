@@ -7,8 +7,10 @@
 //   (b) settings apply at once: wisp.languages {"c": false} silences C files; wisp.maxLines: 1
 //       cuts a block suggestion to one line
 //   (c) every request stays on localhost and none carries the typed text
+//   (b) typing the suggested characters keeps the ghost text with no new engine request (counted
+//       from the extension's log), and Tab shows the next suggestion at once (speculation)
 //   (d) a second start (same profile) takes the model from browser storage
-// Screenshots: tests/artifacts/vscode-{python,last-prompt,typescript,c,c-off,next-line,max-lines}.png
+// Screenshots: tests/artifacts/vscode-{python,last-prompt,typescript,c,typed-through,next-suggestion,c-off,next-line,max-lines}.png
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -151,6 +153,60 @@ test('VS Code for the Web: ghost text in a TypeScript and a C file; Tab accepts 
     assert.equal(afterText.split('\n').length, before.split('\n').length + ghost.length - 1, `every ghost line is in the ${label} document`);
   }
   assert.deepEqual(log.violations, [], 'no request leaves localhost or carries typed text');
+});
+
+// The extension logs "[wisp] inline {counts, sent}" whenever it serves a keystroke or finishes
+// speculative work: the latest says how many engine requests the worker has been sent.
+function inlineCounts(consoleLines) {
+  const line = consoleLines.findLast((l) => l.includes('[wisp] inline '));
+  const v = line ? JSON.parse(line.slice(line.indexOf('[wisp] inline ') + 14).split(/\s/)[0]) : { counts: {}, sent: {} };
+  return { counts: v.counts, complete: v.sent.complete ?? 0 };
+}
+
+test('VS Code for the Web: typing the suggested characters keeps the ghost text with no new engine request; Tab shows the next one at once', { timeout: 300_000 }, async () => {
+  const { page, log, consoleLines } = firstStart();
+  // A short time budget cuts the answer to a few tokens, so that there is a next part to show.
+  await writeUserSettings(page, { 'wisp.timeBudgetMs': 40 });
+  let ghost = null;
+  let prefix = '';
+  for (const [i, next] of ['return [v * ', 'return sum(v * ', 'total = '].entries()) {
+    await newUntitled(page);
+    await page.keyboard.type(`def wisp_secret_scale${i}(values, factor):\n`, { delay: 30 });
+    await page.keyboard.type(next, { delay: 90 });
+    ghost = await waitGhost(page, { timeoutMs: 30_000 });
+    prefix = (/^[A-Za-z0-9_]+/.exec(ghost?.[0] ?? '')?.[0] ?? '').slice(0, 2); // no brackets: auto-closing
+    if (prefix) break;
+  }
+  assert.ok(prefix, `a ghost text that starts with a word character; last ${JSON.stringify(ghost)}`);
+  const s0 = inlineCounts(consoleLines);
+  for (const ch of prefix) await page.keyboard.type(ch, { delay: 120 });
+  await new Promise((r) => setTimeout(r, 300));
+  const kept = await ghostLines(page);
+  await page.screenshot({ path: join(artifacts, 'vscode-typed-through.png') });
+  const s1 = inlineCounts(consoleLines);
+  assert.deepEqual(kept, [ghost[0].slice(prefix.length), ...ghost.slice(1)], `the rest of ${JSON.stringify(ghost)} is still shown after typing ${JSON.stringify(prefix)}`);
+  assert.equal(s1.complete, s0.complete, 'no new engine request while typing the suggested characters');
+  assert.ok(s1.counts.typed > s0.counts.typed, `served by typing through (${JSON.stringify(s1.counts)})`);
+  // The suggestion after this one, computed in idle time; then Tab shows it with no wait.
+  const t1 = Date.now();
+  while (inlineCounts(consoleLines).counts.speculations <= s0.counts.speculations && Date.now() - t1 < 30_000) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const before = await documentText(page);
+  const t0 = Date.now();
+  await page.keyboard.press('Tab');
+  await documentChange(page, before);
+  const next = await waitGhost(page, { timeoutMs: 2_000, retriggerMs: Infinity });
+  const waited = Date.now() - t0;
+  await page.screenshot({ path: join(artifacts, 'vscode-next-suggestion.png') });
+  const s2 = inlineCounts(consoleLines);
+  assert.ok(next, `a next suggestion right after Tab (${JSON.stringify(s2)})`);
+  assert.equal(s2.complete, s0.complete, 'no engine request for it');
+  assert.ok(s2.counts.speculative > s1.counts.speculative, `served by the speculative suggestion (${JSON.stringify(s2.counts)})`);
+  assert.ok(waited < 1_500, `shown ${waited} ms after Tab`);
+  await page.keyboard.press('Escape');
+  await writeUserSettings(page, {});
+  assert.deepEqual(log.violations, []);
 });
 
 test('VS Code for the Web: wisp.languages {"c": false} turns ghost text off in C files, at once', { timeout: 300_000 }, async () => {

@@ -5,7 +5,7 @@
  * Result; a JavaScript exception out of a call (a trap) is left to the caller (worker.ts), which
  * throws this object away and makes a new one.
  */
-import type { CompleteOptions, CompletionItem, CompletionResult, Position, Result, TextChange } from './protocol.js';
+import type { CompleteOptions, CompletionItem, CompletionResult, Position, Result, SpeculativeEdit, TextChange } from './protocol.js';
 import { fail, ok } from './protocol.js';
 
 /** The parts of the Emscripten module object we use: the exports of wasm/exports.c (checked
@@ -232,10 +232,43 @@ export class Engine {
   }
 
   complete(uri: string, version: number, pos: Position, opt: CompleteOptions): Result<CompletionResult> {
+    const d = this.docAt(uri, version);
+    return d.ok ? this.completeDoc(d.value, pos, opt) : d;
+  }
+
+  /** Completes at `pos` of the document as it would be after `edit` (a suggestion accepted), then
+   * undoes the edit: two incremental reparses, and the document (version, text) is as before.
+   * Without an edit, a plain completion (a prefill at the cursor). */
+  speculate(uri: string, version: number, pos: Position, opt: CompleteOptions, edit?: SpeculativeEdit): Result<CompletionResult> {
+    const d = this.docAt(uri, version);
+    if (!d.ok) return d;
+    if (!edit) return this.completeDoc(d.value, pos, opt);
+    const apply = (off: number, len: number, text: string) =>
+      this.withStrings([text], ([t], [n]) => this.m._wisp_js_doc_edit_u16(d.value.ptr, off, len, t!, n!));
+    const st = apply(edit.rangeOffset, edit.rangeLength, edit.text);
+    if (st !== 0) {
+      this.close(uri); // it may hold part of the edit: the client reopens it
+      return this.engineError(st);
+    }
+    let r: Result<CompletionResult>;
+    try {
+      r = this.completeDoc(d.value, pos, opt);
+    } finally {
+      const back = apply(edit.rangeOffset, edit.text.length, edit.removed);
+      if (back !== 0) this.close(uri);
+    }
+    return r;
+  }
+
+  private docAt(uri: string, version: number): Result<OpenDoc> {
     if (!this.engine) return fail('not_ready', 'no engine');
     const d = this.docs.get(uri);
     if (!d) return fail('no_document', `${uri} is not open`);
     if (version !== d.version) return fail('stale', `${uri}: request for version ${version}, document at ${d.version}`);
+    return ok(d);
+  }
+
+  private completeDoc(d: OpenDoc, pos: Position, opt: CompleteOptions): Result<CompletionResult> {
     const t0 = performance.now();
     const st = this.m._wisp_js_complete(this.engine, d.ptr, pos.line, pos.character, opt.maxLines ?? 0,
       opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1);

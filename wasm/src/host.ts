@@ -3,6 +3,9 @@
  * in Node tests): a queue of requests answered one at a time by the single-threaded engine.
  *
  * - A newer `complete` cancels every older one still queued; `cancel` drops a queued request.
+ *   `speculate` (idle-time work: a prefill, the suggestion after the one shown) is dropped from
+ *   the queue by any later request, and runs in short time-budgeted pieces that the client
+ *   continues, so a keystroke waits at most for one piece.
  *   Between two requests the host yields to the event loop so that those messages get a chance to
  *   arrive.
  * - Everything is caught: each request gets exactly one typed answer. An exception out of the
@@ -50,16 +53,18 @@ export class Host {
         if (i >= 0) this.answer(this.queue.splice(i, 1)[0]!.id, fail('cancelled', 'cancelled by the caller'));
         return;
       }
-      if (msg.type === 'complete') {
-        // Only the newest cursor matters: older completions still waiting are answered now.
-        this.queue = this.queue.filter((r) => {
-          if (r.type !== 'complete') return true;
-          this.answer(r.id, fail('cancelled', `superseded by request ${msg.id}`));
-          return false;
-        });
-      }
+      // Only the newest cursor matters: older completions still waiting are answered now. Any
+      // request but a speculative one (a keystroke's edit, a completion, ...) first drops the
+      // speculative work still waiting, so that it never delays a real request; a speculative
+      // request only supersedes older speculative ones.
+      const drops = (r: Request) => r.type === 'speculate' ? msg.type !== 'stats' : msg.type === 'complete' && r.type === 'complete';
+      this.queue = this.queue.filter((r) => {
+        if (!drops(r)) return true;
+        this.answer(r.id, fail('cancelled', `superseded by request ${msg.id}`));
+        return false;
+      });
       this.queue.push(msg);
-      if (msg.type === 'complete') this.received.set(msg.id, performance.now());
+      if (msg.type === 'complete' || msg.type === 'speculate') this.received.set(msg.id, performance.now());
       if (!this.pumping) void this.pump();
     } catch (e) {
       this.answer((msg as { id?: number }).id ?? -1, fail('bad_request', String(e)));
@@ -84,7 +89,7 @@ export class Host {
         }
         this.answer(req.id, result);
         // Only a long call can have let messages pile up; edits and opens are cheap.
-        if (req.type === 'complete' || req.type === 'init' || req.type === 'warm') await yieldToEvents();
+        if (req.type === 'complete' || req.type === 'speculate' || req.type === 'init' || req.type === 'warm') await yieldToEvents();
       }
     } finally {
       this.pumping = false;
@@ -192,9 +197,12 @@ export class Host {
         }
         return ok(null);
       }
-      case 'complete': {
+      case 'complete':
+      case 'speculate': {
         const t0 = performance.now();
-        const r = e.complete(req.params.uri, req.params.version, req.params.position, req.params.options);
+        const p = req.params;
+        const r = req.type === 'complete' ? e.complete(p.uri, p.version, p.position, p.options)
+          : e.speculate(p.uri, p.version, p.position, p.options, req.params.edit);
         if (r.ok) {
           r.value.timings.workerMs = performance.now() - t0;
           r.value.timings.queueMs = t0 - (this.received.get(req.id) ?? t0);

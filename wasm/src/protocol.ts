@@ -36,6 +36,11 @@ export interface InitParams {
   nCtx?: number;
 }
 
+/** A hypothetical edit for a speculative request, with the text it replaces (to undo it). */
+export interface SpeculativeEdit extends TextChange {
+  removed: string;
+}
+
 export interface CompleteOptions {
   /** Cut the suggestion after this many lines (>= 1). */
   maxLines?: number;
@@ -139,6 +144,14 @@ export interface RequestMap {
   close: { params: { uri: string }; result: null };
   complete: {
     params: { uri: string; version: number; position: Position; options: CompleteOptions };
+    result: CompletionResult;
+  };
+  /** A low-priority completion, for idle time: at the document's cursor as it is (a prefill when
+   * a document is opened or focused), or as it would be after `edit` (accepting the suggestion
+   * shown: the edit is applied, completed at, and undone). Any later edit or complete drops it
+   * from the queue; it never runs while a real request waits. */
+  speculate: {
+    params: { uri: string; version: number; position: Position; options: CompleteOptions; edit?: SpeculativeEdit };
     result: CompletionResult;
   };
   /** Compiles what the first completion in these languages needs, before the first keystroke. */

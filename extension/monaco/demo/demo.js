@@ -44,6 +44,7 @@
       modelUrl: params.get('model') || '/models/wisp-default.gguf',
       maxLines: Number(params.get('maxLines') || 0),
       nCandidates: Number(params.get('candidates') || 1),
+      timeBudgetMs: params.has('timeBudgetMs') ? Number(params.get('timeBudgetMs')) : undefined,
       onStatus(s) {
         window.demo.events.push(s.state);
         if (s.state === 'loading') {

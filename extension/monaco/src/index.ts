@@ -5,7 +5,7 @@
  */
 import type * as Monaco from 'monaco-editor';
 import { WispClient, type DocSource } from '../../../wasm/src/client.js';
-import { InlineCompleter } from '../../../wasm/src/inline.js';
+import { InlineCompleter, type InlineCounts, type InlineRequest } from '../../../wasm/src/inline.js';
 import { LANGUAGE_IDS } from '../../../wasm/src/languages.js';
 import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
 
@@ -39,6 +39,8 @@ export interface WispHandle {
   /** Resolves when the engine is up (or failed to come up). */
   ready: Promise<Result<EngineInfo>>;
   client: WispClient;
+  /** How keystrokes were served: engine requests, typed-through and speculative suggestions. */
+  readonly counts: InlineCounts;
   enabled: boolean;
   dispose(): void;
 }
@@ -79,6 +81,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
       }),
       model.onWillDispose(() => {
         models.delete(uri);
+        completer.forget(uri);
         if (client.isOpen(uri)) void client.close(uri);
         for (const s of subs) s.dispose();
       }),
@@ -87,21 +90,50 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   for (const m of monaco.editor.getModels()) track(m);
   disposables.push(monaco.editor.onDidCreateModel(track));
 
-  const handle: WispHandle = { ready, client, enabled: true, dispose: () => {} };
+  const handle: WispHandle = { ready, client, counts: completer.counts, enabled: true, dispose: () => {} };
+  const engineUp = ready.then((r) => r.ok);
+
+  const requestAt = (model: Monaco.editor.ITextModel, position: Monaco.IPosition, explicit = false): InlineRequest => {
+    const uri = model.uri.toString();
+    if (!models.has(uri)) track(model);
+    return {
+      uri,
+      version: model.getVersionId(),
+      position: { line: position.lineNumber - 1, character: position.column - 1 },
+      options: { maxLines: options.maxLines ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
+      text: model.getValue(),
+      offset: model.getOffsetAt(position),
+      explicit,
+    };
+  };
+
+  // A model shown or focused in an editor: its first answer (and the prompt in the KV cache) is
+  // computed before the first keystroke.
+  const prefetch = (editor: Monaco.editor.ICodeEditor, delayMs = 0) => {
+    const model = editor.getModel();
+    const position = editor.getPosition();
+    if (!handle.enabled || !model || !position || !languages.includes(model.getLanguageId())) return;
+    void completer.prefetch(engineUp, () => requestAt(model, position), delayMs);
+  };
+  const watchEditor = (editor: Monaco.editor.ICodeEditor) => {
+    disposables.push(
+      editor.onDidChangeModel(() => prefetch(editor)),
+      editor.onDidFocusEditorText(() => prefetch(editor)),
+      // The cursor put somewhere by the user (a click, the arrow keys; not typing): the same
+      // there, after a pause.
+      editor.onDidChangeCursorPosition((e) => {
+        if (e.reason === monaco.editor.CursorChangeReason.Explicit) prefetch(editor, 300);
+      }),
+    );
+    prefetch(editor);
+  };
+  for (const ed of monaco.editor.getEditors()) watchEditor(ed);
+  disposables.push(monaco.editor.onDidCreateEditor(watchEditor));
 
   const provider: Monaco.languages.InlineCompletionsProvider = {
-    async provideInlineCompletions(model, position, _context, token) {
+    async provideInlineCompletions(model, position, context, token) {
       if (!handle.enabled || !languages.includes(model.getLanguageId())) return { items: [] };
-      const items = await completer.complete(token, ready.then((r) => r.ok), () => {
-        const uri = model.uri.toString();
-        if (!models.has(uri)) track(model);
-        return {
-          uri,
-          version: model.getVersionId(),
-          position: { line: position.lineNumber - 1, character: position.column - 1 },
-          options: { maxLines: options.maxLines ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
-        };
-      }, {
+      const items = await completer.complete(token, engineUp, () => requestAt(model, position, context.triggerKind === monaco.languages.InlineCompletionTriggerKind.Explicit), {
         onError: (message) => options.onStatus?.({ state: 'error', message }),
         onDone: (latencyMs, result) => options.onStatus?.({ state: 'completed', latencyMs, result }),
       });
