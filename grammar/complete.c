@@ -152,6 +152,11 @@ static wisp_status complete__check(wisp_engine *self, wisp_doc *doc, size_t pos_
     if (wisp_doc_set(doc) != self->docs)
         return wisp__fail(err, WISP_ERR_INVALID_ARG, "document %s belongs to another engine", wisp_doc_uri(doc));
     *text = wisp_doc_text(doc, len);
+    if (wisp_doc_parse_gave_up(doc))
+        return wisp__fail(err, WISP_ERR_UNSUPPORTED,
+                          "%s: the parser gave up on this text (over %llu operations: error recovery on text "
+                          "such as an unclosed comment full of comment openers); completion resumes once an "
+                          "edit makes it parse", wisp_doc_uri(doc), (unsigned long long)wisp__doc_parse_budget(*len));
     if (pos_u8 > *len)
         return wisp__fail(err, WISP_ERR_RANGE, "cursor at byte %zu is past the end of %s (%zu bytes)", pos_u8,
                           wisp_doc_uri(doc), *len);
@@ -242,7 +247,8 @@ static uint32_t complete__count_errors(TSNode node, uint32_t b, uint32_t e) {
 /*
  * Reparses the region around the cursor with `ins` inserted and counts the syntax errors near the
  * insertion. The region is the outermost definition that holds the cursor (a top-level function
- * or class parses on its own), else the whole document. Returns UINT32_MAX when the parse fails.
+ * or class parses on its own), else the whole document. Returns UINT32_MAX when the parse fails
+ * or runs over the parse budget.
  */
 static uint32_t complete__errors_with(wisp_engine *self, const wisp_context *ctx, const char *text,
                                       size_t len, size_t pos, const char *ins, size_t ins_len) {
@@ -264,7 +270,7 @@ static uint32_t complete__errors_with(wisp_engine *self, const wisp_context *ctx
     memcpy(buf + (pos - rb), ins, ins_len);
     memcpy(buf + (pos - rb) + ins_len, text + pos, re - pos);
     buf[n] = '\0';
-    TSTree *tree = wisp__docs_parse(self->docs, ctx->lang, buf, n, NULL);
+    TSTree *tree = wisp__docs_reparse_capped(self->docs, ctx->lang, NULL, buf, n, wisp__doc_parse_budget(n));
     uint32_t errors = UINT32_MAX;
     if (tree) {
         /* the edited lines: from the cursor's line start to the end of the insertion's last line */

@@ -45,6 +45,10 @@ const TSQuery *wisp__docs_query(wisp_docs *self, wisp_lang lang, wisp__query_kin
  */
 TSTree *wisp__docs_parse(wisp_docs *self, wisp_lang lang, const char *text, size_t len,
                          wisp_error *err);
+/* The parser operations a text of `len` bytes may take before its parse gives up
+ * (wisp_doc_parse_gave_up). */
+uint64_t wisp__doc_parse_budget(size_t len);
+
 /* As wisp__docs_reparse, but gives up (NULL, no error filled) after about `max_ops` parser
  * operations: a deterministic budget for speculative parses such as context repairs, where error
  * recovery on badly broken text could otherwise take long. */
