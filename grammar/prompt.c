@@ -192,8 +192,33 @@ typedef struct prompt__window {
     uint32_t prefix_tokens, suffix_tokens; /* estimates from the line counts */
 } prompt__window;
 
+/* Where the cursor line's part of the prompt starts when the line before the cursor alone is
+ * over `limit` tokens (a minified file, a long data line): the latest start at or after `ls`, on
+ * a multiple of 64 bytes from it (so that typing at the end keeps it for a while) and a character
+ * boundary, whose text to the cursor fits in 3/4 of `limit`. Sets *tokens to that text's count. */
+static wisp_status prompt__cut_line(prompt__scratch *sc, const char *text, size_t ls, size_t pos, uint32_t limit,
+                                    size_t *start, int64_t *tokens, wisp_error *err) {
+    uint32_t target = limit - limit / 4;
+    size_t lo = 0, hi = (pos - ls) / 64 + 1; /* start = ls + 64 * step; the last step is the cursor */
+    while (hi - lo > 1) { /* invariant: step lo is over the target, step hi fits (or is the cursor) */
+        size_t mid = lo + (hi - lo) / 2, at = ls + 64 * mid;
+        while (at < pos && ((unsigned char)text[at] & 0xC0) == 0x80) at++;
+        int64_t k = prompt__tokenize(sc, text + at, pos - at, err);
+        if (k < 0) return err ? err->code : WISP_ERR_TOKENIZER;
+        if ((uint64_t)k > target) lo = mid;
+        else hi = mid;
+    }
+    size_t at = ls + 64 * hi;
+    if (at > pos) at = pos;
+    while (at < pos && ((unsigned char)text[at] & 0xC0) == 0x80) at++;
+    *start = at;
+    *tokens = prompt__tokenize(sc, text + at, pos - at, err);
+    return *tokens < 0 ? (err ? err->code : WISP_ERR_TOKENIZER) : WISP_OK;
+}
+
 /* Splits `avail` tokens between prefix and suffix (suffix ~1/4 unless the prefix needs less),
- * then picks the line boundaries. */
+ * then picks the line boundaries. A cursor line over the budget is cut from its start
+ * (prompt__cut_line), and the window starts there. */
 static wisp_status prompt__window_of(prompt__scratch *sc, const prompt_input *in, uint32_t avail,
                                      prompt__window *w, wisp_error *err) {
     const char *text = in->text;
@@ -201,9 +226,15 @@ static wisp_status prompt__window_of(prompt__scratch *sc, const prompt_input *in
     while (ls > 0 && text[ls - 1] != '\n') ls--;
     int64_t tail = prompt__tokenize(sc, text + ls, pos - ls, err);
     if (tail < 0) return err ? err->code : WISP_ERR_TOKENIZER;
+    bool cut = (uint64_t)tail > avail;
+    if (cut) {
+        wisp_status st = prompt__cut_line(sc, text, ls, pos, avail, &ls, &tail, err);
+        if (st != WISP_OK) return st;
+    }
     uint32_t room = avail > (uint32_t)tail ? avail - (uint32_t)tail : 0;
     prompt__lines pl, sl;
-    wisp_status st = prompt__prefix_lines(sc, text, ls, room, &pl, err);
+    wisp_status st = cut ? WISP_OK : prompt__prefix_lines(sc, text, ls, room, &pl, err);
+    if (cut) memset(&pl, 0, sizeof pl); /* nothing above a cut line */
     if (st != WISP_OK) return st;
     st = prompt__suffix_lines(sc, text, in->len, pos, room, &sl, err);
     if (st != WISP_OK) {
@@ -430,6 +461,10 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
     if (k < 0) {
         st = err ? err->code : WISP_ERR_TOKENIZER;
         goto done;
+    }
+    if (path && (uint64_t)k + 1 > budget / 8) { /* a path longer than code deserves: none */
+        path = false;
+        k = 0;
     }
     uint32_t n_path = (uint32_t)k + (path ? 1 : 0);
     uint32_t defs_cap = 0;

@@ -461,12 +461,53 @@ static void test_reference_vocab(void **state) {
     free(data);
 }
 
+/* A cursor line longer than the whole budget (a minified file, a data line) is cut from its start:
+ * the prompt stays within the budget, ends with the text just before the cursor, and a long path
+ * is dropped rather than eating the budget. Before, the line went in whole and the prompt did not
+ * fit the context (found by fuzz_pipeline). */
+static void test_long_line(void **state) {
+    (void)state;
+    gb b;
+    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
+    prompt_fim fim;
+    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    size_t n = 20000;
+    char *doc = malloc(n + 32);
+    strcpy(doc, "x = [");
+    for (size_t i = 5; i < n; i += 4) memcpy(doc + i, "12, ", 4);
+    strcpy(doc + n, "]\nprint(x)\n");
+    size_t pos = n - 1;
+    while (doc[pos] != ' ') pos--; /* inside the line, at a space */
+    for (uint32_t budget = 64; budget <= 1024; budget *= 4) {
+        prompt_input in = input_of(doc, pos, budget);
+        char path[2048];
+        memset(path, 'p', sizeof path - 1);
+        path[sizeof path - 1] = 0;
+        if (budget == 256) in.path = path;
+        prompt p;
+        wisp_error err;
+        assert_int_equal(prompt_build(t, &fim, &in, &p, &err), WISP_OK);
+        assert_true(p.n_tokens <= budget);
+        assert_true(p.prefix_start_u8 > 0 && p.prefix_start_u8 < pos);
+        char *s = decode(t, p.tokens, p.tail_begin, p.n_tokens - 1);
+        assert_int_equal(strlen(s), pos - p.prefix_start_u8);
+        assert_memory_equal(s, doc + p.prefix_start_u8, pos - p.prefix_start_u8);
+        free(s);
+        if (budget == 256) assert_int_not_equal(p.tokens[0], fim.sep);
+        prompt_free(&p);
+    }
+    free(doc);
+    wisp_tokenizer_free(t);
+    free(b.p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fim_spellings), cmocka_unit_test(test_layout),
         cmocka_unit_test(test_budget),        cmocka_unit_test(test_cache_friendly),
         cmocka_unit_test(test_sticky_start),  cmocka_unit_test(test_defs_block),
         cmocka_unit_test(test_crlf),          cmocka_unit_test(test_reference_vocab),
+        cmocka_unit_test(test_long_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
