@@ -30,8 +30,9 @@ struct wisp_engine {
     char *last_prompt;           /* labelled text of the last wisp_complete */
     size_t last_prompt_len;
     char *prompt_text;           /* result of wisp_engine_prompt_text */
-    /* the prefix start of the last prompt, kept while the user types in the same document */
-    const wisp_doc *sticky_doc;
+    /* the prefix start of the last prompt, kept while the user types in the same document
+     * (remembered by serial: a closed document's address may come back for another one) */
+    uint64_t sticky_doc;
     size_t sticky_start_u8;
     /* the last definitions block, reused while the cursor stays on the same line: typing an
      * identifier changes which names are near, and a changed head would cost a full prefill per
@@ -190,8 +191,9 @@ static wisp_status complete__prompt(wisp_engine *self, wisp_doc *doc, const char
     in->ctx = ctx;
     in->sources = p->sources;
     in->budget = budget;
-    in->sticky_start_u8 = self->sticky_doc == doc ? self->sticky_start_u8 : SIZE_MAX;
-    if (self->frozen_defs && self->sticky_doc == doc && self->frozen_line == ctx->line &&
+    bool same_doc = self->sticky_doc == wisp__doc_serial(doc);
+    in->sticky_start_u8 = same_doc ? self->sticky_start_u8 : SIZE_MAX;
+    if (self->frozen_defs && same_doc && self->frozen_line == ctx->line &&
         self->frozen_sources == p->sources) {
         in->frozen_defs = self->frozen_defs;
         in->frozen_defs_len = self->frozen_defs_len;
@@ -367,7 +369,7 @@ static wisp_status complete__step_prompt(complete__call *c, wisp_error *err) {
     wisp_status st = complete__prompt(self, c->doc, c->text, c->len, c->pos_u8, c->ctx, &c->p, c->budget, &c->in,
                                       &c->pr, err);
     if (st != WISP_OK) return st;
-    self->sticky_doc = c->doc;
+    self->sticky_doc = wisp__doc_serial(c->doc);
     self->sticky_start_u8 = c->pr.prefix_start_u8;
     if (!c->in.frozen_defs) { /* remember this head for the next keystrokes on this line */
         char *copy = malloc(c->pr.defs_len + 1);

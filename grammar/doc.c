@@ -12,6 +12,7 @@ struct wisp_docs {
     size_t n_docs, cap;
     TSParser *parser; /* one per set: parsing is sequential within a worker */
     TSQuery *queries[WISP_LANG_COUNT][WISP_Q_COUNT]; /* compiled on first use */
+    uint64_t next_serial;
 };
 
 struct wisp_doc {
@@ -26,6 +27,7 @@ struct wisp_doc {
     void *derived;    /* data derived from this version (wisp__doc_set_derived), or NULL */
     const wisp__doc_derived_ops *derived_ops;
     bool gave_up;     /* the parse ran over its budget: `tree` is that of an empty text */
+    uint64_t serial;  /* unique in its set, never reused (unlike the document's address) */
 };
 
 // tree-sitter counts in uint32_t; keep one byte spare for the NUL we append.
@@ -221,6 +223,7 @@ wisp_doc *wisp_doc_open(wisp_docs *docs, const char *uri, wisp_lang lang, const 
         return NULL;
     }
     doc->set = docs;
+    doc->serial = ++docs->next_serial;
     doc->lang = lang;
     doc->len = len;
     doc->tree = doc__parse(docs, lang, NULL, doc->text, len, &doc->gave_up, err);
@@ -372,6 +375,7 @@ char *wisp_doc_tree_string(const wisp_doc *self) {
 }
 
 const TSTree *wisp__doc_tree(const wisp_doc *self) { return self->tree; }
+uint64_t wisp__doc_serial(const wisp_doc *self) { return self ? self->serial : 0; }
 TSNode wisp__doc_root(const wisp_doc *self) { return ts_tree_root_node(self->tree); }
 const wisp__line_index *wisp__doc_lines(const wisp_doc *self) { return &self->lines; }
 void *wisp__doc_derived(const wisp_doc *self, const wisp__doc_derived_ops *ops) {

@@ -13,6 +13,9 @@
 const TSTree *wisp__doc_tree(const wisp_doc *self);
 TSNode wisp__doc_root(const wisp_doc *self);
 const wisp__line_index *wisp__doc_lines(const wisp_doc *self);
+/* A number that identifies the document within its set for as long as the set lives (1, 2, ...;
+ * 0 for NULL): what to remember a document by, where its address may be reused after a close. */
+uint64_t wisp__doc_serial(const wisp_doc *self);
 
 /*
  * Data derived from the current version of a document (defs.c keeps its definition index here),
