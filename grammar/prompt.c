@@ -351,10 +351,10 @@ static const char *prompt__basename(const char *uri) {
 
 /* The definitions block: ranked definitions not already visible in the window, each as comment
  * lines, grouped under the file they come from; then the headers of enclosing scopes that the
- * window cut off. Kept under `limit` tokens. */
+ * window cut off. Kept under `limit` tokens, `scope_limit` more with the headers. */
 static wisp_status prompt__defs(prompt__scratch *sc, const prompt_input *in,
-                                const prompt__window *w, uint32_t limit, prompt__text *out,
-                                size_t *n_defs, wisp_error *err) {
+                                const prompt__window *w, uint32_t limit, uint32_t scope_limit,
+                                prompt__text *out, size_t *n_defs, wisp_error *err) {
     const wisp_context *ctx = in->ctx;
     *n_defs = 0;
     if (!ctx) return WISP_OK;
@@ -411,7 +411,7 @@ static wisp_status prompt__defs(prompt__scratch *sc, const prompt_input *in,
         if (any) {
             int64_t k = prompt__tokenize(sc, out->p, out->len, err);
             if (k < 0) return err ? err->code : WISP_ERR_TOKENIZER;
-            if ((uint32_t)k > limit + PROMPT__SCOPES_MAX_TOKENS) {
+            if ((uint32_t)k > limit + scope_limit) {
                 out->len = mark;
                 if (out->p) out->p[mark] = '\0';
             }
@@ -473,6 +473,7 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
         if (!(in->sources & WISP_SOURCE_DEFS)) defs_cap = 0;
     }
     uint32_t scope_cap = (in->ctx && (in->sources & WISP_SOURCE_SCOPES)) ? PROMPT__SCOPES_MAX_TOKENS : 0;
+    if (scope_cap > budget / 4) scope_cap = budget / 4; /* a small budget: the headers fit in it */
     uint32_t fixed = n_path + 3;
     uint32_t avail = budget > fixed + defs_cap + scope_cap ? budget - fixed - defs_cap - scope_cap : 0;
 
@@ -488,7 +489,7 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
         }
         out->n_defs = in->frozen_n_defs;
     } else {
-        st = prompt__defs(&sc, in, &w, defs_cap, &defs, &out->n_defs, err);
+        st = prompt__defs(&sc, in, &w, defs_cap, scope_cap, &defs, &out->n_defs, err);
         if (st != WISP_OK) goto done;
     }
     k = defs.len ? prompt__tokenize(&sc, defs.p, defs.len, err) : 0;

@@ -404,6 +404,55 @@ static void test_defs_block(void **state) {
     free(b.p);
 }
 
+/* The headers of enclosing scopes cut off by the window take at most a quarter of a small budget:
+ * with the smallest budget (32) the prompt still fits (before, the headers were allowed 48 tokens
+ * whatever the budget; found by fuzz_prompt). */
+static void test_small_budget_scopes(void **state) {
+    (void)state;
+    gb b;
+    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
+    prompt_fim fim;
+    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    char doc[4096];
+    size_t n = (size_t)sprintf(doc, "class A:\n    def f(self):\n");
+    for (int i = 0; i < 40; i++) n += (size_t)sprintf(doc + n, "        value_%d = first + second * %d\n", i, i);
+    n += (size_t)sprintf(doc + n, "        return ");
+    wisp_scope scopes[3];
+    memset(scopes, 0, sizeof scopes);
+    scopes[0].kind = WISP_SCOPE_FUNCTION;
+    scopes[0].header = (wisp_str){doc + 13, 12};
+    scopes[0].indent = (wisp_str){"    ", 4};
+    scopes[0].start_u8 = 13;
+    scopes[0].end_u8 = n;
+    scopes[1].kind = WISP_SCOPE_CLASS;
+    scopes[1].header = (wisp_str){doc, 8};
+    scopes[1].end_u8 = n;
+    scopes[2].kind = WISP_SCOPE_FILE;
+    scopes[2].end_u8 = n;
+    wisp_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.lang = WISP_LANG_PYTHON;
+    ctx.mode = WISP_MODE_END_OF_LINE;
+    ctx.scopes = scopes;
+    ctx.n_scopes = 3;
+    for (uint32_t budget = 32; budget <= 1024; budget *= 2) {
+        prompt_input in = input_of(doc, n, budget);
+        in.ctx = &ctx;
+        in.path = NULL;
+        prompt p;
+        assert_int_equal(prompt_build(t, &fim, &in, &p, NULL), WISP_OK);
+        assert_true(p.n_tokens <= budget);
+        if (budget == 1024) { /* room enough: the headers are there */
+            char *s = decode(t, p.tokens, 0, p.n_tokens);
+            assert_non_null(strstr(s, "The cursor is inside:"));
+            free(s);
+        }
+        prompt_free(&p);
+    }
+    wisp_tokenizer_free(t);
+    free(b.p);
+}
+
 /* \r\n in the document reaches the model as \n (the layout it was trained on). */
 static void test_crlf(void **state) {
     (void)state;
@@ -507,7 +556,7 @@ int main(void) {
         cmocka_unit_test(test_budget),        cmocka_unit_test(test_cache_friendly),
         cmocka_unit_test(test_sticky_start),  cmocka_unit_test(test_defs_block),
         cmocka_unit_test(test_crlf),          cmocka_unit_test(test_reference_vocab),
-        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_long_line),     cmocka_unit_test(test_small_budget_scopes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
