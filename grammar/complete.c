@@ -153,6 +153,9 @@ static wisp_status complete__check(wisp_engine *self, wisp_doc *doc, size_t pos_
     if (wisp_doc_set(doc) != self->docs)
         return wisp__fail(err, WISP_ERR_INVALID_ARG, "document %s belongs to another engine", wisp_doc_uri(doc));
     *text = wisp_doc_text(doc, len);
+    if (wisp_doc_parse_gave_up(doc) && *len > WISP_DOC_MAX_PARSE)
+        return wisp__fail(err, WISP_ERR_UNSUPPORTED, "%s: %zu bytes is over the %zu that wisp parses for completion",
+                          wisp_doc_uri(doc), *len, WISP_DOC_MAX_PARSE);
     if (wisp_doc_parse_gave_up(doc))
         return wisp__fail(err, WISP_ERR_UNSUPPORTED,
                           "%s: the parser gave up on this text (over %llu operations: error recovery on text "

@@ -153,7 +153,9 @@ TSTree *wisp__docs_reparse_capped(wisp_docs *self, wisp_lang lang, const TSTree 
 uint64_t wisp__doc_parse_budget(size_t len) { return 50000 + 16 * (uint64_t)len; }
 
 /*
- * The tree of a document's text, under the parse budget: tree-sitter's error recovery is
+ * The tree of a document's text, under the parse budget and up to WISP_DOC_MAX_PARSE bytes (past
+ * that, context extraction, which is linear in the document, would take seconds a keystroke):
+ * tree-sitter's error recovery is
  * super-linear on some broken text (6 KB of comment openers in an unclosed C comment: ~1 M
  * operations, 10 s), and a document must never hold its worker that long. Code needs under one
  * operation a byte; past the budget the document gets the tree of an empty text and *gave_up (so
@@ -172,7 +174,9 @@ static TSTree *doc__parse(wisp_docs *set, wisp_lang lang, const TSTree *old, con
         wisp__fail(err, WISP_ERR_RANGE, "text of %zu bytes is over tree-sitter's 4 GiB limit", len);
         return NULL;
     }
-    TSTree *tree = wisp__docs_reparse_capped(set, lang, old, text, len, wisp__doc_parse_budget(len));
+    TSTree *tree = len <= WISP_DOC_MAX_PARSE ? wisp__docs_reparse_capped(set, lang, old, text, len,
+                                                                          wisp__doc_parse_budget(len))
+                                             : NULL;
     *gave_up = tree == NULL;
     if (!tree) tree = wisp__docs_parse(set, lang, "", 0, err);
     return tree;
