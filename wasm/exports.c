@@ -9,6 +9,7 @@
  */
 #include <assert.h>
 #include <emscripten.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,16 +114,43 @@ EMSCRIPTEN_KEEPALIVE wisp_doc *wisp_js_doc_open(wisp_engine *engine, const char 
 EMSCRIPTEN_KEEPALIVE void wisp_js_doc_close(wisp_doc *doc) { wisp_doc_close(doc); }
 
 /* Applies one editor change: replace `len_u16` UTF-16 units at UTF-16 offset `off_u16` by `len`
- * bytes of UTF-8 `text`. Returns a wisp_status. */
+ * bytes of UTF-8 `text`. Returns a wisp_status: WISP_ERR_RANGE for a range past the end or one
+ * whose ends fall inside a character (between the halves of a surrogate pair, between the \r
+ * and \n of a line end), which the editor's text cannot have meant the same way: the worker
+ * reopens the document rather than edit somewhere else. */
 EMSCRIPTEN_KEEPALIVE int wisp_js_doc_edit_u16(wisp_doc *doc, size_t off_u16, size_t len_u16,
                                               const char *text, size_t len) {
     wisp_pos start, end;
+    if (off_u16 + len_u16 < off_u16) {
+        js_err.code = WISP_ERR_RANGE;
+        snprintf(js_err.message, sizeof js_err.message, "edit range overflows");
+        return WISP_ERR_RANGE;
+    }
     wisp_status st = wisp_doc_pos_at_u16(doc, off_u16, &start, &js_err);
     if (st != WISP_OK) return st;
     st = wisp_doc_pos_at_u16(doc, off_u16 + len_u16, &end, &js_err);
     if (st != WISP_OK) return st;
+    if (start.off_u16 != off_u16 || end.off_u16 != off_u16 + len_u16) {
+        js_err.code = WISP_ERR_RANGE;
+        snprintf(js_err.message, sizeof js_err.message, "edit [%zu, %zu) splits a character of %s",
+                 off_u16, off_u16 + len_u16, wisp_doc_uri(doc));
+        return WISP_ERR_RANGE;
+    }
     return wisp_doc_edit(doc, start.pos_u8, end.pos_u8, text, len, &js_err);
 }
+
+/* The document's text (its bytes, wisp_js_doc_text_len of them; owned by the document), for the
+ * worker's sync check. */
+EMSCRIPTEN_KEEPALIVE const char *wisp_js_doc_text(wisp_doc *doc) { return wisp_doc_text(doc, NULL); }
+EMSCRIPTEN_KEEPALIVE uint32_t wisp_js_doc_text_len(wisp_doc *doc) {
+    size_t len = 0;
+    wisp_doc_text(doc, &len);
+    return (uint32_t)len;
+}
+
+/* Bytes of the WebAssembly heap in use by malloc (the heap itself only ever grows): what a soak
+ * test watches for leaks. */
+EMSCRIPTEN_KEEPALIVE uint32_t wisp_js_heap_used(void) { return (uint32_t)mallinfo().uordblks; }
 
 /* Replaces the whole text of a document. Returns a wisp_status. */
 EMSCRIPTEN_KEEPALIVE int wisp_js_doc_set_text(wisp_doc *doc, const char *text, size_t len) {

@@ -25,6 +25,9 @@ export interface WispModule {
   _wisp_js_doc_close(doc: number): void;
   _wisp_js_doc_edit_u16(doc: number, offU16: number, lenU16: number, text: number, len: number): number;
   _wisp_js_doc_set_text(doc: number, text: number, len: number): number;
+  _wisp_js_doc_text(doc: number): number;
+  _wisp_js_doc_text_len(doc: number): number;
+  _wisp_js_heap_used(): number;
   _wisp_js_complete(engine: number, doc: number, line: number, colU16: number, maxLines: number,
                     maxTokens: number, timeBudgetMs: number, nCandidates: number): number;
   _wisp_js_last_prompt(engine: number): number;
@@ -63,6 +66,10 @@ const ITEM_BYTES = 36;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** The WebAssembly heap could not hold what was to be copied in (memory growth refused or the
+ * 4 GiB limit): an answer ('engine', 'no memory'), not a trap. */
+export class OutOfMemory extends Error {}
 
 interface OpenDoc {
   ptr: number;
@@ -107,6 +114,11 @@ export class Engine {
     return this.m.HEAPU8.length;
   }
 
+  /** Bytes of the heap that malloc holds now (the heap's size only grows). */
+  get heapUsed(): number {
+    return this.m._wisp_js_heap_used() >>> 0;
+  }
+
   get openDocs(): number {
     return this.docs.size;
   }
@@ -141,7 +153,7 @@ export class Engine {
       for (const s of strs) {
         const b = encoder.encode(s);
         const p = this.put(b);
-        if (p === 0) throw new Error(`out of WebAssembly memory copying ${b.length} bytes`);
+        if (p === 0) throw new OutOfMemory(`out of WebAssembly memory copying ${b.length} bytes`);
         ptrs.push(p);
         lens.push(b.length);
       }
@@ -210,8 +222,15 @@ export class Engine {
       return fail('stale', `${uri}: edit to version ${version} but the worker holds version ${d.version}`);
     }
     for (const ch of changes) {
-      const st = this.withStrings([ch.text], ([t], [n]) =>
-        this.m._wisp_js_doc_edit_u16(d.ptr, ch.rangeOffset, ch.rangeLength, t!, n!));
+      let st: number;
+      try {
+        st = this.withStrings([ch.text], ([t], [n]) =>
+          this.m._wisp_js_doc_edit_u16(d.ptr, ch.rangeOffset, ch.rangeLength, t!, n!));
+      } catch (e) {
+        if (!(e instanceof OutOfMemory)) throw e;
+        this.close(uri);
+        return fail('engine', `${e.message}; ${uri} must be reopened`, 'no memory');
+      }
       if (st !== 0) {
         // The document may now hold part of the event: force a reopen.
         this.close(uri);
@@ -221,6 +240,14 @@ export class Engine {
     d.version = version;
     this.edits++;
     return ok(null);
+  }
+
+  /** The worker's copy of a document. */
+  text(uri: string): Result<{ text: string; version: number }> {
+    const d = this.docs.get(uri);
+    if (!d) return fail('no_document', `${uri} is not open`);
+    const p = this.m._wisp_js_doc_text(d.ptr);
+    return ok({ text: this.str(p, this.m._wisp_js_doc_text_len(d.ptr) >>> 0), version: d.version });
   }
 
   close(uri: string): Result<null> {
@@ -254,8 +281,13 @@ export class Engine {
     try {
       r = this.completeDoc(d.value, pos, opt);
     } finally {
-      const back = apply(edit.rangeOffset, edit.text.length, edit.removed);
-      if (back !== 0) this.close(uri);
+      let back = -1;
+      try {
+        back = apply(edit.rangeOffset, edit.text.length, edit.removed);
+      } catch (e) {
+        if (!(e instanceof OutOfMemory)) throw e;
+      }
+      if (back !== 0) this.close(uri); // it may still hold the edit: the client reopens it
     }
     return r;
   }

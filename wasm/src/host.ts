@@ -8,15 +8,18 @@
  *   continues, so a keystroke waits at most for one piece.
  *   Between two requests the host yields to the event loop so that those messages get a chance to
  *   arrive.
- * - Everything is caught: each request gets exactly one typed answer. An exception out of the
- *   WebAssembly instance (a trap) drops the instance and builds a new one from the same wasm and
- *   model; its documents are gone, so later requests on them answer 'no_document' and the client
- *   reopens them.
+ * - Everything is checked (validate.ts) and caught: each request gets exactly one typed answer,
+ *   a malformed one 'bad_request'. A trap out of the WebAssembly instance drops the instance and
+ *   builds a new one from the same wasm and model; its documents are gone, so later requests on
+ *   them answer 'no_document' and the client reopens them.
+ * - The model is written to browser storage only once the engine has loaded it, so a download
+ *   that was cut short or corrupted never becomes the copy every later start reads.
  */
-import { Engine, type ModuleFactory, type WasmSource } from './engine.js';
+import { Engine, OutOfMemory, type ModuleFactory, type WasmSource } from './engine.js';
 import { loadModel, ModelError } from './model-store.js';
-import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats, ToWorker } from './protocol.js';
+import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats } from './protocol.js';
 import { fail, ok } from './protocol.js';
+import { validate } from './validate.js';
 
 // A macrotask boundary without setTimeout's 4 ms clamp, so that messages that arrived during an
 // engine call are delivered (and can cancel queued requests) before the next one runs.
@@ -45,9 +48,15 @@ export class Host {
 
   constructor(private factory: ModuleFactory, private post: (msg: FromWorker) => void) {}
 
-  /** Entry point for every message; never throws. */
-  receive(msg: ToWorker): void {
+  /** Entry point for every message, whatever it holds (validate.ts); never throws. */
+  receive(raw: unknown): void {
     try {
+      const v = validate(raw);
+      if (!v.ok) {
+        this.answer(v.id, fail('bad_request', v.message));
+        return;
+      }
+      const msg = v.msg;
       if (msg.type === 'cancel') {
         const i = this.queue.findIndex((r) => r.id === msg.id);
         if (i >= 0) this.answer(this.queue.splice(i, 1)[0]!.id, fail('cancelled', 'cancelled by the caller'));
@@ -67,7 +76,7 @@ export class Host {
       if (msg.type === 'complete' || msg.type === 'speculate') this.received.set(msg.id, performance.now());
       if (!this.pumping) void this.pump();
     } catch (e) {
-      this.answer((msg as { id?: number }).id ?? -1, fail('bad_request', String(e)));
+      this.answer(-1, fail('internal', String(e)));
     }
   }
 
@@ -96,10 +105,15 @@ export class Host {
     }
   }
 
-  // An exception escaped the engine: treat the instance as dead and build a new one.
+  // An exception escaped the engine. A trap (a RuntimeError out of WebAssembly, an abort, a stack
+  // overflow) leaves the instance in no known state: drop it and build a new one. Running out of
+  // heap while copying a string in is an answer; any other exception is a bug of ours, answered
+  // without touching the engine.
   private async onThrow(e: unknown): Promise<Result<unknown>> {
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    if (!this.engine) return fail('internal', message);
+    if (e instanceof OutOfMemory) return fail('engine', e.message, 'no memory');
+    const trap = e instanceof WebAssembly.RuntimeError || e instanceof RangeError;
+    if (!this.engine || !trap) return fail('internal', message);
     this.engine.dispose();
     this.engine = null;
     this.restarts++;
@@ -144,12 +158,15 @@ export class Host {
     if (!loaded.ok) return loaded;
     const t3 = performance.now();
     this.engine = engine;
+    const stored = await model.store();
     return ok({
       version: engine.version(),
       modelName: loaded.value.modelName,
       modelSha256: model.sha256,
       modelBytes: model.bytes.length,
       modelFromCache: model.fromCache,
+      storage: stored.storage,
+      ...(stored.error ? { storageError: stored.error } : {}),
       startMs: { wasm: t1 - t0, model: t2 - t1, engine: t3 - t2 },
       heapBytes: engine.heapBytes,
     });
@@ -190,6 +207,8 @@ export class Host {
         return e.close(req.params.uri);
       case 'lastPrompt':
         return e.lastPrompt();
+      case 'text':
+        return e.text(req.params.uri);
       case 'warm': {
         for (const id of req.params.languageIds) {
           const r = e.warm(id);

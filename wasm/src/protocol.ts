@@ -24,7 +24,14 @@ export interface TextChange {
  * (lowercase hex), when given, is checked against the bytes and lets a second start skip the
  * network entirely. `bytes` skips both download and storage. */
 export type ModelSource =
-  | { kind: 'url'; url: string; sha256?: string }
+  | {
+      kind: 'url'; url: string; sha256?: string;
+      /** A download that receives nothing for this long is dropped and tried again (default 30000). */
+      stallMs?: number;
+      /** Further attempts after a failed, cut off or stalled download (default 2); each resumes
+       * where the last stopped when the server honours a Range request. */
+      retries?: number;
+    }
   | { kind: 'bytes'; bytes: ArrayBuffer; sha256?: string };
 
 export interface InitParams {
@@ -98,6 +105,11 @@ export interface EngineInfo {
   modelBytes: number;
   /** True when the model came from browser storage (no download). */
   modelFromCache: boolean;
+  /** What browser storage did with the model: read from it, written to it (after the engine
+   * loaded it), unavailable (no Cache Storage here), or failed (full or refused: `storageError`
+   * says why, and the next start downloads again). */
+  storage: 'read' | 'written' | 'unavailable' | 'failed';
+  storageError?: string;
   /** Milliseconds: wasm instantiate, model load (fetch or storage, digest), engine create. */
   startMs: { wasm: number; model: number; engine: number };
   heapBytes: number;
@@ -125,6 +137,7 @@ export type ErrorCode =
   | 'integrity'   // model bytes do not match the expected SHA-256
   | 'engine'      // the engine returned an error
   | 'trap'        // the WebAssembly instance trapped; it is being recreated
+  | 'worker'      // the worker stopped answering (terminated, crashed); a new one is starting
   | 'internal';   // anything else (caught, never kills the worker)
 
 export interface WispError {
@@ -157,6 +170,9 @@ export interface RequestMap {
   /** Compiles what the first completion in these languages needs, before the first keystroke. */
   warm: { params: { languageIds: string[] }; result: null };
   lastPrompt: { params: Record<string, never>; result: string };
+  /** The worker's copy of a document (lone UTF-16 surrogates read back as U+FFFD), to check that
+   * it follows the editor's. */
+  text: { params: { uri: string }; result: { text: string; version: number } };
   stats: { params: Record<string, never>; result: Stats };
 }
 
