@@ -450,7 +450,7 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
     /* the path line */
     bool path = (in->sources & WISP_SOURCE_PATH) && fim->sep != WISP_NO_TOKEN && in->path && *in->path;
     if (path) {
-        prompt__puts(&head, in->path);
+        prompt__put(&head, in->path, strcspn(in->path, "\r\n")); /* one line, whatever the name holds */
         prompt__put(&head, "\n", 1);
         if (head.failed) {
             st = wisp__fail(err, WISP_ERR_NO_MEMORY, "prompt: path");

@@ -30,30 +30,40 @@ out=build-fuzz/long
 mkdir -p "$out/corpus" build-fuzz/crashes
 [ -f "$out/runs.tsv" ] || printf 'date\ttarget\tseconds\texecutions\texec_per_s\tcorpus_files\tcrashes\tstatus\n' >"$out/runs.tsv"
 
+# Both builds first; the runs use copies (build-fuzz/long/bin/), so rebuilding meanwhile is safe.
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWISP_FUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
 CC=clang cmake -S . -B build-fuzz-cov -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWISP_FUZZ=ON -DWISP_FUZZ_COVERAGE=ON \
   -DCMAKE_C_COMPILER=clang >/dev/null
+mkdir -p "$out/bin" "$out/bin-cov"
 status=0
+ready=()
 for t in "${targets[@]}"; do
-  name=${t#fuzz_}
-  if ! nice cmake --build build-fuzz -j "${FUZZ_JOBS:-2}" --target "$t" >"$out/$t.build.log" 2>&1 ||
-     ! nice cmake --build build-fuzz-cov -j "${FUZZ_JOBS:-2}" --target "$t" >>"$out/$t.build.log" 2>&1; then
+  if nice cmake --build build-fuzz -j "${FUZZ_JOBS:-2}" --target "$t" >"$out/$t.build.log" 2>&1 &&
+     nice cmake --build build-fuzz-cov -j "${FUZZ_JOBS:-2}" --target "$t" >>"$out/$t.build.log" 2>&1; then
+    cp build-fuzz/tests/"$t" "$out/bin/$t.new" && mv "$out/bin/$t.new" "$out/bin/$t" # a running copy is kept
+    cp build-fuzz-cov/tests/"$t" "$out/bin-cov/$t.new" && mv "$out/bin-cov/$t.new" "$out/bin-cov/$t"
+    ready+=("$t")
+  else
     echo "!! $t does not build: see $out/$t.build.log" >&2
     status=1
-    continue
   fi
+done
+for t in "${ready[@]}"; do
+  name=${t#fuzz_}
   corpus="$out/corpus/$name"
   mkdir -p "$corpus"
   [ -d "tests/fuzz/corpus/$name" ] && cp -n "tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null
   dict=()
   [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+  max_len=4096 # as scripts/fuzz.sh: model files need room
+  case $t in fuzz_gguf|fuzz_tokenizer) max_len=65536 ;; esac
   limit=(-max_total_time="$amount")
   [ "$mode" = runs ] && limit=(-runs="$amount")
   echo "== $t: $mode $amount, corpus $corpus"
   t0=$SECONDS
   crashes0=$(ls build-fuzz/crashes/ 2>/dev/null | grep -c "^$t-" || true)
   ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 nice -n "${FUZZ_NICE:-10}" \
-    build-fuzz/tests/"$t" "${dict[@]}" "${limit[@]}" -rss_limit_mb=2048 -max_len=4096 -timeout=120 \
+    "$out/bin/$t" "${dict[@]}" "${limit[@]}" -rss_limit_mb=2048 -max_len=$max_len -timeout=120 \
     -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/"$t"- "$corpus" >"$out/$t.log" 2>&1
   rc=$?
   secs=$((SECONDS - t0))
@@ -73,12 +83,12 @@ for t in "${targets[@]}"; do
 
   # coverage of wisp's own files, from replaying the corpus (timeouts and crashes excluded)
   rm -f "$out/$t".*.profraw
-  LLVM_PROFILE_FILE="$out/$t.%p.profraw" nice -n "${FUZZ_NICE:-10}" build-fuzz-cov/tests/"$t" -runs=0 \
+  LLVM_PROFILE_FILE="$out/$t.%p.profraw" nice -n "${FUZZ_NICE:-10}" "$out/bin-cov/$t" -runs=0 \
     -rss_limit_mb=4096 -timeout=120 "$corpus" >"$out/$t.cov.log" 2>&1
   $prof merge -sparse "$out/$t".*.profraw -o "$out/$t.profdata" 2>>"$out/$t.cov.log" && rm -f "$out/$t".*.profraw
   srcs=$(ls core/*.c grammar/*.c cli/serve_request.c 2>/dev/null)
   # shellcheck disable=SC2086
-  $cov report build-fuzz-cov/tests/"$t" -instr-profile="$out/$t.profdata" $srcs >"$out/$t.cov.txt" 2>>"$out/$t.cov.log"
+  $cov report "$out/bin-cov/$t" -instr-profile="$out/$t.profdata" $srcs >"$out/$t.cov.txt" 2>>"$out/$t.cov.log"
   # file  lines-covered/lines (percent), for the files the corpus reaches at all
   awk '$1 ~ /\.c$/ && $8 > 0 && $9 < $8 { printf "%s\t%d/%d\t%s\n", $1, $8 - $9, $8, $10 }' "$out/$t.cov.txt" \
     | sed "s|^$(pwd)/||" >"$out/$t.files.txt"

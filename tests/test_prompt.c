@@ -545,6 +545,16 @@ static void test_long_line(void **state) {
         if (budget == 256) assert_int_not_equal(p.tokens[0], fim.sep);
         prompt_free(&p);
     }
+    /* a name with a line break in it: the path line holds its first line only (found by
+     * fuzz_prompt; the rest spilled into the prompt as a line of its own) */
+    prompt_input in = input_of("x = 1\n", 6, 256);
+    in.path = "src/a.py\r\nmore";
+    prompt p;
+    assert_int_equal(prompt_build(t, &fim, &in, &p, NULL), WISP_OK);
+    char *s = decode(t, p.tokens, 0, p.part_end[PROMPT_PART_PATH]);
+    assert_string_equal(s, "<|file_sep|>src/a.py\n");
+    free(s);
+    prompt_free(&p);
     free(doc);
     wisp_tokenizer_free(t);
     free(b.p);

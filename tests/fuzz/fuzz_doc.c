@@ -152,8 +152,10 @@ static void check_same_context(const wisp_context *a, const wisp_context *b) {
 /* What every context must satisfy, whatever the tree. */
 static void check_context(const wisp_context *c, size_t pos, const char *text, size_t len) {
     FUZZ_CHECK(c->pos_u8 == pos && c->n_scopes >= 1 && c->scopes[c->n_scopes - 1].kind == WISP_SCOPE_FILE);
-    FUZZ_CHECK(c->line_prefix.len <= pos && (!c->line_prefix.len ||
-               !memcmp(c->line_prefix.ptr, text + pos - c->line_prefix.len, c->line_prefix.len)));
+    /* the line before the cursor ends at the cursor (between "\r" and "\n", at the "\r") */
+    size_t end = pos > 0 && pos < len && text[pos - 1] == '\r' && text[pos] == '\n' ? pos - 1 : pos;
+    FUZZ_CHECK(c->line_prefix.len <= end && (!c->line_prefix.len ||
+               !memcmp(c->line_prefix.ptr, text + end - c->line_prefix.len, c->line_prefix.len)));
     FUZZ_CHECK(pos + c->line_suffix.len <= len);
     for (size_t i = 0; i < c->n_scopes; i++) FUZZ_CHECK(c->scopes[i].start_u8 <= c->scopes[i].end_u8);
     for (size_t i = 0; i < c->n_names; i++) FUZZ_CHECK(c->names[i].pos_u8 <= len);

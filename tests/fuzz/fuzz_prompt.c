@@ -10,7 +10,7 @@
  *     under a smaller budget);
  *   - the window holds the cursor ([prefix_start, pos] and [pos, suffix_end] inside the text) and,
  *     for byte-level vocabularies, the prefix and suffix parts spell exactly those bytes of the
- *     document (with "\r\n" read as "\n"), and the path part the path;
+ *     document (with "\r\n" read as "\n"), and the path part the path's first line;
  *   - prompt_describe gives the labelled text.
  * Fixture directory: $WISP_FUZZ_FIXTURES or the repository root.
  */
@@ -125,7 +125,8 @@ static void check(const vocab *v, const prompt_input *in, const prompt *p, bool 
     if (p->part_end[PROMPT_PART_PATH] > 0) { /* <sep> PATH "\n" */
         FUZZ_CHECK(p->tokens[0] == fim->sep);
         spelled(v, p->tokens, 1, p->part_end[PROMPT_PART_PATH], &got);
-        FUZZ_CHECK(got.len == strlen(in->path) + 1 && !memcmp(got.p, in->path, got.len - 1) && got.p[got.len - 1] == '\n');
+        size_t pl = strcspn(in->path, "\r\n"); /* the path line holds the name's first line */
+        FUZZ_CHECK(got.len == pl + 1 && !memcmp(got.p, in->path, pl) && got.p[pl] == '\n');
     }
     free(want.p);
     free(got.p);
