@@ -25,8 +25,9 @@
     } while (0)
 
 /* Texts a target generates stay under this (large enough for a huge line or deep nesting, small
- * enough for thousands of executions a second). */
+ * enough to keep executions cheap); a target may lower it. */
 #define FUZZ_MAX_TEXT (16 * 1024)
+static size_t fuzz_max_text = FUZZ_MAX_TEXT;
 
 typedef struct fuzz_in {
     const uint8_t *p;
@@ -76,7 +77,8 @@ typedef struct fuzz_buf {
 } fuzz_buf;
 
 static inline void fuzz_put(fuzz_buf *b, const void *s, size_t n) {
-    if (b->len + n > FUZZ_MAX_TEXT) n = FUZZ_MAX_TEXT - b->len;
+    if (b->len >= fuzz_max_text) return;
+    if (b->len + n > fuzz_max_text) n = fuzz_max_text - b->len;
     if (b->len + n + 1 > b->cap) {
         size_t cap = (b->len + n + 1) * 2;
         char *q = realloc(b->p, cap);
@@ -134,7 +136,7 @@ static inline void fuzz_text(fuzz_in *in, wisp_lang lang, fuzz_buf *b) {
             s = (const uint8_t *)(lang == WISP_LANG_PYTHON ? py : cl)[how / 2 % 16];
             got = strlen((const char *)s);
         }
-        for (size_t i = 0; i < times && got && b->len < FUZZ_MAX_TEXT; i++) fuzz_put(b, s, got);
+        for (size_t i = 0; i < times && got && b->len < fuzz_max_text; i++) fuzz_put(b, s, got);
         break;
     }
     case 4: { /* deep nesting */
@@ -142,7 +144,7 @@ static inline void fuzz_text(fuzz_in *in, wisp_lang lang, fuzz_buf *b) {
         static const char *const open_c[] = {"(", "[", "{", "if (x) {\n", "f(", "/* "};
         uint8_t which = fuzz_u8(in) % 6;
         size_t depth = 1 + fuzz_u16(in) % 2048;
-        for (size_t i = 0; i < depth && b->len < FUZZ_MAX_TEXT; i++) {
+        for (size_t i = 0; i < depth && b->len < fuzz_max_text; i++) {
             if (lang == WISP_LANG_PYTHON && which >= 3)
                 for (size_t j = 0; j < i % 64; j++) fuzz_put(b, " ", 1); /* indentation grows */
             fuzz_puts(b, lang == WISP_LANG_PYTHON ? open_py[which] : open_c[which]);

@@ -42,6 +42,7 @@ enum { N_VOCABS = sizeof vocabs / sizeof vocabs[0] };
 static wisp_docs *docs;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    fuzz_max_text = 8 * 1024; /* every request walks the document several times: keep it small */
     const char *dir = getenv("WISP_FUZZ_FIXTURES");
     for (int v = 0; v < N_VOCABS; v++) {
         char path[1024];
