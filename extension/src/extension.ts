@@ -27,8 +27,9 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   // VS Code for the Web lets an extension start a nested worker from its own files.
   const workerUrl = vscode.Uri.joinPath(context.extensionUri, 'dist', 'wisp-worker.js').toString(true);
-  const worker = new Worker(workerUrl, { name: 'wisp' });
-  const client = new WispClient(worker, source);
+  // A worker that dies or hangs is replaced (WispClient's watchdog); the documents follow.
+  const spawn = () => new Worker(workerUrl, { name: 'wisp' });
+  const client = new WispClient(spawn(), source, { respawn: spawn });
   context.subscriptions.push({ dispose: () => client.dispose() });
 
   client.onProgress = (ev) => {
@@ -49,12 +50,20 @@ export function activate(context: vscode.ExtensionContext): void {
         return false;
       }
       const i = r.value;
-      const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms`;
+      // storage full or refused: the engine runs, the next start downloads again; say so
+      const stored = i.storageError ? `; ${i.storageError}` : '';
+      const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms${stored}`;
       status.ready(detail);
       output.appendLine(`[wisp] ready: ${detail}; wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
       console.log(`[wisp] ready fromCache=${i.modelFromCache} sha256=${i.modelSha256} startMs=${Date.now() - t0}`);
       return true;
     });
+
+  client.onRestart = (reason, again) => {
+    status.loading(`restarting the engine (${reason})`);
+    output.appendLine(`[wisp] ${reason}; starting a new worker`);
+    void again.then((r) => (r.ok ? status.ready('restarted') : status.error(r.error.message)));
+  };
 
   // The first completion in a language pays for compiling its queries; pay it as soon as a
   // document of that language is open instead of at the first keystroke.

@@ -45,6 +45,8 @@ export class Host {
   private restarts = 0;
   private editMs = 0; // edits applied since the last completion, for Timings.editMs
   private recovering: Promise<void> | null = null;
+  private running: { id: number; t0: number } | null = null; // the request being handled, for pings
+  private lastRecreate = 0;
 
   constructor(private factory: ModuleFactory, private post: (msg: FromWorker) => void) {}
 
@@ -57,6 +59,11 @@ export class Host {
         return;
       }
       const msg = v.msg;
+      if (msg.type === 'ping') {
+        const busyMs = this.running ? performance.now() - this.running.t0 : 0;
+        this.post({ id: msg.id, type: 'response', result: ok({ busyMs, queued: this.queue.length }) });
+        return;
+      }
       if (msg.type === 'cancel') {
         const i = this.queue.findIndex((r) => r.id === msg.id);
         if (i >= 0) this.answer(this.queue.splice(i, 1)[0]!.id, fail('cancelled', 'cancelled by the caller'));
@@ -91,11 +98,13 @@ export class Host {
       while (this.queue.length > 0) {
         const req = this.queue.shift()!;
         let result: Result<unknown>;
+        this.running = { id: req.id, t0: performance.now() };
         try {
           result = await this.handle(req);
         } catch (e) {
           result = await this.onThrow(e);
         }
+        this.running = null;
         this.answer(req.id, result);
         // Only a long call can have let messages pile up; edits and opens are cheap.
         if (req.type === 'complete' || req.type === 'speculate' || req.type === 'init' || req.type === 'warm') await yieldToEvents();
@@ -127,8 +136,10 @@ export class Host {
   // engine stays absent and requests answer 'not_ready'.
   private async recreate(): Promise<void> {
     if (!this.init || !this.wasm) return;
+    this.lastRecreate = performance.now();
     try {
-      await this.start(this.init, this.wasm);
+      const r = await this.start(this.init, this.wasm);
+      if (!r.ok) this.engine = null;
     } catch {
       this.engine = null;
     }
@@ -182,6 +193,11 @@ export class Host {
       return r;
     }
     if (this.recovering) await this.recovering;
+    // A restart that failed (say memory growth was refused then) is tried again, at most every 2 s.
+    if (!this.engine && this.init && this.wasm && performance.now() - this.lastRecreate > 2000) {
+      this.lastRecreate = performance.now();
+      await this.recreate();
+    }
     const e = this.engine;
     if (req.type === 'stats') {
       const s: Stats = {

@@ -3,7 +3,7 @@
  * wrap it in a WispClient, call init() with the wasm and model URLs, then open/edit/complete.
  */
 export * from './protocol.js';
-export { WispClient, type WorkerLike, type DocSource } from './client.js';
+export { WispClient, type WorkerLike, type DocSource, type ClientOptions } from './client.js';
 export { AdaptiveDebounce } from './debounce.js';
 export { InlineCompleter, type CancelToken, type InlineRequest, type InlineHooks, type InlineSettings, type InlineCounts } from './inline.js';
 export { SuggestionCache, acceptedState, advance, cursorState, sameState, type CursorState, type Origin, type ReuseKind, type Reused } from './reuse.js';

@@ -188,7 +188,20 @@ export interface CancelMessage {
   type: 'cancel';
 }
 
-export type ToWorker = Request | CancelMessage;
+/** Asks the worker whether it is alive; answered at once (not queued) with a PingReply, between
+ * two engine calls at the latest: a worker that does not answer for long is dead or stuck. */
+export interface PingMessage {
+  id: number;
+  type: 'ping';
+}
+
+export interface PingReply {
+  /** How long the request being handled has been running (0 when idle). */
+  busyMs: number;
+  queued: number;
+}
+
+export type ToWorker = Request | CancelMessage | PingMessage;
 
 export interface Response {
   id: number;

@@ -88,7 +88,7 @@ export function validate(msg: unknown): { ok: true; msg: ToWorker } | { ok: fals
     const m = obj(msg, 'the message');
     if (id < 0) throw new Invalid('the message needs an integer id');
     const type = m.type;
-    if (type === 'cancel') return { ok: true, msg: m as unknown as ToWorker };
+    if (type === 'cancel' || type === 'ping') return { ok: true, msg: m as unknown as ToWorker };
     const w = `${String(type)}.params`;
     const p = obj(m.params, w);
     switch (type) {

@@ -52,7 +52,9 @@
           status(p.phase === 'download' && p.total ? `downloading ${Math.floor(100 * p.loaded / p.total)}%` : p.phase + '…');
         } else if (s.state === 'ready') {
           window.demo.info = s.info;
-          status(`ready: ${s.info.modelName || 'model'} (${(s.info.modelBytes / 1e6).toFixed(1)} MB${s.info.modelFromCache ? ', from browser storage' : ''})`);
+          status(`ready: ${s.info.modelName || 'model'} (${(s.info.modelBytes / 1e6).toFixed(1)} MB${s.info.modelFromCache ? ', from browser storage' : ''})${s.info.storageError ? '; ' + s.info.storageError : ''}`);
+        } else if (s.state === 'restarting') {
+          status('restarting: ' + s.reason);
         } else if (s.state === 'completed') {
           window.demo.lastLatencyMs = s.latencyMs;
           window.demo.lastResult = s.result;

@@ -33,6 +33,7 @@ export type WispStatus =
   | { state: 'loading'; progress: ProgressEvent }
   | { state: 'ready'; info: EngineInfo }
   | { state: 'completed'; latencyMs: number; result: CompletionResult }
+  | { state: 'restarting'; reason: string }
   | { state: 'error'; message: string };
 
 export interface WispHandle {
@@ -54,9 +55,14 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
     if (!m || m.isDisposed()) return undefined;
     return { text: m.getValue(), version: m.getVersionId(), languageId: m.getLanguageId() };
   };
-  const worker = new Worker(options.workerUrl);
-  const client = new WispClient(worker, source);
+  // A worker that dies or hangs is replaced (WispClient's watchdog); the documents follow.
+  const spawn = () => new Worker(options.workerUrl);
+  const client = new WispClient(spawn(), source, { respawn: spawn });
   client.onProgress = (progress) => options.onStatus?.({ state: 'loading', progress });
+  client.onRestart = (reason, again) => {
+    options.onStatus?.({ state: 'restarting', reason });
+    void again.then((r) => options.onStatus?.(r.ok ? { state: 'ready', info: r.value } : { state: 'error', message: r.error.message }));
+  };
   const completer = new InlineCompleter(client, options.debounceMs ?? 75);
 
   const ready = client.init({ wasmUrl: options.wasmUrl, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
