@@ -37,6 +37,8 @@ export function activate(context: vscode.ExtensionContext): void {
     else status.loading(ev.phase === 'storage' ? 'reading the model from browser storage' : ev.phase === 'verify' ? 'verifying the model' : 'loading the model');
   };
   const s = readSettings();
+  for (const p of s.problems) output.appendLine(`[wisp] setting ignored: ${p}`);
+  const settingsNote = s.problems.length ? `; settings: ${s.problems.join('; ')}` : '';
   const bundled = vscode.Uri.joinPath(context.extensionUri, 'dist', WISP_MODEL_FILE).toString(true);
   const model = s.modelUrl
     ? { kind: 'url' as const, url: s.modelUrl, sha256: s.modelSha256 || undefined }
@@ -52,7 +54,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const i = r.value;
       // storage full or refused: the engine runs, the next start downloads again; say so
       const stored = i.storageError ? `; ${i.storageError}` : '';
-      const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms${stored}`;
+      const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms${stored}${settingsNote}`;
       status.ready(detail);
       output.appendLine(`[wisp] ready: ${detail}; wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
       console.log(`[wisp] ready fromCache=${i.modelFromCache} sha256=${i.modelSha256} startMs=${Date.now() - t0}`);

@@ -1,26 +1,24 @@
-/* The extension's settings (package.json "contributes.configuration"), read fresh on each use. */
+/* The extension's settings (package.json "contributes.configuration"), read fresh on each use and
+ * checked (wasm/src/settings.ts): a bad value falls back to its default, and `problems` says so. */
 import * as vscode from 'vscode';
+import { checkSettings, type EditorSettings } from '../../wasm/src/settings.js';
 
-export interface Settings {
+export interface Settings extends EditorSettings {
   languageEnabled(languageId: string): boolean;
-  maxLines: number;
-  debounceMs: number;
-  candidates: number;
-  timeBudgetMs: number;
-  modelUrl: string;
-  modelSha256: string;
+  /** What was wrong with the user's values, and what is used instead. */
+  problems: string[];
 }
 
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('wisp');
   const langs = c.get<Record<string, boolean>>('languages', {});
-  return {
-    languageEnabled: (id) => langs[id] === true,
-    maxLines: Math.max(0, c.get<number>('maxLines', 0)),
-    debounceMs: Math.max(0, c.get<number>('debounceMs', 75)),
-    candidates: Math.min(8, Math.max(1, c.get<number>('candidates', 3))),
-    timeBudgetMs: Math.max(0, c.get<number>('timeBudgetMs', 150)),
-    modelUrl: c.get<string>('modelUrl', '').trim(),
-    modelSha256: c.get<string>('modelSha256', '').trim().toLowerCase(),
-  };
+  const { settings, problems } = checkSettings({
+    maxLines: c.get<unknown>('maxLines'),
+    debounceMs: c.get<unknown>('debounceMs'),
+    candidates: c.get<unknown>('candidates'),
+    timeBudgetMs: c.get<unknown>('timeBudgetMs'),
+    modelUrl: c.get<unknown>('modelUrl'),
+    modelSha256: c.get<unknown>('modelSha256'),
+  });
+  return { ...settings, problems, languageEnabled: (id) => langs !== null && typeof langs === 'object' && langs[id] === true };
 }

@@ -202,6 +202,7 @@ export class Host {
     if (req.type === 'stats') {
       const s: Stats = {
         heapBytes: e?.heapBytes ?? 0,
+        heapUsed: e?.heapUsed ?? 0,
         openDocs: e?.openDocs ?? 0,
         restarts: this.restarts,
         edits: e?.edits ?? 0,

@@ -9,3 +9,4 @@ export { InlineCompleter, type CancelToken, type InlineRequest, type InlineHooks
 export { SuggestionCache, acceptedState, advance, cursorState, sameState, type CursorState, type Origin, type ReuseKind, type Reused } from './reuse.js';
 export { LANGUAGE_IDS } from './languages.js';
 export { sha256Hex } from './model-store.js';
+export { checkSettings, DEFAULT_SETTINGS, type EditorSettings } from './settings.js';

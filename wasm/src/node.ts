@@ -6,4 +6,5 @@ export { AdaptiveDebounce } from './debounce.js';
 export { InlineCompleter } from './inline.js';
 export { SuggestionCache, acceptedState, advance, cursorState, sameState } from './reuse.js';
 export { loadModel, sha256Hex } from './model-store.js';
+export { checkSettings, DEFAULT_SETTINGS, type EditorSettings } from './settings.js';
 export * from './protocol.js';

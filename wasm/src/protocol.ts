@@ -117,6 +117,8 @@ export interface EngineInfo {
 
 export interface Stats {
   heapBytes: number;
+  /** Of the heap, the bytes malloc holds now (the heap itself only grows). */
+  heapUsed: number;
   openDocs: number;
   /** Instances replaced after a trap. */
   restarts: number;

@@ -7,6 +7,7 @@ import type * as Monaco from 'monaco-editor';
 import { WispClient, type DocSource } from '../../../wasm/src/client.js';
 import { InlineCompleter, type InlineCounts, type InlineRequest } from '../../../wasm/src/inline.js';
 import { LANGUAGE_IDS } from '../../../wasm/src/languages.js';
+import { checkSettings } from '../../../wasm/src/settings.js';
 import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
 
 type MonacoApi = typeof Monaco;
@@ -34,6 +35,8 @@ export type WispStatus =
   | { state: 'ready'; info: EngineInfo }
   | { state: 'completed'; latencyMs: number; result: CompletionResult }
   | { state: 'restarting'; reason: string }
+  /** An option was wrong and its default (or the nearest allowed value) is used instead. */
+  | { state: 'warning'; message: string }
   | { state: 'error'; message: string };
 
 export interface WispHandle {
@@ -48,6 +51,11 @@ export interface WispHandle {
 
 export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandle {
   const languages = options.languages ?? [...LANGUAGE_IDS];
+  const { settings: opt, problems } = checkSettings({
+    maxLines: options.maxLines, debounceMs: options.debounceMs, candidates: options.nCandidates,
+    timeBudgetMs: options.timeBudgetMs, modelSha256: options.modelSha256,
+  }, { maxLines: 0, debounceMs: 75, candidates: 1, timeBudgetMs: 150, modelUrl: '', modelSha256: '' });
+  for (const message of problems) queueMicrotask(() => options.onStatus?.({ state: 'warning', message }));
   const disposables: Monaco.IDisposable[] = [];
   const models = new Map<string, Monaco.editor.ITextModel>();
   const source = (uri: string): DocSource | undefined => {
@@ -63,9 +71,9 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
     options.onStatus?.({ state: 'restarting', reason });
     void again.then((r) => options.onStatus?.(r.ok ? { state: 'ready', info: r.value } : { state: 'error', message: r.error.message }));
   };
-  const completer = new InlineCompleter(client, options.debounceMs ?? 75);
+  const completer = new InlineCompleter(client, opt.debounceMs);
 
-  const ready = client.init({ wasmUrl: options.wasmUrl, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
+  const ready = client.init({ wasmUrl: options.wasmUrl, model: { kind: 'url', url: options.modelUrl, ...(opt.modelSha256 ? { sha256: opt.modelSha256 } : {}) } })
     .then(async (r) => {
       if (r.ok) {
         // Compile what the first completion in each language needs now, not at the first keystroke.
@@ -106,7 +114,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
       uri,
       version: model.getVersionId(),
       position: { line: position.lineNumber - 1, character: position.column - 1 },
-      options: { maxLines: options.maxLines ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
+      options: { maxLines: opt.maxLines, nCandidates: opt.candidates, timeBudgetMs: opt.timeBudgetMs },
       text: model.getValue(),
       offset: model.getOffsetAt(position),
       explicit,
