@@ -108,6 +108,13 @@ EMSCRIPTEN_KEEPALIVE wisp_doc *wisp_js_doc_open(wisp_engine *engine, const char 
                                                 size_t len) {
     wisp_lang lang = wisp_lang_from_id(language_id);
     if (lang == WISP_LANG_NONE) lang = wisp_lang_from_path(uri);
+    if (lang == WISP_LANG_NONE) {
+        js_err.code = WISP_ERR_LANGUAGE;
+        snprintf(js_err.message, sizeof js_err.message,
+                 "no grammar for language '%.64s' (%.120s): wisp completes python, javascript, typescript, tsx and c",
+                 language_id, uri);
+        return NULL;
+    }
     return wisp_doc_open(wisp_engine_docs(engine), uri, lang, text, len, &js_err);
 }
 

@@ -174,6 +174,7 @@ export class Engine {
   /** Loads the model: its bytes are copied into the heap and stay there for the engine's life. */
   load(model: Uint8Array, nCtx: number): Result<{ modelName: string }> {
     if (this.engine) return fail('bad_request', 'engine already loaded');
+    if (model.length === 0) return fail('engine', 'the model is empty (0 bytes)', 'bad model');
     this.modelPtr = this.m._malloc(model.length);
     if (this.modelPtr === 0) return fail('engine', `cannot allocate ${model.length} bytes for the model`, 'no memory');
     this.m.HEAPU8.set(model, this.modelPtr);

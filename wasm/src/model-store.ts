@@ -88,7 +88,12 @@ class AttemptError extends Error {
   }
 }
 
-const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+// An error's message, with its cause's (Node's fetch says only "fetch failed" without it).
+const errText = (e: unknown): string => {
+  if (!(e instanceof Error)) return String(e);
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof Error && cause.message && !e.message.includes(cause.message) ? `${e.message}: ${cause.message}` : e.message;
+};
 
 // Bytes received so far, across attempts.
 interface Received {
