@@ -8,7 +8,7 @@ root=$(pwd)
 
 # NAME or NAME=VERSION (pinned: `wisp serve` is built on libmicrohttpd and jansson, cli/README.md).
 apt_pkgs=(build-essential cmake pkg-config libcmocka-dev libutf8proc-dev emscripten
-          chromium clang libclang-rt-14-dev python3 xz-utils zstd dpkg-dev ca-certificates
+          chromium clang libclang-rt-14-dev llvm-14 python3 xz-utils zstd dpkg-dev ca-certificates
           libmicrohttpd-dev=0.9.75-6 libjansson-dev=2.14-2)
 missing=()
 for p in "${apt_pkgs[@]}"; do
