@@ -85,6 +85,17 @@ async function open(page) {
   await page.waitForFunction(() => window.ready === true);
 }
 
+// The page again, and a start that downloads the model again (one request) and runs.
+async function startDownloadsAgain(page) {
+  const before = modelRequests;
+  await open(page);
+  const r = await page.evaluate((m) => window.start(m), source);
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(r.value.modelFromCache, false);
+  assert.equal(modelRequests, before + 1);
+  return r;
+}
+
 test('a cut-off download stores nothing; a good one is stored after loading and read back; a corrupted copy is replaced', { timeout: 180_000 }, async () => {
   const { context, page, log } = await launch(freshProfile('faults-cut'), { origin });
   try {
@@ -119,12 +130,8 @@ test('a cut-off download stores nothing; a good one is stored after loading and 
       const cache = await caches.open('wisp-models-v1');
       for (const req of await cache.keys()) if (req.url.includes('/model/')) await cache.put(req, new Response('junk'));
     });
-    await open(page);
-    r = await page.evaluate((m) => window.start(m), source);
-    assert.equal(r.ok, true, JSON.stringify(r));
-    assert.equal(r.value.modelFromCache, false);
+    r = await startDownloadsAgain(page);
     assert.equal(r.value.storage, 'written');
-    assert.equal(modelRequests, before + 1);
     assert.deepEqual(log.violations, []);
   } finally {
     await context.close();
@@ -140,12 +147,7 @@ test('storage cleared while the engine runs: completions go on, the next start d
     assert.equal(r.value.storage, 'written');
     await page.evaluate(() => caches.delete('wisp-models-v1'));
     assert.equal((await page.evaluate(() => window.complete('x = [1, 2, 3]\nfor v in x:\n    '))).ok, true);
-    const before = modelRequests;
-    await open(page);
-    r = await page.evaluate((m) => window.start(m), source);
-    assert.equal(r.ok, true);
-    assert.equal(r.value.modelFromCache, false);
-    assert.equal(modelRequests, before + 1);
+    await startDownloadsAgain(page);
   } finally {
     await context.close();
   }
@@ -163,12 +165,7 @@ test('storage full: the engine runs and says the model was not saved; the next s
     assert.equal(r.value.storage, 'failed');
     assert.match(r.value.storageError, /the model was not saved in browser storage \(.*quota.*\); the next start downloads it again/i);
     assert.equal((await page.evaluate(() => window.complete('def g(x):\n    return '))).ok, true);
-    const before = modelRequests;
-    await open(page);
-    r = await page.evaluate((m) => window.start(m), source);
-    assert.equal(r.ok, true);
-    assert.equal(r.value.modelFromCache, false);
-    assert.equal(modelRequests, before + 1);
+    await startDownloadsAgain(page);
   } finally {
     await context.close();
   }

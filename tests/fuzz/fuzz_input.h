@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "read_file.h"
 #include "wisp_grammar.h"
 
 #include <stdio.h>
@@ -28,6 +29,33 @@
  * enough to keep executions cheap); a target may lower it. */
 #define FUZZ_MAX_TEXT (16 * 1024)
 static size_t fuzz_max_text = FUZZ_MAX_TEXT;
+
+/* A fixture the target cannot run without (its model or vocabulary): read, or exit saying which. */
+static inline void *fuzz_fixture(const char *target, const char *path, size_t *size) {
+    void *p = wisp_read_file(path, size);
+    if (!p) {
+        fprintf(stderr, "%s: cannot open %s (run from the repository root)\n", target, path);
+        exit(1);
+    }
+    return p;
+}
+
+/* An engine on the model at $WISP_FUZZ_MODEL or fixtures/reference/qwen2.gguf (its vocabulary has
+ * the FIM tokens), kept for the whole run, or exit saying why. */
+static inline wisp_engine *fuzz_engine(const char *target, uint32_t n_ctx) {
+    const char *path = getenv("WISP_FUZZ_MODEL");
+    if (!path) path = "fixtures/reference/qwen2.gguf";
+    size_t n;
+    void *bytes = fuzz_fixture(target, path, &n); /* the engine's weights point into it: never freed */
+    wisp_error err;
+    wisp_engine_params ep = {.n_ctx = n_ctx};
+    wisp_engine *e = wisp_engine_new(bytes, n, &ep, &err);
+    if (!e) {
+        fprintf(stderr, "%s: %s: %s\n", target, path, err.message);
+        exit(1);
+    }
+    return e;
+}
 
 typedef struct fuzz_in {
     const uint8_t *p;

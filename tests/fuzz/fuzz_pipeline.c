@@ -22,7 +22,6 @@
 
 #include "fuzz_input.h"
 
-static void *model_bytes;
 static wisp_engine *engine;
 static const wisp_tokenizer *tok;
 static int32_t fim_pre, fim_suf, fim_mid;
@@ -122,26 +121,7 @@ static bool should_stop(void *user) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     fuzz_max_text = 4 * 1024; /* every request walks the document several times: keep it small */
-    const char *path = getenv("WISP_FUZZ_MODEL");
-    if (!path) path = "fixtures/reference/qwen2.gguf";
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "fuzz_pipeline: cannot open %s (run from the repository root or set WISP_FUZZ_MODEL)\n", path);
-        exit(1);
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    model_bytes = malloc((size_t)n);
-    if (!model_bytes || fread(model_bytes, 1, (size_t)n, f) != (size_t)n) exit(1);
-    fclose(f);
-    wisp_error err;
-    wisp_engine_params ep = {.n_ctx = 1024};
-    engine = wisp_engine_new(model_bytes, (size_t)n, &ep, &err);
-    if (!engine) {
-        fprintf(stderr, "fuzz_pipeline: %s: %s\n", path, err.message);
-        exit(1);
-    }
+    engine = fuzz_engine("fuzz_pipeline", 1024);
     tok = wisp_model_tokenizer(wisp_engine_model(engine));
     fim_pre = wisp_tokenizer_special(tok, WISP_SPECIAL_FIM_PRE);
     fim_suf = wisp_tokenizer_special(tok, WISP_SPECIAL_FIM_SUF);

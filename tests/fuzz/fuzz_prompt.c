@@ -47,19 +47,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     for (int v = 0; v < N_VOCABS; v++) {
         char path[1024];
         snprintf(path, sizeof path, "%s%s%s", dir ? dir : "", dir ? "/" : "", vocabs[v].file);
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            fprintf(stderr, "fuzz_prompt: cannot open %s (run from the repository root)\n", path);
-            exit(1);
-        }
-        fseek(f, 0, SEEK_END);
-        long n = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        vocabs[v].data = malloc((size_t)n);
-        if (!vocabs[v].data || fread(vocabs[v].data, 1, (size_t)n, f) != (size_t)n) exit(1);
-        fclose(f);
+        size_t n;
+        vocabs[v].data = fuzz_fixture("fuzz_prompt", path, &n);
         wisp_error err;
-        vocabs[v].gguf = wisp_gguf_open(vocabs[v].data, (size_t)n, &err);
+        vocabs[v].gguf = wisp_gguf_open(vocabs[v].data, n, &err);
         if (vocabs[v].gguf) vocabs[v].tok = wisp_tokenizer_load(vocabs[v].gguf, &err);
         if (!vocabs[v].tok || prompt_fim_ids(vocabs[v].tok, &vocabs[v].fim, &err) != WISP_OK) {
             fprintf(stderr, "fuzz_prompt: %s: %s\n", path, err.message);

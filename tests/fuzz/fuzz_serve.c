@@ -21,41 +21,18 @@
 #include "fuzz_input.h"
 #include "serve_request.h"
 
-static void *model_bytes, *bpe_bytes;
+static void *bpe_bytes;
 static wisp_engine *engine;
 static const wisp_tokenizer *tok;  /* the engine's: FIM tokens, no file separator */
 static wisp_tokenizer *bpe;        /* fixtures/gguf/tiny-bpe.gguf: FIM tokens and a file separator */
 
-static void *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "fuzz_serve: cannot open %s (run from the repository root or set WISP_FUZZ_MODEL)\n", path);
-        exit(1);
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc((size_t)n);
-    if (!p || fread(p, 1, (size_t)n, f) != (size_t)n) exit(1);
-    fclose(f);
-    *size = (size_t)n;
-    return p;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    const char *path = getenv("WISP_FUZZ_MODEL");
-    if (!path) path = "fixtures/reference/qwen2.gguf";
-    size_t n, nb;
-    model_bytes = read_all(path, &n);
+    engine = fuzz_engine("fuzz_serve", 512);
+    size_t nb;
     wisp_error err;
-    wisp_engine_params ep = {.n_ctx = 512};
-    engine = wisp_engine_new(model_bytes, n, &ep, &err);
-    if (!engine) {
-        fprintf(stderr, "fuzz_serve: %s: %s\n", path, err.message);
-        exit(1);
-    }
     tok = wisp_model_tokenizer(wisp_engine_model(engine));
-    bpe_bytes = read_all("fixtures/gguf/tiny-bpe.gguf", &nb);
+    bpe_bytes = fuzz_fixture("fuzz_serve", "fixtures/gguf/tiny-bpe.gguf", &nb);
     wisp_gguf *g = wisp_gguf_open(bpe_bytes, nb, &err);
     bpe = g ? wisp_tokenizer_load(g, &err) : NULL;
     wisp_gguf_free(g); /* the tokenizer keeps what it needs */
