@@ -320,7 +320,7 @@ static void prompt__put(prompt__text *t, const char *s, size_t n) {
         t->failed = true;
         return;
     }
-    memcpy(t->p + t->len, s, n);
+    if (n) memcpy(t->p + t->len, s, n); /* an empty wisp_str may hold NULL */
     t->len += n;
     t->p[t->len] = '\0';
 }
