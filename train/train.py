@@ -104,18 +104,23 @@ def batch_of(toks, sampler, n, ctx, gen):
 
 
 @torch.no_grad()
-def evaluate(model, data_dir, ctx, device, n_windows=128, batch=16, exit_too=False):
-    """Mean token cross-entropy per language over the first n_windows documents of each
-    validation stream (window = ctx+1 tokens from the document's start): deterministic.
-    exit_too: also the early-exit loss, under the key LANG@exit."""
+def evaluate(model, data_dirs, ctx, device, n_windows=128, batch=16, exit_too=False):
+    """Mean token cross-entropy per language over n_windows validation documents of each
+    language, joined over the prepared folders `data_dirs` (a list, or one folder) and picked
+    evenly spaced over all their documents (window = ctx+1 tokens from the document's start):
+    deterministic for a given set of folders, so two models evaluated on the same folders are
+    compared on the same windows. exit_too: also the early-exit loss, under the key LANG@exit."""
+    if isinstance(data_dirs, str):
+        data_dirs = [data_dirs]
     model.eval()
     out = {}
     for lg in LANGS:
-        p = os.path.join(data_dir, f"val_{lg}")
-        if not os.path.exists(p + ".bin"):
+        if not any(os.path.exists(os.path.join(d, f"val_{lg}.bin")) for d in data_dirs):
             continue
-        toks, starts = load_stream(p, device)
-        starts = torch.clamp(starts[:n_windows], max=len(toks) - ctx - 1)
+        toks, starts, _ = load_parts(data_dirs, f"val_{lg}", device)
+        if len(starts) > n_windows:
+            starts = starts[torch.linspace(0, len(starts) - 1, n_windows, device=device).long()]
+        starts = torch.clamp(starts, max=len(toks) - ctx - 1)
         tot, tot_e, n = 0.0, 0.0, 0
         for i in range(0, len(starts), batch):
             s = starts[i:i + batch]
@@ -199,7 +204,7 @@ def main():
             if gcfg[k] != have[k]:
                 raise SystemExit(f"--init-gguf: {k} is {gcfg[k]} in the file, {have[k]} here")
         model.load_state_dict({k: torch.from_numpy(v) for k, v in gsd.items()})
-        print(f"initialised from {args.init_gguf}: val loss " + json.dumps(evaluate(model, data_dirs[0], args.ctx, device, n_windows=32)), flush=True)
+        print(f"initialised from {args.init_gguf}: val loss " + json.dumps(evaluate(model, data_dirs[:1], args.ctx, device, n_windows=32)), flush=True)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"])
@@ -295,13 +300,23 @@ def main():
                     toks, sampler = load_train()
                     print(f"{args.name}: +{len(fresh)} parts {fresh}, now {len(toks) / 1e6:.1f}M train tokens", flush=True)
     save()
-    val = evaluate(model, data_dirs[0], args.ctx, device, exit_too=bool(args.exit_layer))
+    # validation on every part that arrived, the same windows for the starting weights (when the
+    # run continues a shipped file) and the final ones: one learning-curve point per lease
+    val = evaluate(model, data_dirs, args.ctx, device, exit_too=bool(args.exit_layer))
+    val_init = None
+    if args.init_gguf:
+        import gguf_init
+        ref = Model(cfg).to(device)
+        ref.load_state_dict({k: torch.from_numpy(v) for k, v in gguf_init.load(args.init_gguf)[1].items()})
+        val_init = evaluate(ref, data_dirs, args.ctx, device)
+        del ref
     torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg)}, os.path.join(args.out, "model.pt"))
     result = {"name": args.name, "params": n_params, "steps": step, "tokens_seen": seen,
               "tokens_total": seen + args.tokens_before, "opt": args.opt, "schedule": args.schedule,
               "muon_lr": args.muon_lr if args.opt == "muon" else None, "exit_weight": args.exit_weight,
               "train_seconds": round(time.time() - t_start), "batch": args.batch, "ctx": args.ctx,
-              "lr": args.lr, "init": args.init_gguf, "data": data_dirs, "lang_weights": weights, "val_loss": val, "config": dataclasses.asdict(cfg),
+              "lr": args.lr, "init": args.init_gguf, "data": data_dirs, "lang_weights": weights, "val_loss": val,
+              "val_loss_init": val_init, "val_parts": len(data_dirs), "config": dataclasses.asdict(cfg),
               "gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE}
     json.dump(result, open(os.path.join(args.out, "result.json"), "w"), indent=1)
     print(f"{args.name} done: " + json.dumps(result), flush=True)
