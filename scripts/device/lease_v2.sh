@@ -17,6 +17,12 @@
 # LANG_WEIGHTS=python=0.3,... rebalances the languages (train.py --lang-weights); SMOKE=0 skips
 # the smoke test (a continued run has passed it before).
 #
+# ABLATE="name dim layers heads kv ffn options" lines (one pair: NAME and NAME-exit) train beside a
+# continued main run, from scratch on tok-000 for ABLATE_STEPS steps each (equal steps and the
+# same batches, so the pair differs only in the exit loss), then lease_decide.py compares them
+# (out/ablation.json). Lease 1 compared at equal wall time, which left the exit run with fewer
+# tokens.
+#
 # The machine goes back 30 s after a call ends, and the detached pipeline with it: chain the calls
 # with no gap (each one waits on the pipeline up to its 10-minute limit, e.g.
 # `bash scripts/device/lease_v2.sh watch 540`), and fetch in the call that sees "=== ... done".
@@ -41,6 +47,7 @@ INIT_GGUF=${INIT_GGUF:-} MAIN_ARGS=${MAIN_ARGS:-} TOKENS_BEFORE=${TOKENS_BEFORE:
 mkdir -p $W/out $W/runs $W/incoming $W/log
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 SWEEP_MIN=${SWEEP_MIN:-6}
+ABLATE=${ABLATE:-} ABLATE_STEPS=${ABLATE_STEPS:-1500}
 MAIN_MIN=${MAIN_MIN:-8}
 COOL_MIN=${COOL_MIN:-2}
 # name dim layers heads kv ffn options (shared: wsd, batch 32, no cool-down in the sweep)
@@ -75,6 +82,20 @@ prepare_locked() {
     && mv $d.tmp $d && for f in $new; do mv $f $f.done; done
 }
 
+ablate() { # the ABLATE pair side by side at equal steps, then the exit rule of lease_decide.py
+  local names=""
+  while read -r name dim layers heads kv ffn extra; do
+    [ -n "$name" ] || continue
+    names="$names $name"
+    [ -s $W/runs/$name/result.json ] || python3 train/train.py --name $name --dim $dim --layers $layers --heads $heads \
+        --kv-heads $kv --ffn $ffn --data $W/tok-000 --out $W/runs/$name --minutes 60 --max-steps $ABLATE_STEPS \
+        --batch 32 --warmup 200 --schedule wsd $extra > $W/runs/$name.log 2>&1 &
+  done <<< "$ABLATE"
+  wait
+  stage "ablation done:$names"
+  python3 train/lease_decide.py --runs $W/runs --names $names --out $W/out/ablation.json
+}
+
 pipeline() {
   cd $W/src
   stage tokenizer
@@ -96,9 +117,10 @@ pipeline() {
       --data $W/tok-000 --out $W/runs/smoke --minutes 3 --max-steps 20 --opt muon --exit-layer 2 --exit-weight 0.25 \
       --schedule wsd --cooldown-minutes 0.02 --warmup 10 || { echo "SMOKE FAILED"; return 1; }
   echo "SMOKE OK"
-  local names=""
+  local names="" ablated=$(awk 'NF {print $1}' <<< "$ABLATE" | paste -sd' ')
   if [ -n "${INIT_GGUF:-}" ]; then
     stage "main continues from $INIT_GGUF: $MAIN_ARGS"
+    [ -z "$ABLATE" ] || ablate &
     mkdir -p $W/runs/main
     if [ ! -s $W/runs/main/result.json ]; then
       prepare_new
@@ -134,12 +156,13 @@ pipeline() {
         --schedule wsd > $W/runs/main.log 2>&1 || { echo "MAIN FAILED"; tail -20 $W/runs/main.log; return 1; }
   fi
   fi
+  wait   # the ablation pair, if any
   stage export
   for which in model stable; do
     python3 train/export.py --run $W/runs/main --weights $which.pt --tokenizer $W/tokenizer.json \
         --out $W/out/wisp-v2-$which-f16.gguf --type f16 --name wisp-default --ppl-text train/eval/ppl_text.txt || echo "export $which FAILED"
   done
-  for n in $names main; do
+  for n in $names $ablated main; do
     cp $W/runs/$n/result.json $W/out/result-$n.json 2>/dev/null
     cp $W/runs/$n/log.jsonl $W/out/log-$n.jsonl 2>/dev/null
   done
@@ -156,7 +179,7 @@ case "${1:-}" in
     take_shards
     nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
     python3 -c 'import torch, tokenizers; print("torch", torch.__version__, "tokenizers", tokenizers.__version__, torch.cuda.get_device_name(0))'
-    (export -f pipeline prepare_new prepare_locked stage; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE
+    (export -f pipeline prepare_new prepare_locked stage ablate; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE ABLATE ABLATE_STEPS
      setsid nohup bash -c 'pipeline; echo "=== pipeline exit $?"' > $W/log/pipeline.log 2>&1 < /dev/null &)
     for i in $(seq 1 ${2:-100}); do
       sleep 3
