@@ -7,6 +7,8 @@
 #   call k:  bash scripts/device/lease_v2.sh add        # newly carried shards -> prepared in the background
 #            bash scripts/device/lease_v2.sh watch N    # follow the log N seconds
 #   last:    bash scripts/device/lease_v2.sh fetch FILE...  # files of $W/out, split in 15 MiB parts, to $OUT
+#    or:     bash scripts/device/lease_v2.sh finish S FILE...  # wait up to S s for the end, then fetch
+#                                                         # FILE... and lease-results.tgz (every json/log)
 #
 # Later leases continue the main run from the committed checkpoint instead of sweeping:
 #   INIT_GGUF=models/wisp-default.gguf MAIN_ARGS="$(cat models/wisp-default.args)" \
@@ -194,11 +196,24 @@ case "${1:-}" in
     sleep ${2:-0}
     tail -25 $W/log/pipeline.log; for f in $W/runs/*.log; do echo "--- $f"; tail -2 $f; done
     tail -3 $W/log/add.log 2>/dev/null; ls $W/out; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv ;;
+  finish) # finish S FILE...: wait up to S seconds for the pipeline's end, then fetch FILE... and a
+          # tarball of every small result (out/*.json, *.jsonl, the logs) in the same call
+    for i in $(seq 1 $(( ${2:-540} / 5 ))); do
+      grep -q "pipeline exit" $W/log/pipeline.log && break
+      sleep 5
+    done
+    tail -25 $W/log/pipeline.log
+    if grep -q "pipeline exit" $W/log/pipeline.log; then
+      shift 2
+      cp $W/log/pipeline.log $W/runs/*.log $W/out/ 2>/dev/null
+      (cd $W/out && tar czf $OUT/lease-results.tgz $(ls *.json *.jsonl *.log 2>/dev/null))
+      exec bash "$0" fetch "$@"
+    fi ;;
   fetch)
     shift
     for f in "$@"; do
       if [ $(stat -c %s $W/out/$f) -gt 15728640 ]; then split -b 15M -d $W/out/$f $OUT/$f.part; else cp $W/out/$f $OUT/; fi
     done
     ls -la $OUT ;;
-  *) echo "usage: $0 start|add|watch [S]|fetch FILE..."; exit 2 ;;
+  *) echo "usage: $0 start|add|watch [S]|finish S FILE...|fetch FILE..."; exit 2 ;;
 esac
