@@ -71,9 +71,9 @@ def shard_of(source, n):
     return int(hashlib.md5(source.encode("utf-8", "surrogatepass")).hexdigest(), 16) % n
 
 
-def write_shard(path, recs):
+def write_shard(path, recs, preset=6):
     tmp = path + ".tmp"
-    with lzma.open(tmp, "wt", encoding="utf-8", preset=6) as f:
+    with lzma.open(tmp, "wt", encoding="utf-8", preset=preset) as f:
         for r in recs:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
@@ -87,6 +87,7 @@ def main():
     ap.add_argument("--near-dup", action="store_true", help="also drop near duplicates")
     ap.add_argument("--shard-mb", type=float, help="split into shards of about this many xz MB")
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
+    ap.add_argument("--xz-preset", type=int, default=6, help="xz level of the shards (1 is ~4x faster, ~10 %% larger)")
     ap.add_argument("inputs", nargs="+")
     a = ap.parse_args()
     recs, seen = [], set()
@@ -126,7 +127,7 @@ def main():
     for p in paths:
         os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
     with multiprocessing.Pool(min(a.jobs, len(groups))) as pool:
-        written = pool.starmap(write_shard, zip(paths, groups))
+        written = pool.starmap(write_shard, zip(paths, groups, [a.xz_preset] * len(groups)))
     print(json.dumps({"out": {p: s for p, s in written}, "kept": dict(kept), "kept_bytes": dict(kept_bytes),
                       "overlap_dropped": dict(overlap), "dropped": dict(dropped)}))
 
