@@ -90,6 +90,19 @@ class Fim(unittest.TestCase):
             a, b = fim.split_block(CODE, rng)
             self.assertLessEqual(a, b)
 
+    def test_other_line_breaks(self):
+        """Form feeds (page breaks in GNU C sources), "\r" and U+2028 are not line ends to the
+        splits: lease 2 lost most of its corpus to an IndexError in split_block on them."""
+        text = "int a;\x0c\nstatic int b(void)\n{\x0c\n    return f(1,\r\n 2);\u2028\n}\n\x0c"
+        for seed in range(300):
+            rng = random.Random(seed)
+            for split in fim.SPLITS:
+                a, b = split(text, rng)
+                self.assertTrue(0 <= a <= b <= len(text), (split.__name__, a, b))
+            d = fim.make_doc("x.c", text, rng)
+            if d[0] != "plain":
+                self.assertEqual(d[2] + d[3] + d[4], text)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,7 +1,7 @@
 """train.py end to end on the CPU with a tiny model: several prepared parts, per-language weights,
 a continued run (--init-gguf) whose starting weights are evaluated on the same validation windows
 as the final ones, and a part that appears while the run goes on (--data-watch). Needs PyTorch
-(Debian's python3-torch: run with /usr/bin/python3); skipped without it.
+and numpy (Debian's python3-torch: run with /usr/bin/python3); skipped without them.
 
     /usr/bin/python3 -m unittest discover -s train/tests
 """
@@ -11,8 +11,6 @@ import subprocess
 import sys
 import tempfile
 import unittest
-
-import numpy as np
 
 os.environ["WISP_TRAIN_DEVICE"] = "cpu"   # before train.py is imported: it reads this once
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,6 +25,7 @@ def write_stream(path, arrays):
     np.save(path + ".idx.npy", np.cumsum([0] + [len(a) for a in arrays[:-1]]).astype(np.int64))
 
 try:
+    import numpy as np
     import torch  # noqa: F401
     HAVE_TORCH = True
 except ImportError:
