@@ -68,21 +68,56 @@ def load_parts(dirs, name, device):
             torch.from_numpy(np.concatenate(starts)).to(device), lang)
 
 
+def capped_weights(weights, lang_tokens, plan_tokens, max_passes):
+    """Per-language sampling shares {lang: share} from the wanted `weights`, with no language read
+    more than `max_passes` times over a run of `plan_tokens` tokens: a language whose share would
+    pass that is held at max_passes * its tokens / plan_tokens, and what it gives up goes to the
+    others in proportion to their weights. Languages without tokens get nothing. When even the
+    held shares cannot fill the run, every language gets its cap scaled up alike."""
+    w = {lg: weights.get(lg, 0.0) for lg in LANGS if lang_tokens.get(lg, 0) > 0 and weights.get(lg, 0.0) > 0}
+    if not w:
+        return {}
+    if not max_passes or not plan_tokens:
+        t = sum(w.values())
+        return {lg: v / t for lg, v in w.items()}
+    cap = {lg: max_passes * lang_tokens[lg] / plan_tokens for lg in w}
+    if sum(cap.values()) <= 1.0:
+        t = sum(cap.values())
+        return {lg: c / t for lg, c in cap.items()}
+    held = {}
+    while True:
+        free = 1.0 - sum(held.values())
+        rest = {lg: v for lg, v in w.items() if lg not in held}
+        t = sum(rest.values())
+        over = {lg for lg, v in rest.items() if free * v / t > cap[lg]}
+        if not over:
+            return dict(held, **{lg: free * v / t for lg, v in rest.items()})
+        for lg in over:
+            held[lg] = cap[lg]
+
+
 class Sampler:
     """Picks document starts: uniformly over documents, or, with per-language weights, first a
     language by weight and then a document of it uniformly (to rebalance a corpus that is mostly
     Python)."""
 
-    def __init__(self, starts, doc_langs=None, weights=None):
+    def __init__(self, starts, doc_langs=None, weights=None, n_tokens=0, plan_tokens=0, max_passes=0.0):
         self.starts = starts
         self.weights = None
+        self.shares = {}
         if weights and doc_langs is not None:
             order = torch.argsort(doc_langs, stable=True)
             self.sorted = starts[order]
             sizes = torch.bincount(doc_langs.long(), minlength=len(LANGS))
             self.offs = torch.cumsum(sizes, 0) - sizes
             self.sizes = sizes
-            w = torch.tensor([weights.get(lg, 0.0) if sizes[i] > 0 else 0.0 for i, lg in enumerate(LANGS)])
+            # tokens per language: each document runs to the next one's start
+            ends = torch.cat([starts[1:], torch.tensor([n_tokens or int(starts[-1]) + 1], device=starts.device)])
+            per = torch.zeros(len(LANGS), dtype=torch.float64, device=starts.device)
+            per.index_add_(0, doc_langs.long(), (ends - starts).double())
+            self.lang_tokens = {lg: int(per[i]) for i, lg in enumerate(LANGS)}
+            self.shares = capped_weights(weights, self.lang_tokens, plan_tokens, max_passes)
+            w = torch.tensor([self.shares.get(lg, 0.0) for lg in LANGS], dtype=torch.float32)
             self.weights = (w / w.sum()).to(starts.device)
 
     def pick(self, n, gen):
@@ -184,6 +219,9 @@ def main():
     ap.add_argument("--data-watch", default="", help="a glob of prepared folders: ones that appear while "
                     "training (shards sent later in a lease) join the training data")
     ap.add_argument("--lang-weights", default="", help="e.g. python=0.45,javascript=0.22,typescript=0.11,c=0.22")
+    ap.add_argument("--max-passes", type=float, default=0.0, help="with --lang-weights: no language read more "
+                    "than this many times over --tokens-plan tokens (the rest goes to the others)")
+    ap.add_argument("--tokens-plan", type=float, default=0.0, help="tokens this run expects to train on")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     data_dirs = args.data.split(",")
@@ -216,7 +254,11 @@ def main():
 
     def load_train():
         toks, starts, doc_langs = load_parts(data_dirs, "train", device)
-        return toks, Sampler(starts, doc_langs if weights else None, weights)
+        smp = Sampler(starts, doc_langs if weights else None, weights, len(toks), args.tokens_plan, args.max_passes)
+        if smp.shares:
+            print(f"{args.name}: language shares " + json.dumps({k: round(v, 4) for k, v in smp.shares.items()})
+                  + " of tokens " + json.dumps(smp.lang_tokens), flush=True)
+        return toks, smp
 
     def new_parts():
         found = sorted(d for d in glob.glob(args.data_watch) if os.path.exists(os.path.join(d, "train.bin")))
@@ -315,7 +357,8 @@ def main():
               "tokens_total": seen + args.tokens_before, "opt": args.opt, "schedule": args.schedule,
               "muon_lr": args.muon_lr if args.opt == "muon" else None, "exit_weight": args.exit_weight,
               "train_seconds": round(time.time() - t_start), "batch": args.batch, "ctx": args.ctx,
-              "lr": args.lr, "init": args.init_gguf, "data": data_dirs, "lang_weights": weights, "val_loss": val,
+              "lr": args.lr, "init": args.init_gguf, "data": data_dirs, "lang_weights": weights, "lang_shares": sampler.shares,
+              "max_passes": args.max_passes, "tokens_plan": args.tokens_plan, "val_loss": val,
               "val_loss_init": val_init, "val_parts": len(data_dirs), "config": dataclasses.asdict(cfg),
               "gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE}
     json.dump(result, open(os.path.join(args.out, "result.json"), "w"), indent=1)

@@ -16,7 +16,8 @@
 # (the sweep and the decision are skipped; `main` starts from those weights with a fresh optimizer
 # state and a 200-step warm-up; everything else is the same). Shards sent by later `add` calls join
 # the running main run as soon as they are prepared (train.py --data-watch, checked every 2 min);
-# LANG_WEIGHTS=python=0.3,... rebalances the languages (train.py --lang-weights); SMOKE=0 skips
+# LANG_WEIGHTS=python=0.3,... rebalances the languages (train.py --lang-weights, capped by
+# MAX_PASSES); SMOKE=0 skips
 # the smoke test (a continued run has passed it before).
 #
 # ABLATE="name dim layers heads kv ffn options" lines (one pair: NAME and NAME-exit) train beside a
@@ -50,6 +51,10 @@ mkdir -p $W/out $W/runs $W/incoming $W/log
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 SWEEP_MIN=${SWEEP_MIN:-6}
 ABLATE=${ABLATE:-} ABLATE_STEPS=${ABLATE_STEPS:-1500}
+# with LANG_WEIGHTS, no language is read more than MAX_PASSES times over the tokens the main run
+# expects (MAIN_MIN at TOK_S tokens/s, lease 2's rate): lease 2 read its 3.8 M TypeScript tokens
+# 37 times at a 0.14 share and its TypeScript got worse
+MAX_PASSES=${MAX_PASSES:-4} TOK_S=${TOK_S:-1450000}
 MAIN_MIN=${MAIN_MIN:-8}
 COOL_MIN=${COOL_MIN:-2}
 # name dim layers heads kv ffn options (shared: wsd, batch 32, no cool-down in the sweep)
@@ -129,7 +134,8 @@ pipeline() {
       local parts=$(ls -d $W/tok-[0-9][0-9][0-9] | paste -sd,)
       python3 train/train.py --name main $MAIN_ARGS --data $parts --out $W/runs/main --init-gguf $W/init.gguf \
           --tokens-before ${TOKENS_BEFORE:-0} --minutes $MAIN_MIN --cooldown-minutes $COOL_MIN --batch 64 --warmup 200 \
-          --schedule wsd --data-watch "$W/tok-[0-9][0-9][0-9]" ${LANG_WEIGHTS:+--lang-weights $LANG_WEIGHTS} \
+          --schedule wsd --data-watch "$W/tok-[0-9][0-9][0-9]" ${LANG_WEIGHTS:+--lang-weights $LANG_WEIGHTS --max-passes $MAX_PASSES \
+          --tokens-plan $(python3 -c "print(int($MAIN_MIN * 60 * $TOK_S))")} \
           > $W/runs/main.log 2>&1 || { echo "MAIN FAILED"; tail -20 $W/runs/main.log; return 1; }
     fi
   else
@@ -181,7 +187,7 @@ case "${1:-}" in
     take_shards
     nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
     python3 -c 'import torch, tokenizers; print("torch", torch.__version__, "tokenizers", tokenizers.__version__, torch.cuda.get_device_name(0))'
-    (export -f pipeline prepare_new prepare_locked stage ablate; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE ABLATE ABLATE_STEPS
+    (export -f pipeline prepare_new prepare_locked stage ablate; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE ABLATE ABLATE_STEPS MAX_PASSES TOK_S
      setsid nohup bash -c 'pipeline; echo "=== pipeline exit $?"' > $W/log/pipeline.log 2>&1 < /dev/null &)
     for i in $(seq 1 ${2:-100}); do
       sleep 3

@@ -81,7 +81,7 @@ class TrainCpu(unittest.TestCase):
                 gguf_init.load = lambda path: (cfg, state)
                 sys.argv = ["train.py", "--name", "t2", *TINY, "--data", a, "--out", os.path.join(tmp, "r2"),
                             "--minutes", "5", "--max-steps", "6", "--init-gguf", fake, "--lang-weights",
-                            "python=0.5,c=0.5", "--data-watch", os.path.join(tmp, "tok-[0-9][0-9][0-9]")]
+                            "python=0.5,c=0.5", "--max-passes", "4", "--tokens-plan", "2000", "--data-watch", os.path.join(tmp, "tok-[0-9][0-9][0-9]")]
                 import train
                 train.main()
             finally:
@@ -96,6 +96,35 @@ class TrainCpu(unittest.TestCase):
             for lg in LANGS:
                 self.assertGreater(res2["val_loss_init"][lg], 0.0)
                 self.assertLess(abs(res2["val_loss_init"][lg] - res2["val_loss"][lg]), 1.0)
+
+    def test_capped_weights(self):
+        import train
+        w = {"python": 0.34, "javascript": 0.24, "typescript": 0.14, "c": 0.28}
+        toks = {"python": 400e6, "javascript": 60e6, "typescript": 4e6, "c": 200e6}
+        sh = train.capped_weights(w, toks, 1e9, 4)
+        self.assertAlmostEqual(sum(sh.values()), 1.0)
+        self.assertAlmostEqual(sh["typescript"], 4 * 4e6 / 1e9)            # held at 4 passes
+        for lg in toks:
+            self.assertLessEqual(sh[lg] * 1e9 / toks[lg], 4 + 1e-9)
+        self.assertAlmostEqual(sh["python"] / sh["c"], 0.34 / 0.28)          # the rest keeps its ratios
+        self.assertEqual(train.capped_weights(w, toks, 0, 4), {k: v / sum(w.values()) for k, v in w.items()})
+        small = train.capped_weights(w, {"python": 1e6, "c": 1e6}, 1e9, 4)   # nothing can fill the run
+        self.assertEqual(set(small), {"python", "c"})
+        self.assertAlmostEqual(small["python"], 0.5)
+        self.assertEqual(train.capped_weights({"python": 1.0}, {"c": 5}, 10, 1), {})
+
+    def test_sampler_shares_by_tokens(self):
+        import torch
+        import train
+        # python: 3 documents of 10 tokens, c: 1 document of 90 tokens
+        starts = torch.tensor([0, 10, 20, 30])
+        langs = torch.tensor([0, 0, 0, 3], dtype=torch.uint8)
+        smp = train.Sampler(starts, langs, {"python": 0.5, "c": 0.5}, n_tokens=120, plan_tokens=120, max_passes=1)
+        self.assertEqual(smp.lang_tokens["python"], 30)
+        self.assertEqual(smp.lang_tokens["c"], 90)
+        self.assertAlmostEqual(smp.shares["python"], 0.25)
+        picks = smp.pick(4000, torch.Generator().manual_seed(0))
+        self.assertAlmostEqual(float((picks < 30).float().mean()), 0.25, delta=0.03)
 
     def test_evaluate_same_windows(self):
         import torch
