@@ -16,8 +16,8 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
   constructor(client: WispClient, private ready: Promise<boolean>, private settings: () => Settings,
               private status: Status) {
     this.completer = new InlineCompleter(client, settings().debounceMs);
-    // For the end-to-end tests: how keystrokes were served, and the worker requests so far.
-    this.completer.onCounts = (counts) => console.debug(`[wisp] inline ${JSON.stringify({ counts, sent: client.sent })}`);
+    // For the end-to-end tests: how each keystroke was served, where, and the totals so far.
+    this.completer.onEvent = (event, counts) => console.debug(`[wisp] inline ${JSON.stringify({ ...event, counts, sent: client.sent })}`);
   }
 
   private request(document: vscode.TextDocument, position: vscode.Position, s: Settings, explicit = false): InlineRequest {
@@ -25,7 +25,7 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
       uri: document.uri.toString(),
       version: document.version,
       position: { line: position.line, character: position.character },
-      options: { maxLines: s.maxLines, nCandidates: s.candidates, timeBudgetMs: s.timeBudgetMs },
+      options: { maxLines: s.maxLines, maxTokens: s.maxTokens, nCandidates: s.candidates, timeBudgetMs: s.timeBudgetMs },
       text: document.getText(),
       offset: document.offsetAt(position),
       explicit,

@@ -78,11 +78,21 @@ export interface InlineCounts {
   prefetches: number;
 }
 
+/** One thing the completer did, as counted in `InlineCounts`: a keystroke's request sent to the
+ * engine (`engine`), a keystroke served from the cache (`typed`, `same`, `speculative`,
+ * `prefetch`), or idle-time work that came back with a suggestion (`speculations`, `prefetches`). */
+export interface InlineEvent {
+  kind: keyof InlineCounts;
+  uri: string;
+  /** The keystroke's cursor, or the cursor that the idle-time suggestion is for. */
+  position: Position;
+}
+
 const extendsState = (a: CursorState, b: CursorState) =>
   a.uri === b.uri && a.after === b.after && b.before.length >= a.before.length && b.before.startsWith(a.before);
 
 const stateOf = (q: InlineRequest) =>
-  cursorState(q.uri, q.text, q.offset, q.position, `${q.options.maxLines ?? 0}/${q.options.nCandidates ?? 1}`);
+  cursorState(q.uri, q.text, q.offset, q.position, `${q.options.maxLines ?? 0}/${q.options.maxTokens ?? 0}/${q.options.nCandidates ?? 1}`);
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -97,8 +107,9 @@ export class InlineCompleter {
   readonly counts: InlineCounts = { engine: 0, typed: 0, same: 0, speculative: 0, prefetch: 0, speculations: 0, prefetches: 0 };
   speculation: boolean;
   adaptiveBudget: boolean;
-  /** Called whenever `counts` changed (the VS Code extension logs them for its tests). */
-  onCounts: ((counts: InlineCounts) => void) | null = null;
+  /** Called after each event, once `counts` includes it (an `engine` event once its request is
+   * on its way to the worker). The editors' end-to-end tests read them. */
+  onEvent: ((event: InlineEvent, counts: InlineCounts) => void) | null = null;
   private pieceMs: number;
   private idleMs: number;
   private nearEndChars: number;
@@ -157,8 +168,8 @@ export class InlineCompleter {
     const options = { ...q.options };
     if (this.adaptiveBudget && !q.explicit && options.timeBudgetMs) options.timeBudgetMs = this.debounce.budgetMs(options.timeBudgetMs);
     const t0 = performance.now();
-    this.count('engine');
     const pending = this.client.complete(q.uri, q.version, q.position, options, ac.signal);
+    this.count('engine', q.uri, q.position);
     const entry = { at, ac, done: pending.then(() => {}) };
     this.inflight = entry;
     const r = await pending;
@@ -180,7 +191,7 @@ export class InlineCompleter {
     const hit = this.cache.lookup(at);
     if (!hit) return null;
     this.debounce.note();
-    this.count(hit.kind);
+    this.count(hit.kind, q.uri, q.position);
     hooks.onReuse?.(hit);
     // The speculation for this suggestion's end is the same as for the one it continues.
     this.speculateAfter(at, hit.items[0], q);
@@ -243,11 +254,11 @@ export class InlineCompleter {
     if (this.spec?.ac === ac) this.spec = null;
     if (!r.ok || r.value.items.length === 0) return;
     this.cache.remember(at, r.value.items, origin);
-    this.count(origin === 'prefetch' ? 'prefetches' : 'speculations');
+    this.count(origin === 'prefetch' ? 'prefetches' : 'speculations', at.uri, at.position);
   }
 
-  private count(what: keyof InlineCounts): void {
-    this.counts[what]++;
-    this.onCounts?.(this.counts);
+  private count(kind: keyof InlineCounts, uri: string, position: Position): void {
+    this.counts[kind]++;
+    this.onEvent?.({ kind, uri, position }, this.counts);
   }
 }

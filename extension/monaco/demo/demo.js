@@ -10,7 +10,7 @@
   const statusEl = document.getElementById('status');
   const status = (text) => { statusEl.textContent = text; };
   const params = new URLSearchParams(location.search);
-  window.demo = { ready: null, editor: null, models: {}, events: [], select: null };
+  window.demo = { ready: null, editor: null, models: {}, events: [], inline: [], select: null };
 
   require.config({ paths: { vs: '/monaco/min/vs' } });
   require(['vs/editor/editor.main'], async function () {
@@ -43,8 +43,10 @@
       wasmUrl: '/wasm/wisp.wasm',
       modelUrl: params.get('model') || '/models/wisp-default.gguf',
       maxLines: Number(params.get('maxLines') || 0),
+      maxTokens: Number(params.get('maxTokens') || 0),
       nCandidates: Number(params.get('candidates') || 1),
       timeBudgetMs: params.has('timeBudgetMs') ? Number(params.get('timeBudgetMs')) : undefined,
+      onInline(event) { window.demo.inline.push(event); },
       onStatus(s) {
         window.demo.events.push(s.state);
         if (s.state === 'loading') {

@@ -5,7 +5,7 @@
  */
 import type * as Monaco from 'monaco-editor';
 import { WispClient, type DocSource } from '../../../wasm/src/client.js';
-import { InlineCompleter, type InlineCounts, type InlineRequest } from '../../../wasm/src/inline.js';
+import { InlineCompleter, type InlineCounts, type InlineEvent, type InlineRequest } from '../../../wasm/src/inline.js';
 import { LANGUAGE_IDS } from '../../../wasm/src/languages.js';
 import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
 
@@ -21,12 +21,17 @@ export interface WispOptions {
   /** Monaco language ids to complete; default wisp's list (wasm/src/languages.ts). */
   languages?: string[];
   maxLines?: number;
+  /** Most tokens per suggestion; 0 (default) lets the engine decide from the cursor. */
+  maxTokens?: number;
   /** Upper bound of the adaptive debounce, milliseconds. */
   debounceMs?: number;
   nCandidates?: number;
   timeBudgetMs?: number;
   /** Status changes: loading (with progress), ready, a completion's latency, errors. */
   onStatus?: (status: WispStatus) => void;
+  /** How each keystroke was served (the engine, or a remembered suggestion) and idle-time work that
+   * came back, with the totals so far. */
+  onInline?: (event: InlineEvent, counts: InlineCounts) => void;
 }
 
 export type WispStatus =
@@ -58,6 +63,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   const client = new WispClient(worker, source);
   client.onProgress = (progress) => options.onStatus?.({ state: 'loading', progress });
   const completer = new InlineCompleter(client, options.debounceMs ?? 75);
+  completer.onEvent = options.onInline ?? null;
 
   const ready = client.init({ wasmUrl: options.wasmUrl, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
     .then(async (r) => {
@@ -100,7 +106,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
       uri,
       version: model.getVersionId(),
       position: { line: position.lineNumber - 1, character: position.column - 1 },
-      options: { maxLines: options.maxLines ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
+      options: { maxLines: options.maxLines ?? 0, maxTokens: options.maxTokens ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
       text: model.getValue(),
       offset: model.getOffsetAt(position),
       explicit,
