@@ -41,7 +41,12 @@ export function activate(context: vscode.ExtensionContext): void {
     ? { kind: 'url' as const, url: s.modelUrl, sha256: s.modelSha256 || undefined }
     : { kind: 'url' as const, url: bundled, sha256: WISP_MODEL_SHA256 || undefined };
   const t0 = Date.now();
-  const ready = client.init({ wasmUrl: vscode.Uri.joinPath(context.extensionUri, 'dist', 'wisp.wasm').toString(true), model })
+  const file = (name: string) => vscode.Uri.joinPath(context.extensionUri, 'dist', name).toString(true);
+  const ready = client.init({
+    wasmUrl: file('wisp.wasm'),
+    relaxed: { wasmUrl: file('wisp-relaxed.wasm'), kernelsUrl: file('wisp-kernels-relaxed.wasm') },
+    model,
+  })
     .then((r) => {
       if (!r.ok) {
         status.error(r.error.message);
@@ -51,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const i = r.value;
       const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms`;
       status.ready(detail);
-      output.appendLine(`[wisp] ready: ${detail}; wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
+      output.appendLine(`[wisp] ready: ${detail}; ${i.simd} build, wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
       console.log(`[wisp] ready fromCache=${i.modelFromCache} sha256=${i.modelSha256} startMs=${Date.now() - t0}`);
       return true;
     });

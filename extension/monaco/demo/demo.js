@@ -41,6 +41,7 @@
     const handle = WispMonaco.registerWisp(monaco, {
       workerUrl: '/wasm/wisp-worker.js',
       wasmUrl: '/wasm/wisp.wasm',
+      relaxed: params.has('simd128') ? undefined : { wasmUrl: '/wasm/wisp-relaxed.wasm', kernelsUrl: '/wasm/wisp-kernels-relaxed.wasm' },
       modelUrl: params.get('model') || '/models/wisp-default.gguf',
       maxLines: Number(params.get('maxLines') || 0),
       maxTokens: Number(params.get('maxTokens') || 0),

@@ -15,6 +15,9 @@ export interface WispOptions {
   /** URL of dist/wisp-worker.js (same origin as the page, or a blob). */
   workerUrl: string;
   wasmUrl: string;
+  /** The relaxed-SIMD build (dist/wisp-relaxed.wasm and dist/wisp-kernels-relaxed.wasm), taken
+   * instead of wasmUrl where the browser runs relaxed SIMD. */
+  relaxed?: { wasmUrl: string; kernelsUrl: string };
   modelUrl: string;
   /** Lowercase hex SHA-256 of the model: checked, and a second start needs no network at all. */
   modelSha256?: string;
@@ -65,7 +68,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   const completer = new InlineCompleter(client, options.debounceMs ?? 75);
   completer.onEvent = options.onInline ?? null;
 
-  const ready = client.init({ wasmUrl: options.wasmUrl, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
+  const ready = client.init({ wasmUrl: options.wasmUrl, relaxed: options.relaxed, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
     .then(async (r) => {
       if (r.ok) {
         // Compile what the first completion in each language needs now, not at the first keystroke.
