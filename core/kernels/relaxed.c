@@ -104,7 +104,7 @@ static inline __attribute__((always_inline)) void relaxed__tile(
                     s[k] = wasm_i32x4_sub(pos, neg);
                 }
             }
-            v128_t isum = simd__reduce4_i32(s[0], s[1], s[2], s[3]);
+            v128_t isum = simd__reduce4(wasm_i32x4_add, s[0], s[1], s[2], s[3]);
             if (q4) isum = wasm_i32x4_sub(isum, wasm_i32x4_splat(xs[(t0 + t) * nb + b]));
             const v128_t scale = wasm_f32x4_mul(dwv, wasm_f32x4_splat(xd[(t0 + t) * nb + b]));
             acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), scale));

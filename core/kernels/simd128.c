@@ -20,13 +20,6 @@
 #define SIMD__TF 2 /* tokens per tile for float weights (4x2 float accumulators) */
 #define SIMD__QW_MIN_TOK 8 /* prompts from this many tokens take the widened panels */
 
-/* The same for floats (end of a float tile). */
-static inline v128_t simd__reduce4_f32(v128_t a, v128_t b, v128_t c, v128_t d) {
-    v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-    v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-    return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
-}
-
 /* Sum of the 4 lanes. */
 static inline float simd__hsum(v128_t v) {
     v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
@@ -76,7 +69,7 @@ static inline void simd__load_block(bool q4, const uint8_t *qs, v128_t w[4]) {
 /* acc + the block's four rows' int32 sums (s[k]: lanes to add up for row k) times their scales
  * d_w (dwv) and the token's d_x: isum * (d_w * d_x), as the reference. */
 static inline v128_t simd__add_block(v128_t acc, const v128_t s[SIMD__R], v128_t dwv, float dx) {
-    const v128_t isum = simd__reduce4_i32(s[0], s[1], s[2], s[3]);
+    const v128_t isum = simd__reduce4(wasm_i32x4_add, s[0], s[1], s[2], s[3]);
     const v128_t scale = wasm_f32x4_mul(dwv, wasm_f32x4_splat(dx));
     return wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), scale));
 }
@@ -253,7 +246,7 @@ static inline __attribute__((always_inline)) void simd__tile_f(
         }
     }
     for (int t = 0; t < nt; t++) {
-        const v128_t sums = simd__reduce4_f32(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
+        const v128_t sums = simd__reduce4(wasm_f32x4_add, acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
         if (c == n_cols) {
             simd__store_rows(sums, nr, Y + (t0 + t) * n_rows + r0);
             continue;

@@ -16,11 +16,14 @@
  * array on the C stack in linear memory. */
 #define SIMD__UNROLL _Pragma("clang loop unroll(full)")
 
-/* [sum a, sum b, sum c, sum d] of four i32x4 vectors: two rounds of shuffles and adds. */
-static inline v128_t simd__reduce4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
-    v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-    v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+/* [sum a, sum b, sum c, sum d] of four vectors, `add` the lanes' addition (wasm_i32x4_add at the
+ * end of a quantized block, wasm_f32x4_add at the end of a float tile): two rounds of shuffles and
+ * adds. Inlined, the call through `add` is a direct one. */
+static inline __attribute__((always_inline)) v128_t simd__reduce4(v128_t (*add)(v128_t, v128_t), v128_t a, v128_t b,
+                                                                   v128_t c, v128_t d) {
+    v128_t ab = add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+    v128_t cd = add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+    return add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
 /* Largest of the 4 lanes. */

@@ -1,7 +1,8 @@
 // End-to-end, Monaco demo in headless Chromium with the real engine and model:
 //   (a) typing in a Python, a TypeScript and a C file brings ghost text; Tab accepts it
 //   (c) every request stays on localhost and none carries the typed text
-//   (d) a second start (same profile) takes the model from browser storage, no download
+//   (d) a second start (same profile) takes the model from browser storage, no download; the
+//       first start runs the relaxed-SIMD build (Chromium has it), the second the plain one
 //   (b) typing the suggested characters keeps the ghost text, each key served by the remembered
 //       suggestion and none by the engine (registerWisp's onInline events, recorded by the page),
 //       and Tab shows the next suggestion from the speculative one, with no engine request
@@ -33,8 +34,8 @@ before(async () => {
 });
 after(() => server?.close());
 
-async function openDemo(page) {
-  await page.goto(origin + '/');
+async function openDemo(page, query = '') {
+  await page.goto(origin + '/' + query);
   await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
   return page.evaluate(() => window.demo.ready);
 }
@@ -57,6 +58,7 @@ test('Monaco: ghost text in Python, TypeScript and C from the real engine; Tab a
     const ready = await openDemo(page);
     assert.equal(ready.ok, true, `engine failed to start: ${JSON.stringify(ready)}`);
     assert.equal(ready.value.modelFromCache, false, 'first start downloads the model');
+    assert.equal(ready.value.simd, 'relaxed', 'Chromium runs relaxed SIMD: the worker took the relaxed build');
     for (const c of CASES) {
       await page.evaluate((lang) => {
         window.demo.select(lang);
@@ -102,8 +104,10 @@ test('Monaco: ghost text in Python, TypeScript and C from the real engine; Tab a
 test('Monaco: a second start loads the model from browser storage, not the network', { timeout: 180_000 }, async () => {
   const { context, page, log } = await launch(profile, { origin, secrets });
   try {
-    const ready = await openDemo(page);
+    // The plain simd128 build this time (?simd128: the demo does not offer the relaxed one).
+    const ready = await openDemo(page, '?simd128');
     assert.equal(ready.ok, true, JSON.stringify(ready));
+    assert.equal(ready.value.simd, 'simd128', 'the plain build when the relaxed one is not offered');
     assert.equal(ready.value.modelFromCache, true, 'model came from Cache Storage');
     assert.equal(countRequests(log, MODEL_PATH), 0, 'no model fetch on the second start');
     assert.deepEqual(log.violations, []);
