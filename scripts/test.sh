@@ -5,7 +5,8 @@
 #   2. the same C tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. a short libFuzzer run of the GGUF reader and the tokenizer
 #      and the llama.cpp interop test (node-llama-cpp loads wisp-quantized files, same greedy ids)
-#   4. the WebAssembly kernel check under node (simd128 vs reference), and the tokenizer tests
+#   4. the WebAssembly kernel check under node (simd128 vs reference) and in headless Chromium
+#      (the relaxed-SIMD kernel module vs reference), and the tokenizer tests
 #      (equality vectors included) compiled to WebAssembly
 #   5. JS tests of the WebAssembly API (node --test)
 #   6. end-to-end tests in headless Chromium (Monaco demo, VS Code for the Web)

@@ -7,23 +7,35 @@
 //   keystrokes that got a suggestion, where the time goes (debounce, messaging, context, prefill,
 //   decode, trim), cold start (worker start + model from browser storage + first answer) in a
 //   fresh browser process, the compressed download (wasm + worker + model), the WebAssembly heap.
-// Usage: node bench/browser/run.mjs [--cases N] [--model PATH] [--candidates N] [--write]
-//   --write appends/replaces the "Browser latency" section of bench/RESULTS.md.
+//   keystrokes served without the engine: by typing through a suggestion, by a speculative one
+//   (computed for the state after accepting the one shown), each counted only when the reused
+//   suggestion agrees with what the trace types next.
+// Usage: node bench/browser/run.mjs [--cases N] [--model PATH] [--candidates N] [--old DIR] [--write]
+//   --old DIR also measures another build, in the same run and first: DIR is a checkout (its own
+//   bench/browser page, wasm/ and extension/server.mjs; build-wasm/ and deps/ built or linked),
+//   served by its own server on another port; the table puts the two side by side. --old-name
+//   TEXT names it in the table (say "main c3951b9").
+//   --no-speculate, --fixed-budget turn those parts of the inline steps off (the new build).
+//   --prefetch-too adds a third measure of the new build where each trace's file is prefetched
+//   at its cursor before the first keystroke (as the editors do when a file is opened or focused).
+//   --write appends the table as a new entry at the end of bench/RESULTS.md.
 //   WISP_BENCH_DEBUG=1 prints the cold first answer (timings, number of requests) to stderr.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { chromium } = createRequire(join(root, 'deps', 'node_modules', 'x.js'))('playwright-core');
 // Rebuild the JS bundles from build-wasm/ first: a stale wasm/dist would measure old code.
-execFileSync('node', [join(root, 'wasm', 'build.mjs'), '--no-check'], { stdio: 'ignore' });
-execFileSync('node', [join(root, 'extension', 'build.mjs'), '--no-check'], { stdio: 'ignore' });
-const { startServer } = await import(join(root, 'extension', 'server.mjs'));
+const rebuild = (dir) => {
+  execFileSync('node', [join(dir, 'wasm', 'build.mjs'), '--no-check'], { stdio: 'ignore' });
+  if (dir === root) execFileSync('node', [join(dir, 'extension', 'build.mjs'), '--no-check'], { stdio: 'ignore' });
+};
+rebuild(root);
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -35,7 +47,9 @@ const nCases = Number(arg('--cases', 40));
 const modelPath = arg('--model', process.env.WISP_MODEL || join(root, 'models', 'wisp-default.gguf'));
 const casesPath = arg('--dev', join(root, readFileSync(join(root, 'bench', 'dev_cases.path'), 'utf8').trim()));
 const write = process.argv.includes('--write');
-const options = { debounceMs: 75, maxLines: 0, candidates: Number(arg('--candidates', 1)), timeBudgetMs: 150, minPaceMs: 80, maxPaceMs: 120, seed: 7 };
+const oldDir = arg('--old', null) && resolve(arg('--old', null));
+const options = { debounceMs: 75, maxLines: 0, candidates: Number(arg('--candidates', 1)), timeBudgetMs: 150, minPaceMs: 80, maxPaceMs: 120, seed: 7,
+  debug: Boolean(process.env.WISP_BENCH_DEBUG), speculate: !process.argv.includes('--no-speculate'), adaptiveBudget: !process.argv.includes('--fixed-budget') };
 
 if (!existsSync(modelPath)) throw new Error(`no model at ${modelPath}`);
 process.env.WISP_MODEL = modelPath; // the server serves it as /models/wisp-default.gguf
@@ -48,43 +62,54 @@ for (let i = 0; cases.length < Math.min(nCases, all.length); i++) {
   for (const list of byLang.values()) if (i < list.length && cases.length < nCases) cases.push(list[i]);
 }
 
-const { server, url } = await startServer(0);
-const profile = mkdtempSync(join(tmpdir(), 'wisp-bench-'));
-const launch = () => chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
 const modelUrl = '/models/wisp-default.gguf';
+const CHROMIUM = '/usr/bin/chromium';
 
-// 1. First visit: downloads the model into Cache Storage.
-let ctx = await launch();
-let page = ctx.pages()[0] ?? (await ctx.newPage());
-await page.goto(`${url}/bench/index.html`);
-const first = await page.evaluate((m) => window.benchStart(m), modelUrl);
-if (!first.ok) throw new Error(`engine failed: ${JSON.stringify(first.error)}`);
-await ctx.close();
+// One build: its server, a first visit that puts the model into Cache Storage, then a new browser
+// process on the same profile: the cold start from storage, then the traces.
+async function measure(dir, label, opts = options) {
+  const { startServer } = await import(join(dir, 'extension', 'server.mjs'));
+  const { server, url } = await startServer(0);
+  const profile = mkdtempSync(join(tmpdir(), 'wisp-bench-'));
+  const launch = () => chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  let ctx = await launch();
+  let page = ctx.pages()[0] ?? (await ctx.newPage());
+  await page.goto(`${url}/bench/index.html`);
+  const first = await page.evaluate((m) => window.benchStart(m), modelUrl);
+  if (!first.ok) throw new Error(`${label}: engine failed: ${JSON.stringify(first.error)}`);
+  await ctx.close();
 
-// 2. A new browser process on the same profile: cold start from storage, then the traces.
-ctx = await launch();
-page = ctx.pages()[0] ?? (await ctx.newPage());
-let modelFetches = 0;
-page.on('request', (r) => { if (r.url().endsWith(modelUrl)) modelFetches++; });
-await page.goto(`${url}/bench/index.html`);
-const start = await page.evaluate((m) => window.benchStart(m), modelUrl);
-if (!start.ok) throw new Error(`engine failed: ${JSON.stringify(start.error)}`);
-const cold = await page.evaluate(([c, t0]) => window.benchFirst(c, t0), [cases[0], start.t0]);
-if (process.env.WISP_BENCH_DEBUG) console.error(JSON.stringify(cold));
-const keys = [];
-const perLang = new Map();
-for (const [i, c] of cases.entries()) {
-  const r = await page.evaluate(([c, o]) => window.benchTrace(c, o), [c, options]);
-  if (r.error) throw new Error(`${c.id}: ${JSON.stringify(r.error)}`);
-  for (const k of r.keys) k.lang = c.lang;
-  keys.push(...r.keys);
-  (perLang.get(c.lang) ?? perLang.set(c.lang, []).get(c.lang)).push(...r.keys);
-  process.stderr.write(`\r${i + 1}/${cases.length} cases, ${keys.length} keystrokes`);
+  ctx = await launch();
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  let modelFetches = 0;
+  page.on('request', (r) => { if (r.url().endsWith(modelUrl)) modelFetches++; });
+  await page.goto(`${url}/bench/index.html`);
+  const start = await page.evaluate((m) => window.benchStart(m), modelUrl);
+  if (!start.ok) throw new Error(`${label}: engine failed: ${JSON.stringify(start.error)}`);
+  const cold = await page.evaluate(([c, t0]) => window.benchFirst(c, t0), [cases[0], start.t0]);
+  if (process.env.WISP_BENCH_DEBUG) console.error(label, JSON.stringify(cold));
+  const keys = [];
+  const prefetches = [];
+  const perLang = new Map();
+  for (const [i, c] of cases.entries()) {
+    const r = await page.evaluate(([c, o]) => window.benchTrace(c, o), [c, opts]);
+    if (r.prefetchMs) prefetches.push(r.prefetchMs);
+    if (r.error) throw new Error(`${label} ${c.id}: ${JSON.stringify(r.error)}`);
+    for (const k of r.keys) k.lang = c.lang;
+    if (process.env.WISP_BENCH_DEBUG) console.error(label, c.id, JSON.stringify(r.counts), r.keys.map((k) => `${k.served ?? (k.cancelled ? 'x' : '-')}${k.error ? '!' + k.error : ''}:${k.latencyMs.toFixed(0)}${k.shown !== undefined ? JSON.stringify([k.shown, k.next]) : ''}`).join('\n  '));
+    keys.push(...r.keys);
+    (perLang.get(c.lang) ?? perLang.set(c.lang, []).get(c.lang)).push(...r.keys);
+    process.stderr.write(`\r${label}: ${i + 1}/${cases.length} cases, ${keys.length} keystrokes`);
+  }
+  process.stderr.write('\n');
+  const stats = await page.evaluate(() => window.benchStats());
+  await ctx.close();
+  server.close();
+  const wasmDist = join(dir, 'wasm', 'dist');
+  const download = { wasm: gz(join(wasmDist, 'wisp.wasm')), worker: gz(join(wasmDist, 'wisp-worker.js')), model: gz(modelPath) };
+  download.total = download.wasm + download.worker + download.model;
+  return { label, start, cold, keys, perLang, stats, modelFetches, download, total: summarize(keys), prefetchMs: mean(prefetches) };
 }
-process.stderr.write('\n');
-const stats = await page.evaluate(() => window.benchStats());
-await ctx.close();
-server.close();
 
 const q = (xs, p) => {
   if (xs.length === 0) return NaN;
@@ -93,23 +118,31 @@ const q = (xs, p) => {
 };
 const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 function summarize(ks) {
-  const answered = ks.filter((k) => k.answered);
+  const shownAll = ks.filter((k) => k.answered);
+  // Keystrokes the engine answered (the old build answers every one so); the breakdown is theirs.
+  const answered = shownAll.filter((k) => k.timings);
   const single = answered.filter((k) => k.timings.requests === 1);
-  const shown = answered.filter((k) => k.suggested).map((k) => k.latencyMs);
+  const reused = (kinds) => ks.filter((k) => kinds.includes(k.served) && k.suggested).length / Math.max(1, ks.length);
+  const shown = shownAll.filter((k) => k.suggested).map((k) => k.latencyMs);
   const modes = {};
   for (const k of answered) modes[k.mode] = (modes[k.mode] ?? 0) + 1;
   return {
     keys: ks.length,
     answered: answered.length,
+    typedShare: reused(['typed', 'same']),
+    speculativeShare: reused(['speculative']),
+    prefetchShare: reused(['prefetch']),
+    reusedMiss: ks.filter((k) => k.served && k.served !== 'engine' && !k.agrees).length,
+    agreeShare: ks.filter((k) => k.answered && k.agreesAll).length / Math.max(1, ks.length),
     p50: q(shown, 0.5),
     p95: q(shown, 0.95),
     nShown: shown.length,
-    anyP50: q(answered.map((k) => k.latencyMs), 0.5),
-    anyP95: q(answered.map((k) => k.latencyMs), 0.95),
+    anyP50: q(shownAll.map((k) => k.latencyMs), 0.5),
+    anyP95: q(shownAll.map((k) => k.latencyMs), 0.95),
     modes,
     continued: answered.filter((k) => k.timings.requests > 1).length,
     suggestedShare: ks.filter((k) => k.suggested).length / Math.max(1, ks.length),
-    answeredShare: answered.length / Math.max(1, ks.length),
+    answeredShare: shownAll.length / Math.max(1, ks.length),
     debounce: mean(answered.map((k) => k.debounceMs)),
     context: mean(answered.map((k) => k.timings.contextMs)),
     prompt: mean(answered.map((k) => k.timings.promptMs)),
@@ -125,12 +158,14 @@ function summarize(ks) {
     reusedTokens: mean(answered.map((k) => k.timings.reusedTokens)),
   };
 }
-const total = summarize(keys);
-
 const gz = (p) => gzipSync(readFileSync(p), { level: 9 }).length;
-const wasmDist = join(root, 'wasm', 'dist');
-const download = { wasm: gz(join(wasmDist, 'wisp.wasm')), worker: gz(join(wasmDist, 'wisp-worker.js')), model: gz(modelPath) };
-const downloadTotal = download.wasm + download.worker + download.model;
+const runs = [];
+if (oldDir) {
+  rebuild(oldDir);
+  runs.push(await measure(oldDir, 'old'));
+}
+runs.push(await measure(root, oldDir ? 'new' : 'this build'));
+if (process.argv.includes('--prefetch-too')) runs.push(await measure(root, 'new, prefetched', { ...options, prefetch: true }));
 
 const git = (...a) => { try { return execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim(); } catch { return '?'; } };
 const commit = git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? ' (+ uncommitted changes)' : '');
@@ -140,42 +175,50 @@ const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const mb = (b) => (b / 1e6).toFixed(2);
 const ok = (v, budget) => (v <= budget ? 'ok' : `missed by ${f(v - budget)}`);
 
+const cols = (fn) => runs.map(fn).join(' | ');
+const verdict = (fn, budget) => runs.map((r) => ok(fn(r), budget)).join(' / ');
 const lines = [];
-lines.push('<!-- browser-bench:start -->');
-lines.push('## Browser latency (bench/browser/run.mjs)');
+lines.push(`## Browser latency${oldDir ? ', old and new builds side by side' : ''} (bench/browser/run.mjs)`);
 lines.push('');
-lines.push(`Date ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}. Machine: ${machine}.`);
-lines.push(`Model ${basename(modelPath)} (${mb(start.info.modelBytes)} MB, ${start.info.modelName || 'unnamed'}, sha256 ${start.info.modelSha256.slice(0, 12)}...).`);
-lines.push(`Headless Chromium, one engine thread in a Web Worker, no SharedArrayBuffer. ${cases.length} dev cases (round-robin over languages), ${keys.length} keystrokes at ${options.minPaceMs}-${options.maxPaceMs} ms a key, a request per keystroke through the editors' client (adaptive debounce <= ${options.debounceMs} ms, ${options.candidates} candidate(s), time budget ${options.timeBudgetMs} ms).`);
+lines.push(`Date ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}${oldDir ? ` (new) against ${arg('--old-name', oldDir)} (old)` : ''}. Machine: ${machine}.`);
+const info = runs.at(-1).start.info;
+lines.push(`Model ${basename(modelPath)} (${mb(info.modelBytes)} MB, ${info.modelName || 'unnamed'}, sha256 ${info.modelSha256.slice(0, 12)}...).`);
+lines.push(`Headless Chromium, one engine thread in a Web Worker, no SharedArrayBuffer. ${cases.length} dev cases (round-robin over languages), ${runs.at(-1).keys.length} keystrokes at ${options.minPaceMs}-${options.maxPaceMs} ms a key, an inline request per keystroke through the editors' steps (adaptive debounce <= ${options.debounceMs} ms, ${options.candidates} candidate(s), time budget ${options.timeBudgetMs} ms${options.adaptiveBudget ? ', adaptive in the new build' : ''}${options.speculate ? '' : ', no speculation'}). ${oldDir ? 'The old build runs first, then the new one, each in its own browser profile and server.' : ''} A suggestion served without the engine counts only when its next character is the key the trace types next.`);
 lines.push('');
-lines.push('| measure | value | budget | verdict |');
-lines.push('| --- | --- | --- | --- |');
-lines.push(`| keystroke -> suggestion p50 (${total.nShown} suggestions) | ${f(total.p50)} ms | <= 30 ms | ${ok(total.p50, 30)} |`);
-lines.push(`| keystroke -> suggestion p95 | ${f(total.p95)} ms | <= 100 ms | ${ok(total.p95, 100)} |`);
-lines.push(`| keystrokes with a suggestion before the next key | ${f(100 * total.suggestedShare)} % | | |`);
-lines.push(`| keystrokes answered before the next key (empty answers included) | ${f(100 * total.answeredShare)} %, p50 ${f(total.anyP50)} ms, p95 ${f(total.anyP95)} ms; by mode: ${Object.entries(total.modes).map(([m, n]) => `${m} ${n}`).join(', ')}; continued after a cut prefill: ${total.continued} | | |`);
-lines.push(`| cold start: worker + model from storage + first answer | ${f(cold.coldMs, 0)} ms (init ${f(start.initMs, 0)} ms: wasm ${f(start.info.startMs.wasm, 0)}, model ${f(start.info.startMs.model, 0)}, engine ${f(start.info.startMs.engine, 0)}; model fetches: ${modelFetches}) | <= 1500 ms | ${ok(cold.coldMs, 1500)} |`);
-lines.push(`| of which the first answer | ${f(cold.coldMs - start.initMs, 0)} ms (context ${f(cold.timings?.contextMs, 0)}, prompt ${f(cold.timings?.promptMs, 0)}, prefill ${f(cold.timings?.prefillMs, 0)} for ${cold.timings?.promptTokens ?? '?'} tokens, decode ${f(cold.timings?.decodeMs, 0)}, trim ${f(cold.timings?.trimMs, 0)}) | | |`);
-lines.push(`| download, gzip -9: wasm + worker + model | ${mb(downloadTotal)} MB (${mb(download.wasm)} + ${mb(download.worker)} + ${mb(download.model)}) | <= 60 MB | ${ok(downloadTotal / 1e6, 60)} |`);
-lines.push(`| WebAssembly heap after the run | ${mb(stats?.heapBytes ?? 0)} MB | <= 200 MB | ${ok((stats?.heapBytes ?? 0) / 1e6, 200)} |`);
+lines.push(`| measure | ${cols((r) => r.label)} | budget | verdict |`);
+lines.push(`| --- | ${cols(() => '---')} | --- | --- |`);
+lines.push(`| keystroke -> visible suggestion p50 | ${cols((r) => `${f(r.total.p50)} ms (${r.total.nShown} suggestions)`)} | <= 30 ms | ${verdict((r) => r.total.p50, 30)} |`);
+lines.push(`| keystroke -> visible suggestion p95 | ${cols((r) => `${f(r.total.p95)} ms`)} | <= 100 ms | ${verdict((r) => r.total.p95, 100)} |`);
+lines.push(`| keystrokes with a suggestion before the next key | ${cols((r) => `${f(100 * r.total.suggestedShare)} %`)} | >= 80 % | ${runs.map((r) => (r.total.suggestedShare >= 0.8 ? 'ok' : `missed by ${f(80 - 100 * r.total.suggestedShare)} points`)).join(' / ')} |`);
+lines.push(`| of which served by typing through (or moving back to) a suggestion | ${cols((r) => `${f(100 * r.total.typedShare)} %`)} | | |`);
+lines.push(`| of which served by a speculative suggestion | ${cols((r) => `${f(100 * r.total.speculativeShare)} %`)} | | |`);
+lines.push(`| of which served by the prefetch | ${cols((r) => `${f(100 * r.total.prefetchShare)} %`)} | | |`);
+lines.push(`| reused suggestions whose next character was not the key typed next (not counted) | ${cols((r) => `${r.total.reusedMiss}`)} | | |`);
+lines.push(`| keystrokes whose suggestion agrees with all that is typed next (engine or reused; stricter) | ${cols((r) => (r.label === 'old' ? 'not recorded' : `${f(100 * r.total.agreeShare)} %`))} | | |`);
+lines.push(`| engine answers before the next key (empty ones included) | ${cols((r) => `${f(100 * r.total.answered / Math.max(1, r.total.keys))} %, p50 ${f(q(r.keys.filter((k) => k.timings).map((k) => k.latencyMs), 0.5))} ms; continued after a cut prefill: ${r.total.continued}`)} | | |`);
+lines.push(`| cold start: worker + model from storage + first answer (new: the prefetch at the cursor) | ${cols((r) => `${f(r.cold.coldMs, 0)} ms (init ${f(r.start.initMs, 0)}: wasm ${f(r.start.info.startMs.wasm, 0)}${r.start.info.simd ? ` (${r.start.info.simd})` : ''}, model ${f(r.start.info.startMs.model, 0)}, engine ${f(r.start.info.startMs.engine, 0)}; model fetches ${r.modelFetches})`)} | <= 1500 ms | ${verdict((r) => r.cold.coldMs, 1500)} |`);
+if (runs.some((r) => r.prefetchMs > 0)) lines.push(`| prefetch before each trace's first keystroke (idle time, not in the latencies), mean | ${cols((r) => (r.prefetchMs > 0 ? `${f(r.prefetchMs, 0)} ms` : '-'))} | | |`);
+lines.push(`| first keystroke after the file is open (new: after the prefetch) | ${cols((r) => (r.cold.firstKeyMs === undefined ? 'not measured' : `${f(r.cold.firstKeyMs)} ms (${r.cold.firstKeyServed}${r.cold.timings ? `, prefill ${f(r.cold.timings.prefillMs, 0)} ms for ${r.cold.timings.promptTokens - r.cold.timings.reusedTokens} new tokens` : ''})`))} | warm p50 | |`);
+lines.push(`| download, gzip -9: wasm + worker + model | ${cols((r) => `${mb(r.download.total)} MB (${mb(r.download.wasm)} + ${mb(r.download.worker)} + ${mb(r.download.model)})`)} | <= 60 MB | ${verdict((r) => r.download.total / 1e6, 60)} |`);
+lines.push(`| WebAssembly heap after the run | ${cols((r) => `${mb(r.stats?.heapBytes ?? 0)} MB`)} | <= 200 MB | ${verdict((r) => (r.stats?.heapBytes ?? 0) / 1e6, 200)} |`);
 lines.push('');
-lines.push(`Where the time goes (mean per answered keystroke; messaging over single-request answers; ms): debounce ${f(total.debounce)}, waiting behind the previous request ${f(total.queue)}, applying the keystroke's edit (incremental reparse) ${f(total.edit)}, messaging ${f(total.messaging)} (median ${f(total.messagingP50)}: the mean is spikes of a shared 2-core machine), context ${f(total.context)}, prompt ${f(total.prompt)}, prefill ${f(total.prefill)}, decode ${f(total.decode)}, trim ${f(total.trim)} (engine ${f(total.engine)}); prompt ${f(total.promptTokens, 0)} tokens of which ${f(total.reusedTokens, 0)} reused from the KV cache.`);
-lines.push('');
-lines.push('| language | keystrokes | suggestion p50 ms | p95 ms | with suggestion | prefill ms | decode ms |');
-lines.push('| --- | --- | --- | --- | --- | --- | --- |');
-for (const [lang, ks] of perLang) {
-  const s = summarize(ks);
-  lines.push(`| ${lang} | ${s.keys} | ${f(s.p50)} | ${f(s.p95)} | ${f(100 * s.suggestedShare)} % | ${f(s.prefill)} | ${f(s.decode)} |`);
+for (const r of runs) {
+  const t = r.total;
+  lines.push(`${r.label}: where the time goes (mean per engine-answered keystroke; messaging over single-request answers; ms): debounce ${f(t.debounce)}, waiting behind the previous request ${f(t.queue)}, applying the keystroke's edit ${f(t.edit)}, messaging ${f(t.messaging)} (median ${f(t.messagingP50)}), context ${f(t.context)}, prompt ${f(t.prompt)}, prefill ${f(t.prefill)}, decode ${f(t.decode)}, trim ${f(t.trim)} (engine ${f(t.engine)}); prompt ${f(t.promptTokens, 0)} tokens of which ${f(t.reusedTokens, 0)} reused from the KV cache; by mode: ${Object.entries(t.modes).map(([m, n]) => `${m} ${n}`).join(', ')}.`);
+  lines.push('');
 }
-lines.push('<!-- browser-bench:end -->');
+lines.push(`| language | ${cols((r) => `${r.label} p50 / p95 ms, with suggestion`)} |`);
+lines.push(`| --- | ${cols(() => '---')} |`);
+for (const lang of runs[0].perLang.keys()) {
+  lines.push(`| ${lang} | ${cols((r) => { const s = summarize(r.perLang.get(lang) ?? []); return `${f(s.p50)} / ${f(s.p95)}, ${f(100 * s.suggestedShare)} %`; })} |`);
+}
 const section = lines.join('\n');
 console.log(section);
 
 if (write) {
+  // A new dated entry at the end: the record keeps the older ones.
   const resultsPath = join(root, 'bench', 'RESULTS.md');
-  let md = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
-  const re = /<!-- browser-bench:start -->[\s\S]*?<!-- browser-bench:end -->/;
-  md = re.test(md) ? md.replace(re, section) : `${md.trimEnd()}\n\n${section}\n`;
-  writeFileSync(resultsPath, md);
-  console.error(`wrote ${resultsPath}`);
+  const md = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
+  writeFileSync(resultsPath, `${md.trimEnd()}\n\n${section}\n`);
+  console.error(`appended to ${resultsPath}`);
 }

@@ -41,7 +41,12 @@ export function activate(context: vscode.ExtensionContext): void {
     ? { kind: 'url' as const, url: s.modelUrl, sha256: s.modelSha256 || undefined }
     : { kind: 'url' as const, url: bundled, sha256: WISP_MODEL_SHA256 || undefined };
   const t0 = Date.now();
-  const ready = client.init({ wasmUrl: vscode.Uri.joinPath(context.extensionUri, 'dist', 'wisp.wasm').toString(true), model })
+  const file = (name: string) => vscode.Uri.joinPath(context.extensionUri, 'dist', name).toString(true);
+  const ready = client.init({
+    wasmUrl: file('wisp.wasm'),
+    relaxed: { wasmUrl: file('wisp-relaxed.wasm'), kernelsUrl: file('wisp-kernels-relaxed.wasm') },
+    model,
+  })
     .then((r) => {
       if (!r.ok) {
         status.error(r.error.message);
@@ -51,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const i = r.value;
       const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms`;
       status.ready(detail);
-      output.appendLine(`[wisp] ready: ${detail}; wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
+      output.appendLine(`[wisp] ready: ${detail}; ${i.simd} build, wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
       console.log(`[wisp] ready fromCache=${i.modelFromCache} sha256=${i.modelSha256} startMs=${Date.now() - t0}`);
       return true;
     });
@@ -69,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(warm));
 
   const provider = new WispInlineProvider(client, ready, readSettings, status);
+  const lastVersion = new WeakMap<vscode.TextDocument, number>();
   const selector = LANGUAGE_IDS.map((language) => ({ language }));
   context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider(selector, provider));
 
@@ -83,9 +89,23 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.workspace.onDidCloseTextDocument((d) => {
       const uri = d.uri.toString();
+      provider.completer.forget(uri);
       if (client.isOpen(uri)) void client.close(uri);
     }),
+    // A document opened or focused: its first answer (and the prompt in the KV cache) is computed
+    // before the first keystroke.
+    vscode.window.onDidChangeActiveTextEditor((ed) => provider.prefetch(ed)),
+    // The cursor put somewhere by the user (a click, the arrow keys; not typing): the same there,
+    // after a pause.
+    vscode.window.onDidChangeTextEditorSelection((e) => {
+      const moved = e.kind === vscode.TextEditorSelectionChangeKind.Mouse || e.kind === vscode.TextEditorSelectionChangeKind.Keyboard;
+      const version = e.textEditor.document.version;
+      const typed = lastVersion.get(e.textEditor.document) !== version;
+      lastVersion.set(e.textEditor.document, version);
+      if (moved && !typed && e.selections.length === 1 && e.selections[0]!.isEmpty) provider.prefetch(e.textEditor, 300);
+    }),
   );
+  provider.prefetch(vscode.window.activeTextEditor);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('wisp.toggle', async () => {

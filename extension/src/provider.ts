@@ -1,39 +1,57 @@
 /*
- * The InlineCompletionItemProvider: the shared steps of wasm/src/inline.ts (the adaptive debounce,
- * the request, cancellation through the CancellationToken: a queued request is dropped by the
- * worker, and a newer one supersedes it anyway), turned into ghost text.
+ * The InlineCompletionItemProvider: the shared steps of wasm/src/inline.ts (typing-through reuse,
+ * the adaptive debounce, the request, cancellation through the CancellationToken, speculative
+ * work in idle time, the prefetch of a document just opened or focused), turned into ghost text.
  */
 import * as vscode from 'vscode';
 import type { WispClient } from '../../wasm/src/client.js';
-import { InlineCompleter } from '../../wasm/src/inline.js';
+import { InlineCompleter, type InlineRequest } from '../../wasm/src/inline.js';
 import type { Settings } from './settings.js';
 import type { Status } from './status.js';
 
 export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
   enabled = true;
-  private completer: InlineCompleter;
+  readonly completer: InlineCompleter;
 
   constructor(client: WispClient, private ready: Promise<boolean>, private settings: () => Settings,
               private status: Status) {
     this.completer = new InlineCompleter(client, settings().debounceMs);
+    // For the end-to-end tests: how each keystroke was served, where, and the totals so far.
+    this.completer.onEvent = (event, counts) => console.debug(`[wisp] inline ${JSON.stringify({ ...event, counts, sent: client.sent })}`);
+  }
+
+  private request(document: vscode.TextDocument, position: vscode.Position, s: Settings, explicit = false): InlineRequest {
+    return {
+      uri: document.uri.toString(),
+      version: document.version,
+      position: { line: position.line, character: position.character },
+      options: { maxLines: s.maxLines, maxTokens: s.maxTokens, nCandidates: s.candidates, timeBudgetMs: s.timeBudgetMs },
+      text: document.getText(),
+      offset: document.offsetAt(position),
+      explicit,
+    };
   }
 
   async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position,
-                                     _context: vscode.InlineCompletionContext,
+                                     context: vscode.InlineCompletionContext,
                                      token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[]> {
     const s = this.settings();
     if (!this.enabled || !s.languageEnabled(document.languageId)) return [];
     this.completer.debounce.maxMs = s.debounceMs;
-    const items = await this.completer.complete(token, this.ready, () => ({
-      uri: document.uri.toString(),
-      version: document.version,
-      position: { line: position.line, character: position.character },
-      options: { maxLines: s.maxLines, nCandidates: s.candidates, timeBudgetMs: s.timeBudgetMs },
-    }), {
+    const items = await this.completer.complete(token, this.ready, () => this.request(document, position, s, context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke), {
       onError: (message) => this.status.error(message),
       onDone: (ms) => this.status.latency(ms),
     });
     return items.map((it) => new vscode.InlineCompletionItem(it.text,
       new vscode.Range(it.start.line, it.start.character, it.end.line, it.end.character)));
+  }
+
+  /** In idle time, the answer at the cursor of an editor just opened or focused, or (after a
+   * pause of `delayMs`) where the user moved the cursor. */
+  prefetch(editor: vscode.TextEditor | undefined, delayMs = 0): void {
+    const s = this.settings();
+    if (!editor || !this.enabled || !s.languageEnabled(editor.document.languageId)) return;
+    const position = editor.selection.active;
+    void this.completer.prefetch(this.ready, () => this.request(editor.document, position, s), delayMs);
   }
 }

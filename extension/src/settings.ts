@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 export interface Settings {
   languageEnabled(languageId: string): boolean;
   maxLines: number;
+  maxTokens: number;
   debounceMs: number;
   candidates: number;
   timeBudgetMs: number;
@@ -17,6 +18,7 @@ export function readSettings(): Settings {
   return {
     languageEnabled: (id) => langs[id] === true,
     maxLines: Math.max(0, c.get<number>('maxLines', 0)),
+    maxTokens: Math.max(0, c.get<number>('maxTokens', 0)),
     debounceMs: Math.max(0, c.get<number>('debounceMs', 75)),
     candidates: Math.min(8, Math.max(1, c.get<number>('candidates', 3))),
     timeBudgetMs: Math.max(0, c.get<number>('timeBudgetMs', 150)),

@@ -1,9 +1,13 @@
 // End-to-end, Monaco demo in headless Chromium with the real engine and model:
 //   (a) typing in a Python, a TypeScript and a C file brings ghost text; Tab accepts it
 //   (c) every request stays on localhost and none carries the typed text
-//   (d) a second start (same profile) takes the model from browser storage, no download
+//   (d) a second start (same profile) takes the model from browser storage, no download; the
+//       first start runs the relaxed-SIMD build (Chromium has it), the second the plain one
+//   (b) typing the suggested characters keeps the ghost text, each key served by the remembered
+//       suggestion and none by the engine (registerWisp's onInline events, recorded by the page),
+//       and Tab shows the next suggestion from the speculative one, with no engine request
 //   and the package's type declarations: a TypeScript consumer of @wisp/monaco type-checks
-// Screenshots: tests/artifacts/monaco-<language>.png
+// Screenshots: tests/artifacts/monaco-<language>.png, monaco-typed-through.png, monaco-next-suggestion.png
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -30,15 +34,15 @@ before(async () => {
 });
 after(() => server?.close());
 
-async function openDemo(page) {
-  await page.goto(origin + '/');
+async function openDemo(page, query = '') {
+  await page.goto(origin + '/' + query);
   await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
   return page.evaluate(() => window.demo.ready);
 }
 
 // Waits for ghost text; if the debounced request came and went without one (the model had
 // nothing at that exact keystroke), asks again explicitly, as Alt+\ would.
-async function waitGhost(page, timeoutMs = 60_000) {
+async function waitGhost(page, timeoutMs = 120_000) {
   const t0 = Date.now();
   while (Date.now() - t0 < timeoutMs) {
     const el = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 4_000 }).catch(() => null);
@@ -54,6 +58,7 @@ test('Monaco: ghost text in Python, TypeScript and C from the real engine; Tab a
     const ready = await openDemo(page);
     assert.equal(ready.ok, true, `engine failed to start: ${JSON.stringify(ready)}`);
     assert.equal(ready.value.modelFromCache, false, 'first start downloads the model');
+    assert.equal(ready.value.simd, 'relaxed', 'Chromium runs relaxed SIMD: the worker took the relaxed build');
     for (const c of CASES) {
       await page.evaluate((lang) => {
         window.demo.select(lang);
@@ -70,14 +75,20 @@ test('Monaco: ghost text in Python, TypeScript and C from the real engine; Tab a
       assert.ok(ghost, `no ghost text in ${c.language}; console: ${consoleLines.slice(-5).join(' | ')}`);
       const shown = await page.evaluate(() => window.demo.lastResult);
       assert.ok(shown && shown.items.length > 0, 'the suggestion came from a worker completion');
-      const before = await page.evaluate(() => window.demo.editor.getModel().getValue());
+      // What is drawn at the cursor: the first part of the ghost text (more parts follow an
+      // existing closing bracket, more lines below).
+      const { before, offset, first } = await page.evaluate(() => {
+        const ed = window.demo.editor;
+        const m = ed.getModel();
+        return { before: m.getValue(), offset: m.getOffsetAt(ed.getPosition()),
+          first: document.querySelector('.view-lines .ghost-text-decoration')?.textContent ?? '' };
+      });
+      assert.ok(first.length > 0, 'the ghost text at the cursor is not empty');
       await page.keyboard.press('Tab');
       await page.waitForFunction((b) => window.demo.editor.getModel().getValue() !== b, before, { timeout: 10_000 });
       const afterText = await page.evaluate(() => window.demo.editor.getModel().getValue());
-      const texts = shown.items.map((i) => i.text);
-      assert.ok(texts.some((t) => afterText.includes(c.next + t) || afterText.includes(t)),
-        `Tab inserted the suggestion (${JSON.stringify(texts)})`);
-      assert.ok(afterText.length > before.length);
+      assert.ok(afterText.startsWith(before.slice(0, offset) + first.replace(/\u00a0/g, ' ')),
+        `Tab inserted the ghost text ${JSON.stringify(first)} at the cursor: ${JSON.stringify(afterText.slice(offset - c.next.length, offset + 60))}`);
     }
     const stats = await page.evaluate(() => window.wisp.client.stats());
     assert.equal(stats.ok, true);
@@ -93,8 +104,10 @@ test('Monaco: ghost text in Python, TypeScript and C from the real engine; Tab a
 test('Monaco: a second start loads the model from browser storage, not the network', { timeout: 180_000 }, async () => {
   const { context, page, log } = await launch(profile, { origin, secrets });
   try {
-    const ready = await openDemo(page);
+    // The plain simd128 build this time (?simd128: the demo does not offer the relaxed one).
+    const ready = await openDemo(page, '?simd128');
     assert.equal(ready.ok, true, JSON.stringify(ready));
+    assert.equal(ready.value.simd, 'simd128', 'the plain build when the relaxed one is not offered');
     assert.equal(ready.value.modelFromCache, true, 'model came from Cache Storage');
     assert.equal(countRequests(log, MODEL_PATH), 0, 'no model fetch on the second start');
     assert.deepEqual(log.violations, []);
@@ -150,5 +163,84 @@ wisp.dispose();
     assert.fail(`the consumer does not type-check against @wisp/monaco:\n${e.stdout}${e.stderr}`);
   } finally {
     rmSync(dir, { recursive: true, force: true }); // the links, not what they point at
+  }
+});
+
+// The word characters at the start of a ghost text (typing brackets or quotes would meet the
+// editor's auto-closing), at most `n`.
+const typeable = (ghost, n = 2) => (/^[A-Za-z0-9_]+/.exec(ghost)?.[0] ?? '').slice(0, n);
+
+test('Monaco: typing the suggested characters keeps the ghost text with no new engine request; Tab shows the next one at once', { timeout: 600_000 }, async () => {
+  const { context, page, log, consoleLines } = await launch(profile, { origin, secrets });
+  try {
+    // A token budget, not a time budget: four tokens, whatever the machine's speed, so that the
+    // suggestion stops inside the expression and there is a next part to compute.
+    await page.goto(origin + '/?timeBudgetMs=0&maxTokens=4');
+    await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
+    assert.equal((await page.evaluate(() => window.demo.ready)).ok, true);
+    const ghostText = () => page.evaluate(() => [...document.querySelectorAll('.view-lines .ghost-text-decoration')].map((e) => e.textContent).join(''));
+    const position = () => page.evaluate(() => { const p = window.demo.editor.getPosition(); return { line: p.lineNumber - 1, character: p.column - 1 }; });
+    // How keystrokes were served, and idle-time work that came back (registerWisp's onInline),
+    // since event `from`.
+    const events = (from) => page.evaluate((n) => window.demo.inline.slice(n), from);
+    const mark = () => page.evaluate(() => window.demo.inline.length);
+    const isAt = (e, p) => e.position.line === p.line && e.position.character === p.character;
+    const where = (es) => JSON.stringify(es.map((e) => [e.kind, e.position.line, e.position.character]));
+    let ghost = '';
+    let prefix = '';
+    let from = 0;
+    // Find a suggestion that starts with two word characters and goes on (a few places).
+    for (const [i, next] of ['return [v * ', 'return sum(v * ', 'total = '].entries()) {
+      await page.evaluate(() => {
+        window.demo.select('python');
+        const ed = window.demo.editor;
+        const m = ed.getModel();
+        const last = m.getLineCount();
+        ed.setPosition({ lineNumber: last, column: m.getLineMaxColumn(last) });
+        ed.focus();
+      });
+      await page.keyboard.type(`def wisp_secret_scale${i}(values, factor):\n`, { delay: 30 });
+      from = await mark();
+      await page.keyboard.type(next, { delay: 90 });
+      if (!(await waitGhost(page, 120_000))) continue;
+      ghost = await ghostText();
+      prefix = typeable(ghost);
+      if (prefix.length === 2 && ghost.length > 2) break;
+    }
+    assert.ok(prefix.length === 2 && ghost.length > 2, `a ghost text that starts with two word characters and goes on; last ${JSON.stringify(ghost)}; console: ${consoleLines.slice(-5).join(' | ')}`);
+    const p0 = await position();
+    const typedFrom = await mark();
+    for (const ch of prefix) await page.keyboard.type(ch, { delay: 120 });
+    const rest = ghost.slice(prefix.length);
+    await page.waitForFunction((r) => [...document.querySelectorAll('.view-lines .ghost-text-decoration')].map((e) => e.textContent).join('') === r, rest, { timeout: 10_000 }).catch(() => null);
+    const kept = await ghostText();
+    await page.screenshot({ path: join(artifacts, 'monaco-typed-through.png') });
+    assert.equal(kept, rest, `the rest of ${JSON.stringify(ghost)} is still shown after typing ${JSON.stringify(prefix)}`);
+    // Every keystroke typed through was served from the remembered suggestion, none by the engine.
+    const typed = (await events(typedFrom)).filter((e) => e.position.line === p0.line && e.position.character > p0.character);
+    const p1 = { line: p0.line, character: p0.character + prefix.length };
+    assert.ok(typed.some((e) => isAt(e, p1) && e.kind === 'typed'), `the last typed key was served by typing through: ${where(typed)}`);
+    assert.deepEqual(typed.filter((e) => e.kind === 'engine'), [], `no engine request while typing the suggested characters: ${where(typed)}`);
+
+    // The suggestion after this one, computed in idle time for the state after accepting it; then
+    // Tab shows it from there, with no engine request.
+    const end = { line: p0.line, character: p0.character + ghost.length };
+    const speculated = await page.waitForFunction(([n, p]) => window.demo.inline.slice(n).some((e) => e.kind === 'speculations'
+      && e.position.line === p.line && e.position.character === p.character), [from, end], { timeout: 120_000 }).catch(() => null);
+    assert.ok(speculated, `a speculative suggestion for ${JSON.stringify(end)} came back: ${where(await events(from))}`);
+    const before = await page.evaluate(() => window.demo.editor.getModel().getValue());
+    const tabFrom = await mark();
+    await page.keyboard.press('Tab');
+    await page.waitForFunction((b) => window.demo.editor.getModel().getValue() !== b, before, { timeout: 10_000 });
+    const next = await page.waitForFunction(() => document.querySelector('.view-lines .ghost-text-decoration')?.textContent, null, { timeout: 30_000 }).catch(() => null);
+    await page.screenshot({ path: join(artifacts, 'monaco-next-suggestion.png') });
+    const after = (await events(tabFrom)).filter((e) => isAt(e, end));
+    assert.deepEqual(await position(), end, 'Tab accepted the rest of the suggestion');
+    assert.ok(next, `a next suggestion after Tab: ${where(after)}`);
+    assert.ok(after.some((e) => e.kind === 'speculative'), `served by the speculative suggestion: ${where(after)}`);
+    assert.deepEqual(after.filter((e) => e.kind === 'engine'), [], `no engine request for it: ${where(after)}`);
+    assert.deepEqual(log.violations, []);
+  } finally {
+    await context.close();
   }
 });

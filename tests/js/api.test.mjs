@@ -272,3 +272,73 @@ test('a request cut by its time budget during prefill is continued until the mod
   assert.ok(r.value.timings.reusedTokens > 0, 'the continuation reused the prefilled tokens');
   assert.ok(r.value.timings.promptTokens > 200);
 });
+
+test('a request cut by its time budget while decoding, with nothing to show, is continued with more time', async () => {
+  // The shipped model: the test model is too small for a time budget to cut anything.
+  const shipped = readFileSync(join(root, 'models', 'wisp-default.gguf'));
+  const doc = { text: PY, version: 1, languageId: 'python' };
+  const listeners = [];
+  const budgets = [];
+  const host = new api.Host(createWisp, (msg) => { for (const fn of listeners) fn({ data: msg }); });
+  const port = {
+    postMessage: (msg) => { if (msg.type === 'complete') budgets.push(msg.params.options.timeBudgetMs); host.receive(msg); },
+    addEventListener: (type, fn) => { if (type === 'message') listeners.push(fn); },
+  };
+  const client = new api.WispClient(port, () => doc);
+  assert.equal((await client.init({ wasmBytes: copy(wasm), model: { kind: 'bytes', bytes: copy(shipped) } })).ok, true);
+  const end = { line: 5, character: 11 };
+  // The prompt in the KV cache first: what follows is decoding only.
+  assert.equal((await client.complete('file:///d.py', 1, end, { maxTokens: 4 })).ok, true);
+  budgets.length = 0;
+  const r = await client.complete('file:///d.py', 1, end, { timeBudgetMs: 0.01, maxTokens: 4 });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.ok(r.value.items.length > 0, `an answer in the end (${JSON.stringify(budgets)})`);
+  assert.ok(budgets.length > 1, `the request was continued (${JSON.stringify(budgets)})`);
+  for (let i = 1; i < budgets.length; i++) assert.equal(budgets[i], 2 * budgets[i - 1], `each piece twice as long: ${JSON.stringify(budgets)}`);
+});
+
+test('speculate: completes as if a suggestion were accepted, then leaves the document as it was', async () => {
+  const { call } = await readyHost();
+  await call('open', { uri: 'file:///s.py', languageId: 'python', text: PY, version: 1 });
+  const accepted = 'a * b\n\n\ndef sub(a, b):\n    return ';
+  const lines = (PY + accepted).split('\n');
+  const pos = { line: lines.length - 1, character: lines.at(-1).length };
+  const edit = { rangeOffset: PY.length, rangeLength: 0, text: accepted, removed: '' };
+  const spec = await call('speculate', { uri: 'file:///s.py', version: 1, position: pos, options: { maxTokens: 6 }, edit });
+  assert.equal(spec.ok, true, JSON.stringify(spec));
+  for (const it of spec.value.items) assert.equal(it.startOffset, PY.length + accepted.length, 'at the end of the accepted text');
+  // The speculative document is back to PY: a completion at its end sees PY's cursor, and
+  // version 2 follows version 1 (the edit was not counted).
+  const end = { line: 5, character: 11 };
+  const r = await call('complete', { uri: 'file:///s.py', version: 1, position: end, options: { maxTokens: 4 } });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  for (const it of r.value.items) assert.equal(it.startOffset, PY.length);
+  assert.equal((await call('stats', {})).value.edits, 0);
+  // Without an edit: a completion at the cursor (a prefill).
+  const pre = await call('speculate', { uri: 'file:///s.py', version: 1, position: end, options: { maxTokens: 4 } });
+  assert.equal(pre.ok, true);
+  const stale = await call('speculate', { uri: 'file:///s.py', version: 0, position: end, options: {} });
+  assert.equal(stale.error.code, 'stale');
+  // The same cursor of a document that really holds the text (same file name, nothing else
+  // open): the same answer.
+  await call('close', { uri: 'file:///s.py' });
+  await call('open', { uri: 'file:///other/s.py', languageId: 'python', text: PY + accepted, version: 1 });
+  const real = await call('complete', { uri: 'file:///other/s.py', version: 1, position: pos, options: { maxTokens: 6 } });
+  assert.deepEqual(real.value.items.map((i) => i.text), spec.value.items.map((i) => i.text));
+});
+
+test('speculative work waiting in the queue is dropped by any later request, never by a stats call', async () => {
+  const { call, send } = await readyHost();
+  await call('open', { uri: 'file:///q.py', languageId: 'python', text: PY, version: 1 });
+  const pos = { line: 5, character: 11 };
+  const first = send('complete', { uri: 'file:///q.py', version: 1, position: pos, options: { maxTokens: 4 } });
+  const spec = send('speculate', { uri: 'file:///q.py', version: 1, position: pos, options: { maxTokens: 4 } });
+  const stats = send('stats', {});
+  const spec2 = send('speculate', { uri: 'file:///q.py', version: 1, position: pos, options: { maxTokens: 4 } });
+  const edit = send('edit', { uri: 'file:///q.py', version: 2, changes: [{ rangeOffset: PY.length, rangeLength: 0, text: 'a' }] });
+  assert.equal((await spec.result).error.code, 'cancelled', 'superseded by the newer speculative request');
+  assert.equal((await spec2.result).error.code, 'cancelled', 'dropped by the keystroke');
+  assert.equal((await first.result).ok, true);
+  assert.equal((await stats.result).ok, true);
+  assert.equal((await edit.result).ok, true);
+});

@@ -5,7 +5,7 @@
  */
 import type {
   CompleteOptions, CompletionResult, EngineInfo, FromWorker, InitParams, Position, ProgressEvent,
-  RequestMap, RequestType, Result, Stats, TextChange, ToWorker,
+  RequestMap, RequestType, Result, SpeculativeEdit, Stats, TextChange, ToWorker,
 } from './protocol.js';
 import { fail } from './protocol.js';
 
@@ -30,6 +30,8 @@ export class WispClient {
   private needsReopen = new Set<string>();
   private opened = new Set<string>();
   onProgress: ((ev: ProgressEvent) => void) | null = null;
+  /** Requests sent to the worker, by type (tests count engine requests with it). */
+  readonly sent: Partial<Record<RequestType, number>> = {};
 
   /** `source(uri)` gives the current text of an open document, for resynchronization. */
   constructor(private worker: WorkerLike, private source: (uri: string) => DocSource | undefined) {
@@ -71,6 +73,7 @@ export class WispClient {
         resolve(r as Result<RequestMap[K]['result']>);
       });
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.sent[type] = (this.sent[type] ?? 0) + 1;
       this.worker.postMessage({ id, type, params } as ToWorker, transfer);
     });
   }
@@ -113,31 +116,53 @@ export class WispClient {
 
   /** Completes at `position` of the document's `version`. Opens or resynchronizes the document
    * when needed and retries once after a lost document (a restarted engine) or a missed edit.
-   * A request whose time budget ran out before the model produced anything (a long prompt that
-   * the cache does not hold yet: the engine keeps what it prefilled) is continued, up to
-   * `maxContinuations` times, until the signal aborts: the editor gets its first suggestion in a
-   * new document without the user having to type on. */
-  async complete(uri: string, version: number, position: Position, options: CompleteOptions,
-                 signal?: AbortSignal, maxContinuations = 40): Promise<Result<CompletionResult>> {
+   * A request whose time budget ran out before there was anything to show is continued, up to
+   * `maxContinuations` times, until the signal aborts: after a long prompt that the cache does not
+   * hold yet (the engine keeps what it prefilled) with the same budget, else (the budget ran out
+   * while decoding: healing re-spells the prompt's last token first, and a loaded machine may
+   * manage only that) with twice the time, so that each piece gets further. The editor gets its
+   * first suggestion in a new document without the user having to type on, and speculative work
+   * its answer however slow the machine. */
+  complete(uri: string, version: number, position: Position, options: CompleteOptions,
+           signal?: AbortSignal, maxContinuations = 40): Promise<Result<CompletionResult>> {
+    return this.continued(uri, version, position, options, signal, maxContinuations);
+  }
+
+  /** A speculative completion (the protocol's `speculate`: idle-time work that any later request
+   * drops), continued like `complete`: at the cursor as it is (a prefill), or after `edit`. Keep
+   * `options.timeBudgetMs` short: a keystroke may have to wait for one piece. */
+  speculate(uri: string, version: number, position: Position, options: CompleteOptions, edit?: SpeculativeEdit,
+            signal?: AbortSignal, maxContinuations = 40): Promise<Result<CompletionResult>> {
+    return this.continued(uri, version, position, options, signal, maxContinuations, edit ?? null);
+  }
+
+  private async continued(uri: string, version: number, position: Position, options: CompleteOptions,
+                          signal: AbortSignal | undefined, maxContinuations: number,
+                          speculative?: SpeculativeEdit | null): Promise<Result<CompletionResult>> {
+    let piece = options;
     for (let i = 0; ; i++) {
-      const r = await this.completeOnce(uri, version, position, options, signal);
+      const r = await this.completeOnce(uri, version, position, piece, signal, speculative);
       if (r.ok) r.value.timings.requests = i + 1;
       if (!r.ok || r.value.items.length > 0 || i >= maxContinuations || signal?.aborted) return r;
       const t = r.value.timings;
-      const budget = options.timeBudgetMs ?? 0;
-      const cut = budget > 0 && t.generatedTokens === 0 && t.engineMs >= 0.9 * budget && t.reusedTokens + 1 < t.promptTokens;
-      if (!cut) return r;
+      const budget = piece.timeBudgetMs ?? 0;
+      if (!(budget > 0 && t.engineMs >= 0.9 * budget)) return r; // empty, but not for lack of time
+      const prefilling = t.generatedTokens === 0 && t.reusedTokens + 1 < t.promptTokens;
+      if (!prefilling) piece = { ...piece, timeBudgetMs: 2 * budget };
     }
   }
 
+  // One request; `speculative` (null: at the cursor, else the edit) makes it a `speculate`.
   private async completeOnce(uri: string, version: number, position: Position, options: CompleteOptions,
-                             signal?: AbortSignal): Promise<Result<CompletionResult>> {
+                             signal?: AbortSignal, speculative?: SpeculativeEdit | null): Promise<Result<CompletionResult>> {
     for (let attempt = 0; ; attempt++) {
       if (!this.opened.has(uri) || this.needsReopen.has(uri)) {
         const o = await this.open(uri);
         if (!o.ok) return o;
       }
-      const r = await this.request('complete', { uri, version, position, options }, signal);
+      const r = speculative === undefined
+        ? await this.request('complete', { uri, version, position, options }, signal)
+        : await this.request('speculate', { uri, version, position, options, ...(speculative ? { edit: speculative } : {}) }, signal);
       if (r.ok || attempt > 0) return r;
       if (r.error.code !== 'no_document' && r.error.code !== 'stale') return r;
       const cur = this.source(uri);

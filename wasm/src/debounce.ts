@@ -21,18 +21,33 @@ export class AdaptiveDebounce {
     return Math.max(this.minMs, Math.min(this.maxMs, this.avgCostMs));
   }
 
+  /** The time budget of the next request: the configured one while keystrokes come slower than
+   * it, else cut to what fits between two keystrokes after the debounce (never below
+   * `minBudgetMs`), so that one request does not hold up the next keystroke's: a cut answer is
+   * shorter, not lost, and typing through it serves the keys after it. 0 (none) stays 0. */
+  budgetMs(configuredMs: number, minBudgetMs = 60): number {
+    if (!(configuredMs > 0)) return configuredMs;
+    const fit = 0.8 * this.avgGapMs - this.delayMs;
+    return Math.round(Math.max(Math.min(minBudgetMs, configuredMs), Math.min(configuredMs, fit)));
+  }
+
   /** Feeds the cost of a completed request (from sending it to its answer). */
   record(costMs: number): void {
     if (Number.isFinite(costMs) && costMs >= 0) this.avgCostMs = 0.7 * this.avgCostMs + 0.3 * costMs;
   }
 
-  /** Notes a request (a keystroke, for the editor) and resolves true after the delay, or false as
-   * soon as the signal aborts. */
-  wait(signal?: AbortSignal): Promise<boolean> {
+  /** Notes a keystroke (a request for the editor) without waiting: one served without the engine. */
+  note(): void {
     const now = performance.now();
     const gap = Math.min(1000, now - this.lastRequest);
     this.lastRequest = now;
     this.avgGapMs = 0.7 * this.avgGapMs + 0.3 * gap;
+  }
+
+  /** Notes a request (a keystroke, for the editor) and resolves true after the delay, or false as
+   * soon as the signal aborts. */
+  wait(signal?: AbortSignal): Promise<boolean> {
+    this.note();
     const ms = this.delayMs;
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve(false);

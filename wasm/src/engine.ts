@@ -5,7 +5,7 @@
  * Result; a JavaScript exception out of a call (a trap) is left to the caller (worker.ts), which
  * throws this object away and makes a new one.
  */
-import type { CompleteOptions, CompletionItem, CompletionResult, Position, Result, TextChange } from './protocol.js';
+import type { CompleteOptions, CompletionItem, CompletionResult, Position, Result, SpeculativeEdit, TextChange } from './protocol.js';
 import { fail, ok } from './protocol.js';
 
 /** The parts of the Emscripten module object we use: the exports of wasm/exports.c (checked
@@ -36,6 +36,8 @@ export interface WispModule {
  * how the module is compiled and can keep the compiled WebAssembly.Module for a restart. */
 export type ModuleFactory = (opts: {
   instantiateWasm: (imports: WebAssembly.Imports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => object;
+  /** The relaxed build's matmul (wasm/relaxed-kernels.js); the plain build never calls it. */
+  wispKernel?: (...args: number[]) => void;
   print?: (s: string) => void;
   printErr?: (s: string) => void;
 }) => Promise<WispModule>;
@@ -54,6 +56,34 @@ async function instantiateFrom(src: WasmSource, imports: WebAssembly.Imports): P
     return WebAssembly.instantiateStreaming(res, imports);
   }
   return WebAssembly.instantiate(await res.arrayBuffer(), imports);
+}
+
+async function compileFrom(src: WasmSource): Promise<WebAssembly.Module> {
+  if (src instanceof WebAssembly.Module) return src;
+  if (typeof src !== 'string') return WebAssembly.compile(src);
+  const res = await fetch(src);
+  if (!res.ok) throw new Error(`fetching ${src}: HTTP ${res.status}`);
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+// A module of one function that runs i32x4.relaxed_dot_i8x16_i7x16_add_s (0xfd 0x113) on three
+// zero vectors: WebAssembly.validate accepts it where relaxed SIMD runs.
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, // code: one body of 59 bytes, no locals
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), // v128.const 0, three times
+  0xfd, 0x93, 0x02, 0x0b, // i32x4.relaxed_dot_i8x16_i7x16_add_s, end
+]);
+
+/** Whether this WebAssembly runs relaxed SIMD. */
+export function relaxedSimd(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
 }
 
 // js_result layout in exports.c (static_asserts there, for every offset read below).
@@ -80,27 +110,39 @@ export class Engine {
 
   private constructor(private m: WispModule) {}
 
-  /** Instantiates the module; `compiled` is kept for restarts. Throws when the wasm cannot be
-   * fetched or compiled, or is not the module we expect. */
-  static async instantiate(factory: ModuleFactory, wasm: WasmSource): Promise<{ engine: Engine; compiled: WebAssembly.Module }> {
+  /** Instantiates the module; `compiled` is kept for restarts. With `kernels` (the relaxed
+   * build), the module's wisp_matmul_q_relaxed (wasm/relaxed-kernels.js) calls the kernel
+   * module's export, that module instantiated on the engine's memory. Throws when the wasm
+   * cannot be fetched or compiled, or is not the module we expect. */
+  static async instantiate(factory: ModuleFactory, wasm: WasmSource, kernels?: WasmSource):
+      Promise<{ engine: Engine; compiled: WebAssembly.Module; kernels?: WebAssembly.Module }> {
     let compiled: WebAssembly.Module | null = null;
+    const kmod = kernels === undefined ? undefined : await compileFrom(kernels);
+    let kernel: ((...a: number[]) => void) | null = null;
     let failed: (e: unknown) => void = () => {};
     const failure = new Promise<never>((_, reject) => { failed = reject; });
     const m = await Promise.race([failure, factory({
       instantiateWasm(imports, receive) {
         instantiateFrom(wasm, imports).then((r) => {
+          if (kmod) {
+            const memory = Object.values(r.instance.exports).find((e) => e instanceof WebAssembly.Memory);
+            const k = new WebAssembly.Instance(kmod, { env: { memory: memory as WebAssembly.Memory } });
+            kernel = k.exports.wisp_matmul_q_relaxed as (...a: number[]) => void;
+          }
           compiled = r.module;
           receive(r.instance, r.module);
-        }, failed);
+        }).catch(failed);
         return {};
       },
+      // Once per quantized matmul: a JS hop costs nothing beside thousands of rows.
+      wispKernel: (...a: number[]) => kernel!(...a),
       print: () => {},
       printErr: () => {},
     })]);
     if (typeof m._wisp_js_engine_new !== 'function' || !compiled) {
       throw new Error('wisp.wasm has no engine exports (built before the engine landed?)');
     }
-    return { engine: new Engine(m), compiled };
+    return { engine: new Engine(m), compiled, kernels: kmod };
   }
 
   get heapBytes(): number {
@@ -232,10 +274,43 @@ export class Engine {
   }
 
   complete(uri: string, version: number, pos: Position, opt: CompleteOptions): Result<CompletionResult> {
+    const d = this.docAt(uri, version);
+    return d.ok ? this.completeDoc(d.value, pos, opt) : d;
+  }
+
+  /** Completes at `pos` of the document as it would be after `edit` (a suggestion accepted), then
+   * undoes the edit: two incremental reparses, and the document (version, text) is as before.
+   * Without an edit, a plain completion (a prefill at the cursor). */
+  speculate(uri: string, version: number, pos: Position, opt: CompleteOptions, edit?: SpeculativeEdit): Result<CompletionResult> {
+    const d = this.docAt(uri, version);
+    if (!d.ok) return d;
+    if (!edit) return this.completeDoc(d.value, pos, opt);
+    const apply = (off: number, len: number, text: string) =>
+      this.withStrings([text], ([t], [n]) => this.m._wisp_js_doc_edit_u16(d.value.ptr, off, len, t!, n!));
+    const st = apply(edit.rangeOffset, edit.rangeLength, edit.text);
+    if (st !== 0) {
+      this.close(uri); // it may hold part of the edit: the client reopens it
+      return this.engineError(st);
+    }
+    let r: Result<CompletionResult>;
+    try {
+      r = this.completeDoc(d.value, pos, opt);
+    } finally {
+      const back = apply(edit.rangeOffset, edit.text.length, edit.removed);
+      if (back !== 0) this.close(uri);
+    }
+    return r;
+  }
+
+  private docAt(uri: string, version: number): Result<OpenDoc> {
     if (!this.engine) return fail('not_ready', 'no engine');
     const d = this.docs.get(uri);
     if (!d) return fail('no_document', `${uri} is not open`);
     if (version !== d.version) return fail('stale', `${uri}: request for version ${version}, document at ${d.version}`);
+    return ok(d);
+  }
+
+  private completeDoc(d: OpenDoc, pos: Position, opt: CompleteOptions): Result<CompletionResult> {
     const t0 = performance.now();
     const st = this.m._wisp_js_complete(this.engine, d.ptr, pos.line, pos.character, opt.maxLines ?? 0,
       opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1);

@@ -3,6 +3,9 @@
  * in Node tests): a queue of requests answered one at a time by the single-threaded engine.
  *
  * - A newer `complete` cancels every older one still queued; `cancel` drops a queued request.
+ *   `speculate` (idle-time work: a prefill, the suggestion after the one shown) is dropped from
+ *   the queue by any later request, and runs in short time-budgeted pieces that the client
+ *   continues, so a keystroke waits at most for one piece.
  *   Between two requests the host yields to the event loop so that those messages get a chance to
  *   arrive.
  * - Everything is caught: each request gets exactly one typed answer. An exception out of the
@@ -10,7 +13,7 @@
  *   model; its documents are gone, so later requests on them answer 'no_document' and the client
  *   reopens them.
  */
-import { Engine, type ModuleFactory, type WasmSource } from './engine.js';
+import { Engine, type ModuleFactory, relaxedSimd, type WasmSource } from './engine.js';
 import { loadModel, ModelError } from './model-store.js';
 import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats, ToWorker } from './protocol.js';
 import { fail, ok } from './protocol.js';
@@ -36,11 +39,14 @@ export class Host {
   private engine: Engine | null = null;
   private init: InitParams | null = null;
   private wasm: WebAssembly.Module | null = null; // compiled once, reused by a restart
+  private kernels: WebAssembly.Module | undefined; // the relaxed build's kernel module, likewise
   private restarts = 0;
   private editMs = 0; // edits applied since the last completion, for Timings.editMs
   private recovering: Promise<void> | null = null;
 
-  constructor(private factory: ModuleFactory, private post: (msg: FromWorker) => void) {}
+  /** `relaxedFactory`: the relaxed-SIMD build's glue, where the worker has it (InitParams.relaxed). */
+  constructor(private factory: ModuleFactory, private post: (msg: FromWorker) => void,
+              private relaxedFactory?: ModuleFactory) {}
 
   /** Entry point for every message; never throws. */
   receive(msg: ToWorker): void {
@@ -50,16 +56,18 @@ export class Host {
         if (i >= 0) this.answer(this.queue.splice(i, 1)[0]!.id, fail('cancelled', 'cancelled by the caller'));
         return;
       }
-      if (msg.type === 'complete') {
-        // Only the newest cursor matters: older completions still waiting are answered now.
-        this.queue = this.queue.filter((r) => {
-          if (r.type !== 'complete') return true;
-          this.answer(r.id, fail('cancelled', `superseded by request ${msg.id}`));
-          return false;
-        });
-      }
+      // Only the newest cursor matters: older completions still waiting are answered now. Any
+      // request but a speculative one (a keystroke's edit, a completion, ...) first drops the
+      // speculative work still waiting, so that it never delays a real request; a speculative
+      // request only supersedes older speculative ones.
+      const drops = (r: Request) => r.type === 'speculate' ? msg.type !== 'stats' : msg.type === 'complete' && r.type === 'complete';
+      this.queue = this.queue.filter((r) => {
+        if (!drops(r)) return true;
+        this.answer(r.id, fail('cancelled', `superseded by request ${msg.id}`));
+        return false;
+      });
       this.queue.push(msg);
-      if (msg.type === 'complete') this.received.set(msg.id, performance.now());
+      if (msg.type === 'complete' || msg.type === 'speculate') this.received.set(msg.id, performance.now());
       if (!this.pumping) void this.pump();
     } catch (e) {
       this.answer((msg as { id?: number }).id ?? -1, fail('bad_request', String(e)));
@@ -84,7 +92,7 @@ export class Host {
         }
         this.answer(req.id, result);
         // Only a long call can have let messages pile up; edits and opens are cheap.
-        if (req.type === 'complete' || req.type === 'init' || req.type === 'warm') await yieldToEvents();
+        if (req.type === 'complete' || req.type === 'speculate' || req.type === 'init' || req.type === 'warm') await yieldToEvents();
       }
     } finally {
       this.pumping = false;
@@ -109,19 +117,29 @@ export class Host {
   private async recreate(): Promise<void> {
     if (!this.init || !this.wasm) return;
     try {
-      await this.start(this.init, this.wasm);
+      await this.start(this.init, this.wasm, this.kernels);
     } catch {
       this.engine = null;
     }
   }
 
-  private async start(params: InitParams, wasm: WasmSource): Promise<Result<EngineInfo>> {
+  // The relaxed-SIMD build where the parameters name it, the worker has its glue and this
+  // WebAssembly runs relaxed SIMD; else the plain one. A restart passes the modules it compiled.
+  private async start(params: InitParams, wasm: WasmSource, kernels?: WasmSource): Promise<Result<EngineInfo>> {
     const t0 = performance.now();
     let engine: Engine;
+    const r = params.relaxed;
+    const relaxedWasm = r?.wasmBytes ?? r?.wasmUrl;
+    const relaxedKernels = r?.kernelsBytes ?? r?.kernelsUrl;
+    if (kernels === undefined && relaxedWasm && relaxedKernels && this.relaxedFactory && relaxedSimd()) {
+      wasm = relaxedWasm;
+      kernels = relaxedKernels;
+    }
     try {
-      const r = await Engine.instantiate(this.factory, wasm);
-      engine = r.engine;
-      this.wasm = r.compiled;
+      const made = await Engine.instantiate(kernels !== undefined && this.relaxedFactory ? this.relaxedFactory : this.factory, wasm, kernels);
+      engine = made.engine;
+      this.wasm = made.compiled;
+      this.kernels = made.kernels;
     } catch (e) {
       return fail('download', `loading wisp.wasm: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -147,6 +165,7 @@ export class Host {
       modelFromCache: model.fromCache,
       startMs: { wasm: t1 - t0, model: t2 - t1, engine: t3 - t2 },
       heapBytes: engine.heapBytes,
+      simd: this.kernels ? 'relaxed' : 'simd128',
     });
   }
 
@@ -192,9 +211,12 @@ export class Host {
         }
         return ok(null);
       }
-      case 'complete': {
+      case 'complete':
+      case 'speculate': {
         const t0 = performance.now();
-        const r = e.complete(req.params.uri, req.params.version, req.params.position, req.params.options);
+        const p = req.params;
+        const r = req.type === 'complete' ? e.complete(p.uri, p.version, p.position, p.options)
+          : e.speculate(p.uri, p.version, p.position, p.options, req.params.edit);
         if (r.ok) {
           r.value.timings.workerMs = performance.now() - t0;
           r.value.timings.queueMs = t0 - (this.received.get(req.id) ?? t0);

@@ -1,12 +1,24 @@
 /*
  * The steps of one inline (ghost-text) completion, shared by the VS Code extension's provider and
- * the Monaco package's: tie the editor's cancellation to an AbortController, wait until the engine
- * is up, wait the adaptive debounce, ask the worker, feed the latency back to the debounce, and
- * drop the answer if the editor cancelled meanwhile. The editors only convert positions and items.
+ * the Monaco package's. The editors only convert positions and items.
+ *
+ * 1. Typing-through reuse (reuse.ts): a suggestion remembered for this document and this text
+ *    around the cursor (typed into, moved back to, accepted in part, or computed ahead) is shown
+ *    at once, with no engine call.
+ * 2. Otherwise: speculative work is cancelled first, an earlier request whose state this one
+ *    continues is waited for (the engine would finish it before starting ours anyway, and typing
+ *    through its answer may serve this keystroke), the adaptive debounce is waited, the cache is
+ *    asked again, then the worker, with a time budget that adapts to the typing pace. The
+ *    editor's cancellation ends the wait; an answer that arrives after it is still remembered.
+ * 3. Idle time: once a suggestion is shown, what comes after it if accepted is computed
+ *    speculatively (`speculate` in the worker, dropped by any later request and run in short
+ *    pieces), and `prefetch` computes the answer at the cursor of a document just opened or
+ *    focused, which also prefills the KV cache with its prompt.
  */
 import { AdaptiveDebounce } from './debounce.js';
 import type { WispClient } from './client.js';
 import type { CompleteOptions, CompletionItem, CompletionResult, Position } from './protocol.js';
+import { acceptedState, cursorState, type CursorState, type Origin, type Reused, sameState, SuggestionCache } from './reuse.js';
 
 /** What both editors' cancellation tokens offer (vscode.CancellationToken, Monaco's). */
 export interface CancelToken {
@@ -14,12 +26,18 @@ export interface CancelToken {
   onCancellationRequested(listener: () => unknown): { dispose(): unknown };
 }
 
-/** Where to complete, asked for after the debounce (the editor's state at that moment). */
+/** Where to complete (the editor's state at the moment it is asked for). */
 export interface InlineRequest {
   uri: string;
   version: number;
   position: Position;
   options: CompleteOptions;
+  /** The document's whole text and the cursor's UTF-16 offset in it. */
+  text: string;
+  offset: number;
+  /** Asked for by the user (Alt+\, the trigger command): the engine answers, with the whole time
+   * budget, whatever the cache holds. */
+  explicit?: boolean;
 }
 
 export interface InlineHooks {
@@ -27,38 +45,220 @@ export interface InlineHooks {
   onError?(message: string): void;
   /** A completed request: its latency from sending to answer, and the result. */
   onDone?(latencyMs: number, result: CompletionResult): void;
+  /** A suggestion shown from the cache, without asking the engine. */
+  onReuse?(reused: Reused): void;
+}
+
+export interface InlineSettings {
+  /** Upper bound of the adaptive debounce. */
+  maxDebounceMs: number;
+  /** Compute the suggestion after the one shown, in idle time (default on). */
+  speculate?: boolean;
+  /** Time budget of one piece of speculative work: a keystroke may wait for one (default 50; a
+   * prefetch's pieces take the request's budget). */
+  speculativePieceMs?: number;
+  /** Speculation starts at once when at most this many characters of the suggestion are left
+   * to type (default 4), else after this long with no keystroke (default 150 ms). */
+  speculativeNearEnd?: number;
+  speculativeIdleMs?: number;
+  /** Cut the time budget to the typing pace (default on; AdaptiveDebounce.budgetMs). */
+  adaptiveBudget?: boolean;
+}
+
+/** How the completer's answers were served, for status lines, tests and the benchmark. */
+export interface InlineCounts {
+  /** Engine requests made for keystrokes, and answers from the cache by kind. */
+  engine: number;
+  typed: number;
+  same: number;
+  speculative: number;
+  prefetch: number;
+  /** Speculative and prefetch requests that came back with a suggestion. */
+  speculations: number;
+  prefetches: number;
+}
+
+/** One thing the completer did, as counted in `InlineCounts`: a keystroke's request sent to the
+ * engine (`engine`), a keystroke served from the cache (`typed`, `same`, `speculative`,
+ * `prefetch`), or idle-time work that came back with a suggestion (`speculations`, `prefetches`). */
+export interface InlineEvent {
+  kind: keyof InlineCounts;
+  uri: string;
+  /** The keystroke's cursor, or the cursor that the idle-time suggestion is for. */
+  position: Position;
+}
+
+const extendsState = (a: CursorState, b: CursorState) =>
+  a.uri === b.uri && a.after === b.after && b.before.length >= a.before.length && b.before.startsWith(a.before);
+
+const stateOf = (q: InlineRequest) =>
+  cursorState(q.uri, q.text, q.offset, q.position, `${q.options.maxLines ?? 0}/${q.options.maxTokens ?? 0}/${q.options.nCandidates ?? 1}`);
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
 }
 
 export class InlineCompleter {
   readonly debounce: AdaptiveDebounce;
+  readonly cache = new SuggestionCache();
+  readonly counts: InlineCounts = { engine: 0, typed: 0, same: 0, speculative: 0, prefetch: 0, speculations: 0, prefetches: 0 };
+  speculation: boolean;
+  adaptiveBudget: boolean;
+  /** Called after each event, once `counts` includes it (an `engine` event once its request is
+   * on its way to the worker). The editors' end-to-end tests read them. */
+  onEvent: ((event: InlineEvent, counts: InlineCounts) => void) | null = null;
+  private pieceMs: number;
+  private idleMs: number;
+  private nearEndChars: number;
+  // The keystroke request still running in the worker, and the speculative one.
+  private inflight: { at: CursorState; ac: AbortController; done: Promise<void> } | null = null;
+  private spec: { ac: AbortController; key: CursorState; version: number } | null = null;
+  private epoch = 0; // cancelSpeculation calls so far
 
-  constructor(private client: WispClient, maxDebounceMs: number) {
-    this.debounce = new AdaptiveDebounce(0, maxDebounceMs);
+  constructor(private client: WispClient, settings: number | InlineSettings) {
+    const s = typeof settings === 'number' ? { maxDebounceMs: settings } : settings;
+    this.debounce = new AdaptiveDebounce(0, s.maxDebounceMs);
+    this.speculation = s.speculate ?? true;
+    this.adaptiveBudget = s.adaptiveBudget ?? true;
+    this.pieceMs = s.speculativePieceMs ?? 50;
+    this.idleMs = s.speculativeIdleMs ?? 150;
+    this.nearEndChars = s.speculativeNearEnd ?? 4;
   }
 
   /** The items to show, or [] (nothing, cancelled, not ready, failed). `ready` resolves false when
    * the engine did not come up. */
   async complete(token: CancelToken, ready: Promise<boolean>, request: () => InlineRequest,
                  hooks: InlineHooks = {}): Promise<CompletionItem[]> {
+    if (token.isCancellationRequested) return [];
+    const q0 = request();
+    const at0 = stateOf(q0);
+    const hit = q0.explicit ? null : this.reuse(at0, q0, hooks);
+    if (hit) return hit;
+    this.cancelSpeculation();
+    if (this.inflight && !extendsState(this.inflight.at, at0)) this.inflight.ac.abort();
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
     try {
       if (!(await ready) || token.isCancellationRequested) return [];
       if (!(await this.debounce.wait(ac.signal))) return [];
+      // The worker runs one request at a time: ours would wait for the earlier one anyway, whose
+      // answer may serve this keystroke too. Not for longer than one budget (a continued prefill).
+      const prev = this.inflight;
+      if (prev) await Promise.race([prev.done, sleep(q0.options.timeBudgetMs || 150, ac.signal)]);
+      if (ac.signal.aborted) return [];
       const q = request();
-      const t0 = performance.now();
-      const r = await this.client.complete(q.uri, q.version, q.position, q.options, ac.signal);
-      if (!r.ok) {
-        if (r.error.code !== 'cancelled' && r.error.code !== 'stale') hooks.onError?.(r.error.message);
-        return [];
-      }
-      const ms = performance.now() - t0;
-      this.debounce.record(ms);
-      hooks.onDone?.(ms, r.value);
-      if (token.isCancellationRequested) return [];
-      return r.value.items;
+      const at = stateOf(q);
+      const late = q.explicit ? null : this.reuse(at, q, hooks);
+      if (late) return late;
+      if (prev && this.inflight === prev) prev.ac.abort();
+      return await this.ask(q, at, token, hooks);
     } finally {
       sub.dispose();
     }
+  }
+
+  // The engine request of a keystroke. The editor's cancellation does not abort it once sent (a
+  // newer request supersedes it in the worker's queue, and its answer is remembered for typing
+  // through); a later keystroke elsewhere does.
+  private async ask(q: InlineRequest, at: CursorState, token: CancelToken, hooks: InlineHooks): Promise<CompletionItem[]> {
+    const ac = new AbortController();
+    const options = { ...q.options };
+    if (this.adaptiveBudget && !q.explicit && options.timeBudgetMs) options.timeBudgetMs = this.debounce.budgetMs(options.timeBudgetMs);
+    const t0 = performance.now();
+    const pending = this.client.complete(q.uri, q.version, q.position, options, ac.signal);
+    this.count('engine', q.uri, q.position);
+    const entry = { at, ac, done: pending.then(() => {}) };
+    this.inflight = entry;
+    const r = await pending;
+    if (this.inflight === entry) this.inflight = null;
+    if (!r.ok) {
+      if (r.error.code !== 'cancelled' && r.error.code !== 'stale') hooks.onError?.(r.error.message);
+      return [];
+    }
+    const ms = performance.now() - t0;
+    this.debounce.record(ms);
+    this.cache.remember(at, r.value.items);
+    hooks.onDone?.(ms, r.value);
+    if (token.isCancellationRequested) return [];
+    this.speculateAfter(at, r.value.items[0], q);
+    return r.value.items;
+  }
+
+  private reuse(at: CursorState, q: InlineRequest, hooks: InlineHooks): CompletionItem[] | null {
+    const hit = this.cache.lookup(at);
+    if (!hit) return null;
+    this.debounce.note();
+    this.count(hit.kind, q.uri, q.position);
+    hooks.onReuse?.(hit);
+    // The speculation for this suggestion's end is the same as for the one it continues.
+    this.speculateAfter(at, hit.items[0], q);
+    return hit.items;
+  }
+
+  /** Computes, in idle time, the answer at the cursor of a document just opened or focused, or
+   * where the user put the cursor (after `delayMs` with no keystroke), and with it the KV cache's
+   * prompt, so that the first keystroke there is as fast as any. */
+  async prefetch(ready: Promise<boolean>, request: () => InlineRequest, delayMs = 0): Promise<void> {
+    const epoch = this.epoch;
+    if (!(await ready) || epoch !== this.epoch) return; // a keystroke came meanwhile
+    const q = request();
+    const at = stateOf(q);
+    if (this.cache.has(at)) return;
+    await this.runSpeculative(at, q, undefined, 'prefetch', delayMs);
+  }
+
+  /** Forgets a closed document's suggestions. */
+  forget(uri: string): void {
+    this.cache.clear(uri);
+  }
+
+  /** Stops speculative work (a keystroke that needs the engine): queued pieces are dropped. */
+  cancelSpeculation(): void {
+    this.epoch++;
+    this.spec?.ac.abort();
+    this.spec = null;
+  }
+
+  // Once `item` (made at `at`) is shown: the suggestion after it, as if accepted.
+  private speculateAfter(at: CursorState, item: CompletionItem | undefined, q: InlineRequest): void {
+    if (!this.speculation || !item) return;
+    const acc = acceptedState(at, item);
+    if (!acc || this.cache.has(acc.state)) return;
+    // Running for the same state and version already. After a keystroke typed through, the same
+    // state is asked for again from the new version (what was prefilled stays in the KV cache).
+    const s = this.spec;
+    if (s && !s.ac.signal.aborted && s.version === q.version && sameState(s.key, acc.state)) return;
+    // Its pieces would be in the way of the engine requests of a user typing on: start at once
+    // only near the end of the suggestion, else once the user pauses.
+    const near = item.text.length <= this.nearEndChars;
+    void this.runSpeculative(acc.state, q, acc.edit, 'speculative', near ? 0 : this.idleMs);
+  }
+
+  private async runSpeculative(at: CursorState, q: InlineRequest, edit: Parameters<WispClient['speculate']>[4],
+                               origin: Exclude<Origin, 'engine'>, delayMs = 0): Promise<void> {
+    this.cancelSpeculation();
+    const ac = new AbortController();
+    this.spec = { ac, key: at, version: q.version };
+    // Idle time: after the editor has drawn what it was given, and after `delayMs` with no
+    // keystroke (each one cancels this).
+    await sleep(delayMs, ac.signal);
+    if (ac.signal.aborted) return;
+    // A prefetch's pieces are as long as a request: its prompt is what the first keystroke at
+    // this cursor would have to prefill anyway, and fewer pieces cost less.
+    const piece = origin === 'prefetch' ? Math.max(this.pieceMs, q.options.timeBudgetMs || 0) : this.pieceMs;
+    const options = { ...q.options, timeBudgetMs: piece };
+    const r = await this.client.speculate(q.uri, q.version, at.position, options, edit, ac.signal);
+    if (this.spec?.ac === ac) this.spec = null;
+    if (!r.ok || r.value.items.length === 0) return;
+    this.cache.remember(at, r.value.items, origin);
+    this.count(origin === 'prefetch' ? 'prefetches' : 'speculations', at.uri, at.position);
+  }
+
+  private count(kind: keyof InlineCounts, uri: string, position: Position): void {
+    this.counts[kind]++;
+    this.onEvent?.({ kind, uri, position }, this.counts);
   }
 }

@@ -3,5 +3,7 @@ export { Host } from './host.js';
 export { Engine, type ModuleFactory, type WispModule } from './engine.js';
 export { WispClient } from './client.js';
 export { AdaptiveDebounce } from './debounce.js';
+export { InlineCompleter } from './inline.js';
+export { SuggestionCache, acceptedState, advance, cursorState, sameState } from './reuse.js';
 export { loadModel, sha256Hex } from './model-store.js';
 export * from './protocol.js';

@@ -31,9 +31,17 @@ export interface InitParams {
   /** URL of wisp.wasm; the worker fetches it (or `wasmBytes` when given). */
   wasmUrl?: string;
   wasmBytes?: ArrayBuffer;
+  /** The relaxed-SIMD build (wisp-relaxed.wasm and its kernel module wisp-kernels-relaxed.wasm),
+   * taken instead where WebAssembly.validate accepts relaxed SIMD (wasm/README.md). */
+  relaxed?: { wasmUrl?: string; wasmBytes?: ArrayBuffer; kernelsUrl?: string; kernelsBytes?: ArrayBuffer };
   model: ModelSource;
   /** KV cache size in tokens; 0 = the engine's default. */
   nCtx?: number;
+}
+
+/** A hypothetical edit for a speculative request, with the text it replaces (to undo it). */
+export interface SpeculativeEdit extends TextChange {
+  removed: string;
 }
 
 export interface CompleteOptions {
@@ -96,6 +104,8 @@ export interface EngineInfo {
   /** Milliseconds: wasm instantiate, model load (fetch or storage, digest), engine create. */
   startMs: { wasm: number; model: number; engine: number };
   heapBytes: number;
+  /** Which build runs: 'relaxed' (relaxed-SIMD kernels) or 'simd128'. */
+  simd: 'relaxed' | 'simd128';
 }
 
 export interface Stats {
@@ -139,6 +149,14 @@ export interface RequestMap {
   close: { params: { uri: string }; result: null };
   complete: {
     params: { uri: string; version: number; position: Position; options: CompleteOptions };
+    result: CompletionResult;
+  };
+  /** A low-priority completion, for idle time: at the document's cursor as it is (a prefill when
+   * a document is opened or focused), or as it would be after `edit` (accepting the suggestion
+   * shown: the edit is applied, completed at, and undone). Any later edit or complete drops it
+   * from the queue; it never runs while a real request waits. */
+  speculate: {
+    params: { uri: string; version: number; position: Position; options: CompleteOptions; edit?: SpeculativeEdit };
     result: CompletionResult;
   };
   /** Compiles what the first completion in these languages needs, before the first keystroke. */

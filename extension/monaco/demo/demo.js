@@ -10,7 +10,7 @@
   const statusEl = document.getElementById('status');
   const status = (text) => { statusEl.textContent = text; };
   const params = new URLSearchParams(location.search);
-  window.demo = { ready: null, editor: null, models: {}, events: [], select: null };
+  window.demo = { ready: null, editor: null, models: {}, events: [], inline: [], select: null };
 
   require.config({ paths: { vs: '/monaco/min/vs' } });
   require(['vs/editor/editor.main'], async function () {
@@ -41,9 +41,13 @@
     const handle = WispMonaco.registerWisp(monaco, {
       workerUrl: '/wasm/wisp-worker.js',
       wasmUrl: '/wasm/wisp.wasm',
+      relaxed: params.has('simd128') ? undefined : { wasmUrl: '/wasm/wisp-relaxed.wasm', kernelsUrl: '/wasm/wisp-kernels-relaxed.wasm' },
       modelUrl: params.get('model') || '/models/wisp-default.gguf',
       maxLines: Number(params.get('maxLines') || 0),
+      maxTokens: Number(params.get('maxTokens') || 0),
       nCandidates: Number(params.get('candidates') || 1),
+      timeBudgetMs: params.has('timeBudgetMs') ? Number(params.get('timeBudgetMs')) : undefined,
+      onInline(event) { window.demo.inline.push(event); },
       onStatus(s) {
         window.demo.events.push(s.state);
         if (s.state === 'loading') {

@@ -5,7 +5,7 @@
  */
 import type * as Monaco from 'monaco-editor';
 import { WispClient, type DocSource } from '../../../wasm/src/client.js';
-import { InlineCompleter } from '../../../wasm/src/inline.js';
+import { InlineCompleter, type InlineCounts, type InlineEvent, type InlineRequest } from '../../../wasm/src/inline.js';
 import { LANGUAGE_IDS } from '../../../wasm/src/languages.js';
 import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
 
@@ -15,18 +15,26 @@ export interface WispOptions {
   /** URL of dist/wisp-worker.js (same origin as the page, or a blob). */
   workerUrl: string;
   wasmUrl: string;
+  /** The relaxed-SIMD build (dist/wisp-relaxed.wasm and dist/wisp-kernels-relaxed.wasm), taken
+   * instead of wasmUrl where the browser runs relaxed SIMD. */
+  relaxed?: { wasmUrl: string; kernelsUrl: string };
   modelUrl: string;
   /** Lowercase hex SHA-256 of the model: checked, and a second start needs no network at all. */
   modelSha256?: string;
   /** Monaco language ids to complete; default wisp's list (wasm/src/languages.ts). */
   languages?: string[];
   maxLines?: number;
+  /** Most tokens per suggestion; 0 (default) lets the engine decide from the cursor. */
+  maxTokens?: number;
   /** Upper bound of the adaptive debounce, milliseconds. */
   debounceMs?: number;
   nCandidates?: number;
   timeBudgetMs?: number;
   /** Status changes: loading (with progress), ready, a completion's latency, errors. */
   onStatus?: (status: WispStatus) => void;
+  /** How each keystroke was served (the engine, or a remembered suggestion) and idle-time work that
+   * came back, with the totals so far. */
+  onInline?: (event: InlineEvent, counts: InlineCounts) => void;
 }
 
 export type WispStatus =
@@ -39,6 +47,8 @@ export interface WispHandle {
   /** Resolves when the engine is up (or failed to come up). */
   ready: Promise<Result<EngineInfo>>;
   client: WispClient;
+  /** How keystrokes were served: engine requests, typed-through and speculative suggestions. */
+  readonly counts: InlineCounts;
   enabled: boolean;
   dispose(): void;
 }
@@ -56,8 +66,9 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   const client = new WispClient(worker, source);
   client.onProgress = (progress) => options.onStatus?.({ state: 'loading', progress });
   const completer = new InlineCompleter(client, options.debounceMs ?? 75);
+  completer.onEvent = options.onInline ?? null;
 
-  const ready = client.init({ wasmUrl: options.wasmUrl, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
+  const ready = client.init({ wasmUrl: options.wasmUrl, relaxed: options.relaxed, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
     .then(async (r) => {
       if (r.ok) {
         // Compile what the first completion in each language needs now, not at the first keystroke.
@@ -79,6 +90,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
       }),
       model.onWillDispose(() => {
         models.delete(uri);
+        completer.forget(uri);
         if (client.isOpen(uri)) void client.close(uri);
         for (const s of subs) s.dispose();
       }),
@@ -87,21 +99,50 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   for (const m of monaco.editor.getModels()) track(m);
   disposables.push(monaco.editor.onDidCreateModel(track));
 
-  const handle: WispHandle = { ready, client, enabled: true, dispose: () => {} };
+  const handle: WispHandle = { ready, client, counts: completer.counts, enabled: true, dispose: () => {} };
+  const engineUp = ready.then((r) => r.ok);
+
+  const requestAt = (model: Monaco.editor.ITextModel, position: Monaco.IPosition, explicit = false): InlineRequest => {
+    const uri = model.uri.toString();
+    if (!models.has(uri)) track(model);
+    return {
+      uri,
+      version: model.getVersionId(),
+      position: { line: position.lineNumber - 1, character: position.column - 1 },
+      options: { maxLines: options.maxLines ?? 0, maxTokens: options.maxTokens ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
+      text: model.getValue(),
+      offset: model.getOffsetAt(position),
+      explicit,
+    };
+  };
+
+  // A model shown or focused in an editor: its first answer (and the prompt in the KV cache) is
+  // computed before the first keystroke.
+  const prefetch = (editor: Monaco.editor.ICodeEditor, delayMs = 0) => {
+    const model = editor.getModel();
+    const position = editor.getPosition();
+    if (!handle.enabled || !model || !position || !languages.includes(model.getLanguageId())) return;
+    void completer.prefetch(engineUp, () => requestAt(model, position), delayMs);
+  };
+  const watchEditor = (editor: Monaco.editor.ICodeEditor) => {
+    disposables.push(
+      editor.onDidChangeModel(() => prefetch(editor)),
+      editor.onDidFocusEditorText(() => prefetch(editor)),
+      // The cursor put somewhere by the user (a click, the arrow keys; not typing): the same
+      // there, after a pause.
+      editor.onDidChangeCursorPosition((e) => {
+        if (e.reason === monaco.editor.CursorChangeReason.Explicit) prefetch(editor, 300);
+      }),
+    );
+    prefetch(editor);
+  };
+  for (const ed of monaco.editor.getEditors()) watchEditor(ed);
+  disposables.push(monaco.editor.onDidCreateEditor(watchEditor));
 
   const provider: Monaco.languages.InlineCompletionsProvider = {
-    async provideInlineCompletions(model, position, _context, token) {
+    async provideInlineCompletions(model, position, context, token) {
       if (!handle.enabled || !languages.includes(model.getLanguageId())) return { items: [] };
-      const items = await completer.complete(token, ready.then((r) => r.ok), () => {
-        const uri = model.uri.toString();
-        if (!models.has(uri)) track(model);
-        return {
-          uri,
-          version: model.getVersionId(),
-          position: { line: position.lineNumber - 1, character: position.column - 1 },
-          options: { maxLines: options.maxLines ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
-        };
-      }, {
+      const items = await completer.complete(token, engineUp, () => requestAt(model, position, context.triggerKind === monaco.languages.InlineCompletionTriggerKind.Explicit), {
         onError: (message) => options.onStatus?.({ state: 'error', message }),
         onDone: (latencyMs, result) => options.onStatus?.({ state: 'completed', latencyMs, result }),
       });
