@@ -91,7 +91,8 @@ export function activate(context: vscode.ExtensionContext): void {
       .map((d) => ({ filename: d.uri.path.slice(d.uri.path.lastIndexOf('/') + 1), text: d.getText() })),
   });
   const loadKey = () => context.secrets.get(KEY).then((key) => endpoint.configure({ apiKey: key ?? '' }));
-  void loadKey();
+  // No request before the key is read (a request without it would be refused).
+  const keyRead = loadKey().then(() => true, () => true);
   context.subscriptions.push(context.secrets.onDidChange((e) => (e.key === KEY ? void loadKey() : undefined)));
   // VS Code for the Web's extension host may fetch https: URLs, and plain http only on localhost
   // and 127.0.0.1 (its content security policy): say so once per URL instead of a bare failure.
@@ -112,7 +113,7 @@ export function activate(context: vscode.ExtensionContext): void {
   checkUrl();
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => (e.affectsConfiguration('wisp.endpoint') ? checkUrl() : undefined)));
 
-  const provider = new WispInlineProvider(client, ready, readSettings, status, endpoint);
+  const provider = new WispInlineProvider(client, Promise.all([ready, keyRead]).then(([up]) => up), readSettings, status, endpoint);
   const lastVersion = new WeakMap<vscode.TextDocument, number>();
   const selector = LANGUAGE_IDS.map((language) => ({ language }));
   context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider(selector, provider));
