@@ -271,8 +271,14 @@ test('Monaco: the endpoint (OpenAI kind, prefer mode, wisp serve with another mo
     await typeAt('\n\ndef wisp_remote_total(values):\n', 'return sum(');
     await page.waitForFunction(() => window.demo.lastSource === 'local', null, { timeout: 120_000 });
     assert.ok(await waitGhost(page), 'local ghost text with the endpoint down');
-    assert.ok(consoleLines.some((l) => /\[wisp\] endpoint: cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/completions/.test(l)),
-      `a log line says why; console tail: ${consoleLines.slice(-6).join(' | ')}`);
+    // Asked for explicitly (typing may have been served from remembered answers): the reason is
+    // logged, and the answer is local.
+    await page.evaluate(() => window.wisp.askEndpoint(window.demo.editor));
+    const why = /\[wisp\] endpoint: cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/completions/;
+    for (const t0 = Date.now(); !consoleLines.some((l) => why.test(l)) && Date.now() - t0 < 60_000;) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(consoleLines.some((l) => why.test(l)), `a log line says why; console tail: ${consoleLines.slice(-6).join(' | ')}`);
+    assert.ok(await waitGhost(page), 'still local ghost text');
+    assert.equal(await page.evaluate(() => window.demo.lastSource), 'local');
     assert.deepEqual(log.violations, [], 'only the local server and the named endpoint were asked');
   } finally {
     await context.close();

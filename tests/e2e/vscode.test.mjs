@@ -429,8 +429,9 @@ test('VS Code for the Web: with the endpoint stopped, local answers continue: a 
   const again = await waitGhost(page);
   await page.screenshot({ path: join(artifacts, 'vscode-endpoint-down.png') });
   assert.ok(again, 'a local suggestion when the endpoint is asked for and down');
-  assert.ok(consoleLines.some((l) => /\[wisp\] endpoint: cannot reach http:\/\/127\.0\.0\.1:\d+\/infill/.test(l)),
-    `a log line says the endpoint is unreachable; console tail: ${consoleLines.slice(-8).join(' | ')}`);
+  const why = /\[wisp\] endpoint: cannot reach http:\/\/127\.0\.0\.1:\d+\/infill/;
+  for (const t0 = Date.now(); !consoleLines.some((l) => why.test(l)) && Date.now() - t0 < 60_000;) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(consoleLines.some((l) => why.test(l)), `a log line says the endpoint is unreachable; console tail: ${consoleLines.slice(-8).join(' | ')}`);
   assert.match(await wispStatus(page), /wisp \d+ ms/, 'the status bar shows a local answer');
   assert.equal(await page.locator('.notification-toast', { hasText: 'wisp' }).count(), 0, 'no popup');
   // The requests of the whole session went to the local server and the endpoint, nowhere else.
