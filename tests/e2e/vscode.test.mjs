@@ -399,7 +399,11 @@ test('VS Code for the Web: a refused API key is said once, not at every keystrok
     assert.ok(last && JSON.parse(last.body).input_prefix.includes('wisp_remote_half'), 'the endpoint was asked with the new key');
     await runCommand(page, 'Preferences: Open User Settings (JSON)');
     await page.locator('.tab.active', { hasText: 'settings.json' }).waitFor({ timeout: 10_000 });
-    const settingsText = await documentText(page);
+    let settingsText = '';
+    for (const t0 = Date.now(); !/wisp\.endpoint\.url/.test(settingsText) && Date.now() - t0 < 20_000;) {
+      settingsText = await documentText(page); // drawn a moment after the tab is
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await runCommand(page, 'View: Close Editor');
     assert.match(settingsText, /wisp\.endpoint\.url/, 'settings.json was read');
     assert.ok(!settingsText.includes('wisp-right-key'), 'the key is not in settings.json');
