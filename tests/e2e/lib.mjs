@@ -1,5 +1,5 @@
 // Shared harness of the end-to-end tests: the localhost server, Chromium through playwright-core
-// with the flags TOOLCHAIN.md lists and a fresh profile per test, a network guard that sees
+// with the flags headless runs here need and a fresh profile per test, a network guard that sees
 // every request the page (and its workers) makes, and a real `wisp serve` as a remote endpoint.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
