@@ -1,5 +1,6 @@
 /* The extension's settings (package.json "contributes.configuration"), read fresh on each use. */
 import * as vscode from 'vscode';
+import { ENDPOINT_DEFAULTS, type EndpointSettings } from '../../wasm/src/remote.js';
 
 export interface Settings {
   languageEnabled(languageId: string): boolean;
@@ -10,7 +11,13 @@ export interface Settings {
   timeBudgetMs: number;
   modelUrl: string;
   modelSha256: string;
+  /** The remote endpoint, its key aside (that one is in the secret storage). */
+  endpoint: Omit<EndpointSettings, 'apiKey'>;
 }
+
+const MODES = ['off', 'fallback', 'prefer'] as const;
+const KINDS = ['infill', 'openai'] as const;
+const oneOf = <T extends string>(v: string, of: readonly T[], d: T): T => (of as readonly string[]).includes(v) ? v as T : d;
 
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('wisp');
@@ -24,5 +31,22 @@ export function readSettings(): Settings {
     timeBudgetMs: Math.max(0, c.get<number>('timeBudgetMs', 150)),
     modelUrl: c.get<string>('modelUrl', '').trim(),
     modelSha256: c.get<string>('modelSha256', '').trim().toLowerCase(),
+    endpoint: readEndpoint(c),
+  };
+}
+
+// The endpoint's settings are user settings only ("scope": "application" in package.json): a
+// workspace's .vscode/settings.json cannot make the editor send code anywhere.
+function readEndpoint(c: vscode.WorkspaceConfiguration): Omit<EndpointSettings, 'apiKey'> {
+  const d = ENDPOINT_DEFAULTS;
+  return {
+    mode: oneOf(c.get<string>('endpoint.mode', d.mode), MODES, d.mode),
+    url: c.get<string>('endpoint.url', d.url).trim(),
+    kind: oneOf(c.get<string>('endpoint.kind', d.kind), KINDS, d.kind),
+    timeoutMs: Math.max(1, c.get<number>('endpoint.timeoutMs', d.timeoutMs)),
+    minConfidence: Math.min(1, Math.max(0, c.get<number>('endpoint.minConfidence', d.minConfidence))),
+    template: c.get<string>('endpoint.template', d.template),
+    model: c.get<string>('endpoint.model', d.model).trim(),
+    maxTokens: Math.max(1, c.get<number>('endpoint.maxTokens', d.maxTokens)),
   };
 }

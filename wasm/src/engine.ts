@@ -89,7 +89,8 @@ export function relaxedSimd(): boolean {
 // js_result layout in exports.c (static_asserts there, for every offset read below).
 const RESULT_TIMINGS = 24;
 const RESULT_ITEMS = 72;
-const ITEM_BYTES = 36;
+const ITEM_BYTES = 40;
+const ITEM_LOGPROB = 36;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -333,6 +334,7 @@ export class Engine {
         start: { line: it[3]!, character: it[4]! },
         endOffset: it[5]!,
         end: { line: it[6]!, character: it[7]! },
+        meanLogprob: new Float32Array(heap.buffer, r + RESULT_ITEMS + i * ITEM_BYTES + ITEM_LOGPROB, 1)[0]!,
       });
     }
     return ok({

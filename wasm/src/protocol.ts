@@ -63,6 +63,11 @@ export interface CompletionItem {
   endOffset: number;
   start: Position;
   end: Position;
+  /** The model's mean log-probability per generated token (<= 0; 0 when unknown): how sure the
+   * engine is. Set on the engine's answers; `exp` of it is the confidence remote.ts compares. */
+  meanLogprob?: number;
+  /** Set on answers from a remote endpoint (remote.ts); absent on the engine's. */
+  source?: 'endpoint';
 }
 
 export interface Timings {

@@ -1,13 +1,15 @@
 /*
  * registerWisp(monaco, options): wisp's completions as Monaco ghost text. Builds on
- * registerInlineCompletionsProvider and the same worker and client as the VS Code extension.
+ * registerInlineCompletionsProvider and the same worker and client as the VS Code extension, and
+ * the same opt-in remote endpoint (wasm/src/remote.ts), off unless the host page names one.
  * Usable from the AMD build (dist/wisp-monaco.js defines the global `WispMonaco`) or as ESM.
  */
 import type * as Monaco from 'monaco-editor';
 import { WispClient, type DocSource } from '../../../wasm/src/client.js';
-import { InlineCompleter, type InlineCounts, type InlineEvent, type InlineRequest } from '../../../wasm/src/inline.js';
+import { InlineCompleter, type InlineCounts, type InlineEvent, type InlineRequest, type Source } from '../../../wasm/src/inline.js';
 import { LANGUAGE_IDS } from '../../../wasm/src/languages.js';
 import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
+import { EXTRA_FILES, RemoteEndpoint, type EndpointSettings } from '../../../wasm/src/remote.js';
 
 type MonacoApi = typeof Monaco;
 
@@ -30,18 +32,26 @@ export interface WispOptions {
   debounceMs?: number;
   nCandidates?: number;
   timeBudgetMs?: number;
-  /** Status changes: loading (with progress), ready, a completion's latency, errors. */
+  /** A remote completion endpoint (off unless given with a mode other than `off`). The API key
+   * is the host page's to supply (from its own UI or session); wisp never stores it. */
+  endpoint?: Partial<EndpointSettings>;
+  /** Status changes: loading (with progress), ready, a completion's latency and source, errors. */
   onStatus?: (status: WispStatus) => void;
   /** How each keystroke was served (the engine, or a remembered suggestion) and idle-time work that
    * came back, with the totals so far. */
   onInline?: (event: InlineEvent, counts: InlineCounts) => void;
+  /** Log lines (the endpoint's failures and pauses); default console.info. */
+  onLog?: (line: string) => void;
 }
 
 export type WispStatus =
   | { state: 'loading'; progress: ProgressEvent }
   | { state: 'ready'; info: EngineInfo }
-  | { state: 'completed'; latencyMs: number; result: CompletionResult }
-  | { state: 'error'; message: string };
+  /** `source`: whether the local engine or the remote endpoint answered. */
+  | { state: 'completed'; latencyMs: number; result: CompletionResult; source: Source }
+  | { state: 'error'; message: string }
+  /** The endpoint refused the API key (once, until the key or URL changes). */
+  | { state: 'endpoint-refused'; message: string };
 
 export interface WispHandle {
   /** Resolves when the engine is up (or failed to come up). */
@@ -50,6 +60,11 @@ export interface WispHandle {
   /** How keystrokes were served: engine requests, typed-through and speculative suggestions. */
   readonly counts: InlineCounts;
   enabled: boolean;
+  /** Changes the endpoint's settings (mode, url, kind, apiKey, ...); `{ mode: 'off' }` stops it. */
+  setEndpoint(settings: Partial<EndpointSettings>): void;
+  /** Asks the endpoint for a suggestion at the cursor of `editor` now (its trigger command),
+   * whatever the mode's policy but `off`. */
+  askEndpoint(editor: Monaco.editor.ICodeEditor): void;
   dispose(): void;
 }
 
@@ -67,6 +82,18 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   client.onProgress = (progress) => options.onStatus?.({ state: 'loading', progress });
   const completer = new InlineCompleter(client, options.debounceMs ?? 75);
   completer.onEvent = options.onInline ?? null;
+  const log = options.onLog ?? ((line: string) => console.info(`[wisp] ${line}`));
+  const endpoint = new RemoteEndpoint({
+    log,
+    onAuthError: (message) => options.onStatus?.({ state: 'endpoint-refused', message }),
+    related: (uri, languageId) => [...models.values()]
+      .filter((m) => !m.isDisposed() && m.uri.toString() !== uri && m.getLanguageId() === languageId)
+      .slice(0, EXTRA_FILES)
+      .map((m) => ({ filename: m.uri.path.slice(m.uri.path.lastIndexOf('/') + 1), text: m.getValue() })),
+  });
+  endpoint.configure(options.endpoint ?? {});
+  completer.remote = endpoint;
+  let toEndpointNext = false;
 
   const ready = client.init({ wasmUrl: options.wasmUrl, relaxed: options.relaxed, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
     .then(async (r) => {
@@ -99,13 +126,27 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   for (const m of monaco.editor.getModels()) track(m);
   disposables.push(monaco.editor.onDidCreateModel(track));
 
-  const handle: WispHandle = { ready, client, counts: completer.counts, enabled: true, dispose: () => {} };
+  const handle: WispHandle = {
+    ready, client, counts: completer.counts, enabled: true,
+    setEndpoint: (settings) => endpoint.configure(settings),
+    askEndpoint: (editor) => {
+      if (!endpoint.enabled) {
+        log('endpoint: none (set its url and a mode other than off)');
+        return;
+      }
+      toEndpointNext = true;
+      editor.trigger('wisp', 'editor.action.inlineSuggest.trigger', {});
+    },
+    dispose: () => {},
+  };
   const engineUp = ready.then((r) => r.ok);
 
-  const requestAt = (model: Monaco.editor.ITextModel, position: Monaco.IPosition, explicit = false): InlineRequest => {
+  const requestAt = (model: Monaco.editor.ITextModel, position: Monaco.IPosition, explicit = false, toEndpoint = false): InlineRequest => {
     const uri = model.uri.toString();
     if (!models.has(uri)) track(model);
     return {
+      languageId: model.getLanguageId(),
+      toEndpoint,
       uri,
       version: model.getVersionId(),
       position: { line: position.lineNumber - 1, character: position.column - 1 },
@@ -125,6 +166,11 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
     void completer.prefetch(engineUp, () => requestAt(model, position), delayMs);
   };
   const watchEditor = (editor: Monaco.editor.ICodeEditor) => {
+    // In a standalone editor's command palette (F1), as in VS Code.
+    const standalone = editor as Partial<Monaco.editor.IStandaloneCodeEditor>;
+    if (typeof standalone.addAction === 'function') {
+      disposables.push(standalone.addAction({ id: 'wisp.askEndpoint', label: 'wisp: Suggest from the Endpoint', run: () => handle.askEndpoint(editor) }));
+    }
     disposables.push(
       editor.onDidChangeModel(() => prefetch(editor)),
       editor.onDidFocusEditorText(() => prefetch(editor)),
@@ -142,9 +188,12 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   const provider: Monaco.languages.InlineCompletionsProvider = {
     async provideInlineCompletions(model, position, context, token) {
       if (!handle.enabled || !languages.includes(model.getLanguageId())) return { items: [] };
-      const items = await completer.complete(token, engineUp, () => requestAt(model, position, context.triggerKind === monaco.languages.InlineCompletionTriggerKind.Explicit), {
+      const explicit = context.triggerKind === monaco.languages.InlineCompletionTriggerKind.Explicit;
+      const toEndpoint = explicit && toEndpointNext;
+      if (explicit) toEndpointNext = false;
+      const items = await completer.complete(token, engineUp, () => requestAt(model, position, explicit, toEndpoint), {
         onError: (message) => options.onStatus?.({ state: 'error', message }),
-        onDone: (latencyMs, result) => options.onStatus?.({ state: 'completed', latencyMs, result }),
+        onDone: (latencyMs, result, source) => options.onStatus?.({ state: 'completed', latencyMs, result, source }),
       });
       return {
         items: items.map((it) => ({
