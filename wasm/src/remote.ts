@@ -388,7 +388,12 @@ export async function choose<L extends LocalAnswer>(endpoint: RemoteEndpoint | n
   };
   if (mode === 'prefer') {
     const pending = local(); // meanwhile, in the worker: ready when the endpoint is slow or down
-    return (await fromEndpoint()) ?? fromLocal(await pending);
+    const remote = await fromEndpoint();
+    // A keystroke the user typed past took the endpoint's request with it: its local answer is no
+    // stand-in (remembered, it would serve the next keys by typing through, and the endpoint
+    // would not be asked again until they left it).
+    if (remote || signal.aborted) return remote;
+    return fromLocal(await pending);
   }
   const l = await local();
   if (signal.aborted) return fromLocal(l);
