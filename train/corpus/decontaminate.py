@@ -97,6 +97,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--exclude-exact", action="append", default=[], metavar="FILE",
                     help="records already in the corpus: a file with the same text is dropped (exact-dup-corpus)")
+    ap.add_argument("--hashes-out", help="write the --exclude-exact digests to this .sha1 file")
     ap.add_argument("--seen", action="append", default=[], metavar="FILE",
                     help="shards packed before (an earlier batch): their files count as kept for the exact "
                          "and near-duplicate checks, and are not written again")
@@ -107,8 +108,15 @@ def main():
     dropped = collections.Counter()
     corpus = set()
     for p in a.exclude_exact:
+        if p.endswith(".sha1"):   # the digests alone, 20 bytes each (--hashes-out of an earlier run)
+            data = open(p, "rb").read()
+            corpus.update(data[i:i + 20] for i in range(0, len(data), 20))
+            continue
         for r in read(p):
             corpus.add(hashlib.sha1(r["text"].encode("utf-8", "surrogatepass")).digest())
+    if a.hashes_out:   # the corpus's digests, to pass as --exclude-exact FILE.sha1 next time
+        with open(a.hashes_out, "wb") as f:
+            f.write(b"".join(sorted(corpus)))
     near = common.NearDups()
     for p in a.seen:
         for r in read(p):

@@ -6,7 +6,7 @@ npm packages (TSV: name, version, downloads a month, summary; on this workplace
 /work/.library/env/packages/npm.tsv). A candidate belongs to a *family*: a scope (`@expo`) or
 a name prefix (`react-native-`) from FAMILIES, the ones known to publish application-style
 TypeScript/TSX or hand-written JavaScript (UI kits, React Native and Expo modules, editors, apps,
-servers, CLIs, unified/eslint/postcss plugins). Only packages with >= MIN_DOWNLOADS a month, not
+servers, CLIs, unified/eslint/postcss plugins). Only packages with >= EXPAND_DOWNLOADS a month, not
 pinned in npm_packages.txt already, not of a benchmark project (common.EXCLUDED_NAMES) and not
 data (icons, fonts, locales, typings) are candidates.
 
@@ -17,7 +17,7 @@ data (icons, fonts, locales, typings) are candidates.
     #  fetch + scan those too, then
     python3 train/corpus/npm_candidates.py pin --scan train/data/work/npm-ts-scan.tsv > train/corpus/npm_packages_ts.txt
 
-probe: the PROBE most downloaded candidates of each family. expand: every other candidate of a
+probe: the PROBE most downloaded candidates of each family (with >= MIN_DOWNLOADS). expand: every other candidate of a
 family whose probes paid off (at least one probe keeps >= KEEP_BYTES of source after the
 filters), the families in order of what their probes kept (TypeScript bytes + half the
 JavaScript bytes, mean per probe), so that a fetch cut short has the richest ones. pin: every scanned tarball with a permissive licence that keeps >= KEEP_BYTES of
@@ -32,7 +32,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-MIN_DOWNLOADS = 1000
+MIN_DOWNLOADS = 1000        # probes: the most downloaded candidates of a family with at least this many
+EXPAND_DOWNLOADS = 500      # expansion: the rest of a paying family down to this many
 PROBE = 3
 KEEP_BYTES = 20_000
 
@@ -51,6 +52,12 @@ excalidraw reduxjs rjsf formkit vee-validate wagmi rainbow-me reown walletconnec
 metaplex-foundation cosmjs polkadot bitgo ethersproject safe-global uniswap lit lit-labs open-wc
 material carbon patternfly primer atlaskit elastic grafana backstage kubernetes cloudflare aws-cdk
 pulumi cdktf
+react-native-community rnx-kit fluentui-react-native rn-primitives react-native-firebase callstack
+react-native-aria stripe config-plugins rnef react-native-windows native-html react-native-ama
+rnw-community react-native-ml-kit legendapp gorhom rn-vui react-native-seoul react-native-ai
+rneui react-native-google-signin react-native-picker react-native-masked-view gluestack-ui
+gluestack-style nativewind shopify-polaris storybook-native react-native-reusables op-engineering
+margelo mobily ui-kitten dripsy motify moti solito
 """.split()
 PREFIXES = """
 expo react-native eslint-plugin remark rehype mdast-util hast-util unist-util micromark create
@@ -70,6 +77,10 @@ def family(name):
         if name.startswith(p + "-"):
             return p + "-"
     return None
+
+
+def probes_of(cands):
+    return [t for t in cands if t[0] >= MIN_DOWNLOADS][:PROBE]
 
 
 def pinned_names(path):
@@ -96,7 +107,7 @@ def candidates(tsv, have):
             except ValueError:
                 continue
             fam = family(name)
-            if (not fam or dl < MIN_DOWNLOADS or name in have or SKIP.search(name)
+            if (not fam or dl < EXPAND_DOWNLOADS or name in have or SKIP.search(name)
                     or common.EXCLUDED_NAMES.search(name) or not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+$", version)):
                 continue
             fams[fam].append((dl, name, version))
@@ -140,20 +151,22 @@ def main():
     fams = candidates(a.tsv, pinned_names(a.have))
     if a.step == "probe":
         for fam in sorted(fams):
-            for dl, name, version in fams[fam][:PROBE]:
+            for dl, name, version in probes_of(fams[fam]):
                 print(f"{name}@{version}")
         return
     rows = read_scan(a.scan)
     scored = []
     for fam in sorted(fams):
-        probes = [rows[name] for _, name, _ in fams[fam][:PROBE] if name in rows]
+        probes = [rows[name] for _, name, _ in probes_of(fams[fam]) if name in rows]
         if any(useful(r) for r in probes):
             # TypeScript first: families whose probes keep the most TypeScript are fetched first
             score = sum(int(r["ts_bytes"]) + int(r["js_bytes"]) // 2 for r in probes) / len(probes)
             scored.append((-score, fam))
     for _, fam in sorted(scored):
-        for dl, name, version in fams[fam][PROBE:]:
-            print(f"{name}@{version}")
+        probes = probes_of(fams[fam])
+        for t in fams[fam]:
+            if t not in probes:
+                print(f"{t[1]}@{t[2]}")
 
 
 if __name__ == "__main__":

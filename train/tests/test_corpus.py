@@ -53,6 +53,31 @@ class Filters(unittest.TestCase):
             self.assertTrue(common.EXCLUDED_NAMES.search(name), name)
 
 
+    def test_bench_repositories_excluded_by_url(self):
+        meta = {"name": "some-http-client", "repository": {"type": "git", "url": "git+https://github.com/usebruno/bruno.git"}}
+        self.assertTrue(common.EXCLUDED_NAMES.search(common.package_urls(meta)))
+        self.assertTrue(common.EXCLUDED_NAMES.search(common.package_urls({"homepage": "https://github.com/mountain-loop/yaak"})))
+        self.assertFalse(common.EXCLUDED_NAMES.search(common.package_urls({"repository": "github:facebook/react", "bugs": 3})))
+
+
+class CompiledJs(unittest.TestCase):
+    def test_typescript_twin_and_compiler_helpers(self):
+        stems = common.ts_stems(["src/Button.tsx", "src/index.ts", "lib/index.d.ts", "README.md"])
+        self.assertEqual(stems, {"Button", "index"})
+        self.assertEqual(common.compiled_js_reason("lib/Button.js", b"x", stems), "compiled-twin")
+        for text in ('"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });',
+                     "var __defProp = Object.defineProperty;", "import { jsx as _jsx } from 'react/jsx-runtime';",
+                     "f();\n//# sourceMappingURL=a.js.map"):
+            self.assertEqual(common.compiled_js_reason("lib/a.js", text.encode(), stems), "compiled", text)
+        self.assertIsNone(common.compiled_js_reason("src/a.js", b"export function a(b) {\n  return b + 1;\n}\n", stems))
+        self.assertIsNone(common.compiled_js_reason("src/Button.tsx", b"x", stems))
+
+    def test_file_header_licence(self):
+        self.assertEqual(common.header_licence_reason(
+            "/**\n * This project is dual-licensed under AGPL-3.0 and a Commercial License.\n */\n"), "file-licence")
+        self.assertIsNone(common.header_licence_reason("// Licensed under the MIT License.\nexport const a = 1;\n"))
+
+
 class Shingles(unittest.TestCase):
     def test_shared_code_is_found_licence_header_is_not(self):
         header = "".join(f"# Permission is hereby granted, free of charge, line {i} of the licence text\n"
