@@ -4,9 +4,10 @@ deterministic steps, given a list of the registry's packages and the tarballs it
 The registry's search endpoint does not answer here, so candidates come from a local list of
 npm packages (TSV: name, version, downloads a month, summary; on this workplace
 /work/.library/env/packages/npm.tsv). A candidate belongs to a *family*: a scope (`@expo`) or
-a name prefix (`react-native-`) from FAMILIES, the ones known to publish application-style
+a name prefix (`react-native-`) from SCOPES/PREFIXES, the ones known to publish application-style
 TypeScript/TSX or hand-written JavaScript (UI kits, React Native and Expo modules, editors, apps,
-servers, CLIs, unified/eslint/postcss plugins). Only packages with >= EXPAND_DOWNLOADS a month, not
+servers, CLIs, unified/eslint/postcss plugins), or any other scope with >= AUTO_SCOPE candidates
+(less NOT_SCOPES: typings, fonts, icons, binaries, generated API clients). Only packages with >= EXPAND_DOWNLOADS a month, not
 pinned in npm_packages.txt already, not of a benchmark project (common.EXCLUDED_NAMES) and not
 data (icons, fonts, locales, typings) are candidates.
 
@@ -64,15 +65,23 @@ expo react-native eslint-plugin remark rehype mdast-util hast-util unist-util mi
 vite-plugin rollup-plugin postcss gulp grunt node-red-contrib homebridge vscode svelte solid preact
 react-admin ra mobx vuepress docusaurus gatsby-plugin gatsby-theme react
 """.split()
+# Besides SCOPES, every scope with at least AUTO_SCOPE candidates (>= MIN_DOWNLOADS) is a family,
+# except these: typings, fonts and icons, platform binaries, generated API clients, commercial kits.
+AUTO_SCOPE = 10
+NOT_SCOPES = set("""
+types fontsource fontsource-variable iconify iconify-json iconify-icons expo-google-fonts napi-rs node-rs
+swc esbuild img rollup stdlib aws-sdk smithy azure-rest google-cloud alicloud maxim_mazurok codingame
+mescius grapecity syncfusion progress ckeditor nocobase tencentcloud volcengine huaweicloud
+""".split())
 # Data, typings and binaries, not code.
 SKIP = re.compile(r"^@types/|icon|font|emoji|locale|flag|i18n-data|cldr|-(darwin|linux|win32|android|freebsd)-|"
                   r"-wasm32|-binary|prebuilt|^@nocobase/|^@aws-sdk/client-|-theme-data|wallpaper|-assets?$|-images?$", re.I)
 
 
-def family(name):
+def family(name, auto=()):
     if name.startswith("@"):
         scope = name[1:].split("/", 1)[0]
-        return "@" + scope if scope in SCOPES else None
+        return "@" + scope if scope in SCOPES or scope in auto else None
     for p in PREFIXES:
         if name.startswith(p + "-"):
             return p + "-"
@@ -95,18 +104,23 @@ def pinned_names(path):
 def candidates(tsv, have):
     """Family -> [(downloads, name, version)], most downloaded first, ties by name."""
     fams = collections.defaultdict(list)
+    rows = []
     with open(tsv, encoding="utf-8", errors="replace") as f:
         next(f)
         for line in f:
             cols = line.rstrip("\n").split("\t")
             if len(cols) < 3:
                 continue
-            name, version, dl = cols[0], cols[1], cols[2]
             try:
-                dl = int(dl)
+                rows.append((cols[0], cols[1], int(cols[2])))
             except ValueError:
                 continue
-            fam = family(name)
+    per_scope = collections.Counter(n[1:].split("/", 1)[0] for n, _, dl in rows
+                                    if n.startswith("@") and "/" in n and dl >= MIN_DOWNLOADS)
+    auto = {sc for sc, k in per_scope.items() if k >= AUTO_SCOPE and sc not in NOT_SCOPES}
+    for name, version, dl in rows:
+        if True:
+            fam = family(name, auto)
             if (not fam or dl < EXPAND_DOWNLOADS or name in have or SKIP.search(name)
                     or common.EXCLUDED_NAMES.search(name) or not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+$", version)):
                 continue
