@@ -79,9 +79,9 @@ def shard_of(source, n):
     return int(hashlib.md5(source.encode("utf-8", "surrogatepass")).hexdigest(), 16) % n
 
 
-def write_shard(path, recs):
+def write_shard(path, recs, preset=6):
     tmp = path + ".tmp"
-    with lzma.open(tmp, "wt", encoding="utf-8", preset=6) as f:
+    with lzma.open(tmp, "wt", encoding="utf-8", preset=preset) as f:
         for r in recs:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
@@ -101,6 +101,8 @@ def main():
     ap.add_argument("--seen", action="append", default=[], metavar="FILE",
                     help="shards packed before (an earlier batch): their files count as kept for the exact "
                          "and near-duplicate checks, and are not written again")
+    ap.add_argument("--xz-preset", type=int, default=6,
+                    help="xz level of the shards (below 6 compresses less: lower --shard-mb to match)")
     ap.add_argument("--first", type=int, default=0, help="number of the first shard (with --shard-mb)")
     ap.add_argument("inputs", nargs="+")
     a = ap.parse_args()
@@ -161,7 +163,7 @@ def main():
     for p in paths:
         os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
     with multiprocessing.Pool(min(a.jobs, len(groups))) as pool:
-        written = pool.starmap(write_shard, zip(paths, groups))
+        written = pool.starmap(write_shard, zip(paths, groups, [a.xz_preset] * len(groups)))
     print(json.dumps({"out": {p: s for p, s in written}, "kept": dict(kept), "kept_bytes": dict(kept_bytes),
                       "overlap_dropped": dict(overlap), "dropped": dict(dropped)}))
 

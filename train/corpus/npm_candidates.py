@@ -152,6 +152,7 @@ def main():
     ap.add_argument("--tsv", help="the registry's package list (name, version, downloads, summary)")
     ap.add_argument("--have", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "npm_packages.txt"))
     ap.add_argument("--scan", nargs="*", default=[], help="npm_scan.py outputs")
+    ap.add_argument("--limit", type=int, help="expand: only the first LIMIT candidates (richest families first)")
     a = ap.parse_args()
     if a.step == "pin":
         rows = read_scan(a.scan)
@@ -176,11 +177,11 @@ def main():
             # TypeScript first: families whose probes keep the most TypeScript are fetched first
             score = sum(int(r["ts_bytes"]) + int(r["js_bytes"]) // 2 for r in probes) / len(probes)
             scored.append((-score, fam))
+    out = []
     for _, fam in sorted(scored):
         probes = probes_of(fams[fam])
-        for t in fams[fam]:
-            if t not in probes:
-                print(f"{t[1]}@{t[2]}")
+        out += [f"{t[1]}@{t[2]}" for t in fams[fam] if t not in probes]
+    print("\n".join(out[:a.limit]))
 
 
 if __name__ == "__main__":
