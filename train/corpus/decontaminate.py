@@ -49,6 +49,14 @@ def read(path):
             yield json.loads(line)
 
 
+def digests(path):
+    """SHA-1 digests of the texts of a records file, or of a .sha1 file (20 bytes each)."""
+    if path.endswith(".sha1"):
+        data = open(path, "rb").read()
+        return {data[i:i + 20] for i in range(0, len(data), 20)}
+    return {hashlib.sha1(r["text"].encode("utf-8", "surrogatepass")).digest() for r in read(path)}
+
+
 def sketch_of(text):
     return common.sketch(text)
 
@@ -103,6 +111,8 @@ def main():
                          "and near-duplicate checks, and are not written again")
     ap.add_argument("--xz-preset", type=int, default=6,
                     help="xz level of the shards (below 6 compresses less: lower --shard-mb to match)")
+    ap.add_argument("--seen-exact", action="append", default=[], metavar="FILE",
+                    help="as --seen, for exact duplicates only (cheaper: no sketches); FILE may be a .sha1")
     ap.add_argument("--first", type=int, default=0, help="number of the first shard (with --shard-mb)")
     ap.add_argument("inputs", nargs="+")
     a = ap.parse_args()
@@ -110,12 +120,9 @@ def main():
     dropped = collections.Counter()
     corpus = set()
     for p in a.exclude_exact:
-        if p.endswith(".sha1"):   # the digests alone, 20 bytes each (--hashes-out of an earlier run)
-            data = open(p, "rb").read()
-            corpus.update(data[i:i + 20] for i in range(0, len(data), 20))
-            continue
-        for r in read(p):
-            corpus.add(hashlib.sha1(r["text"].encode("utf-8", "surrogatepass")).digest())
+        corpus.update(digests(p))
+    for p in a.seen_exact:
+        seen.update(digests(p))
     if a.hashes_out:   # the corpus's digests, to pass as --exclude-exact FILE.sha1 next time
         with open(a.hashes_out, "wb") as f:
             f.write(b"".join(sorted(corpus)))
