@@ -25,7 +25,7 @@ PERMISSIVE = re.compile(
     r"zlib|0bsd|cc0|public[ -]domain|x11|boost|bsl-1\.0|hpnd|curl|openssl|ssleay|libpng|"
     r"ijg|blueoak|wtfpl|ncsa|sqlite|tcl|ofl)\b", re.I)
 COPYLEFT = re.compile(r"\b(a?gpl|lgpl|l?gpl-?[23]|mpl|epl|cddl|eupl|osl|sspl|cc-by-sa|"
-                      r"cc-by-nc|commercial|proprietary|other/proprietary)\b|general public|"
+                      r"cc-by-nc|commercial|noncommercial|proprietary|other/proprietary|polyform)\b|general public|military|"
                       r"mozilla public|eclipse public|copyleft|business source", re.I)
 
 # The 12 repositories behind the development benchmark and their published packages: never in the corpus.

@@ -143,7 +143,7 @@ def read_scan(paths):
 
 
 def useful(r):
-    return r["status"] == "ok" and (int(r["ts_bytes"]) >= KEEP_BYTES or int(r["js_bytes"]) >= KEEP_BYTES)
+    return r["status"] == "ok" and common.is_permissive(r["licence"]) and (int(r["ts_bytes"]) >= KEEP_BYTES or int(r["js_bytes"]) >= KEEP_BYTES)
 
 
 def main():

@@ -23,7 +23,8 @@ class Licences(unittest.TestCase):
 
     def test_copyleft_and_unknown_dropped(self):
         for lic in ("GPL-2+", "LGPL-2.1", "MPL-2.0", "GPL-3.0 OR MIT", "Other/Proprietary License",
-                    "", "SEE LICENSE IN LICENSE.txt", "Hippocratic-2.1", "EPL-2.0"):
+                    "", "SEE LICENSE IN LICENSE.txt", "Hippocratic-2.1", "EPL-2.0",
+                    "BSD-3-Clause-No-Military-License", "polyform-noncommercial-1.0.0"):
             self.assertFalse(common.is_permissive(lic), lic)
 
 
