@@ -17,7 +17,7 @@
 # state and a 200-step warm-up; everything else is the same). Shards sent by later `add` calls join
 # the running main run as soon as they are prepared (train.py --data-watch, checked every 2 min);
 # LANG_WEIGHTS=python=0.3,... rebalances the languages (train.py --lang-weights, capped by
-# MAX_PASSES); SMOKE=0 skips
+# MAX_PASSES); SITE=0 skips the site-packages shard (4 minutes to build there); SMOKE=0 skips
 # the smoke test (a continued run has passed it before).
 #
 # ABLATE="name dim layers heads kv ffn options" lines (one pair: NAME and NAME-exit) train beside a
@@ -111,7 +111,7 @@ pipeline() {
   stage python-site
   # Python of the machine's own site-packages + stdlib (licence per distribution), checked for
   # benchmark overlap like every other shard
-  if [ ! -f $W/incoming/shard-site.jsonl.xz ] && [ ! -f $W/incoming/shard-site.jsonl.xz.done ]; then
+  if [ "${SITE:-1}" != 0 ] && [ ! -f $W/incoming/shard-site.jsonl.xz ] && [ ! -f $W/incoming/shard-site.jsonl.xz.done ]; then
     python3 train/corpus/python_site.py --out $W/python-site.jsonl && \
     python3 train/corpus/decontaminate.py --overlap wisp2/heldout/overlap.py --near-dup --out $W/site.tmp.jsonl.xz $W/python-site.jsonl \
       | tee $W/out/site-overlap.json && mv $W/site.tmp.jsonl.xz $W/incoming/shard-site.jsonl.xz || return 1
@@ -187,7 +187,7 @@ case "${1:-}" in
     take_shards
     nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
     python3 -c 'import torch, tokenizers; print("torch", torch.__version__, "tokenizers", tokenizers.__version__, torch.cuda.get_device_name(0))'
-    (export -f pipeline prepare_new prepare_locked stage ablate; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE ABLATE ABLATE_STEPS MAX_PASSES TOK_S
+    (export -f pipeline prepare_new prepare_locked stage ablate; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE SITE ABLATE ABLATE_STEPS MAX_PASSES TOK_S
      setsid nohup bash -c 'pipeline; echo "=== pipeline exit $?"' > $W/log/pipeline.log 2>&1 < /dev/null &)
     for i in $(seq 1 ${2:-100}); do
       sleep 3
