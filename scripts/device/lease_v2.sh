@@ -65,6 +65,11 @@ d-muon-exit 320 20 5 1 864 --opt muon --lr 2e-3 --muon-lr 0.02 --exit-layer 8 --
 
 stage() { echo "=== $(date -u +%T) $*"; }
 
+parts_state() { # what the main run can read, and any shard set that failed to prepare
+  echo "prepared: $(cd $W && ls -d tok-[0-9][0-9][0-9] 2>/dev/null | tr '\n' ' ')waiting: $(ls $W/incoming/*.jsonl.xz 2>/dev/null | wc -l) shard(s)"
+  grep -h -E "Traceback|Error|left out" $W/log/add.log $W/log/pipeline.log 2>/dev/null | tail -3 | sed 's/^/PREPARE PROBLEM: /'
+}
+
 take_shards() { # copy carried shards not seen before into incoming/
   for f in .carry/wisp-corpus/shard-*.jsonl.xz; do
     [ -f "$f" ] || continue
@@ -197,9 +202,10 @@ case "${1:-}" in
   add)
     take_shards
     (export -f prepare_new prepare_locked stage; export W; setsid nohup bash -c prepare_new >> $W/log/add.log 2>&1 < /dev/null &)
-    ls -la $W/incoming; tail -5 $W/log/add.log 2>/dev/null ;;
+    ls -la $W/incoming; parts_state ;;
   watch)
     sleep ${2:-0}
+    parts_state
     tail -25 $W/log/pipeline.log; for f in $W/runs/*.log; do echo "--- $f"; tail -2 $f; done
     tail -3 $W/log/add.log 2>/dev/null; ls $W/out; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv ;;
   finish) # finish S FILE...: wait up to S seconds for the pipeline's end, then fetch FILE... and a
@@ -208,6 +214,7 @@ case "${1:-}" in
       grep -q "pipeline exit" $W/log/pipeline.log && break
       sleep 5
     done
+    parts_state
     tail -25 $W/log/pipeline.log
     if grep -q "pipeline exit" $W/log/pipeline.log; then
       shift 2
