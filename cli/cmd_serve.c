@@ -47,6 +47,8 @@ static const char *const serve_usage =
     "  --port N           TCP port (default 8012, llama.vscode's; 0 = any free port)\n"
     "  --threads N        workers, each one engine on one core (default 1)\n"
     "  --api-key KEY      require 'Authorization: Bearer KEY' (also $WISP_API_KEY); /health is open\n"
+    "  --cors ORIGINS     browser origins allowed to call (comma-separated, '*' for any, '' for none;\n"
+    "                     default: pages on this machine, http(s)://localhost, 127.0.0.1, [::1])\n"
     "  --max-body BYTES   largest request body (default 1048576); larger gets 413\n"
     "  --queue N          requests waiting or running at once (default 32); more get 503\n"
     "  --time-ms MS       wall-clock cap of one generation (default 10000)\n"
@@ -56,6 +58,7 @@ static const char *const serve_usage =
 
 typedef struct serve_cfg {
     const char *model, *host, *api_key;
+    const char *cors; /* allowed browser origins: NULL = loopback ones, "*" = any, else a comma list */
     long long port, threads, max_body, queue, time_ms, budget, n_ctx;
 } serve_cfg;
 
@@ -88,7 +91,42 @@ typedef struct serve_state {
 
 /* ---- HTTP answers ----------------------------------------------------------------------------- */
 
-static enum MHD_Result serve__send(struct MHD_Connection *c, unsigned status, json_t *body) {
+/* Whether a browser page of `origin` (its Origin header) may call the server: --cors, by default
+ * a page served from this machine (any port). The origin is matched whole, scheme and port too. */
+static bool serve__origin_allowed(const serve_cfg *cfg, const char *origin) {
+    if (!cfg->cors) {
+        static const char *const loopback[] = {"http://localhost", "https://localhost", "http://127.0.0.1",
+                                               "https://127.0.0.1", "http://[::1]", "https://[::1]"};
+        for (size_t i = 0; i < sizeof loopback / sizeof *loopback; i++) {
+            size_t n = strlen(loopback[i]);
+            if (strncmp(origin, loopback[i], n)) continue;
+            const char *port = origin + n;
+            if (!*port) return true;
+            if (*port++ != ':' || !*port) continue;
+            while (*port >= '0' && *port <= '9') port++;
+            if (!*port) return true;
+        }
+        return false;
+    }
+    if (!strcmp(cfg->cors, "*")) return true;
+    size_t n = strlen(origin);
+    for (const char *p = cfg->cors; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ') e++;
+        if (e > p && (size_t)(e - p) == n && !strncmp(p, origin, n)) return true;
+        p = e;
+    }
+    return false;
+}
+
+/* The request's Origin when a browser sent one and --cors allows it, else NULL. */
+static const char *serve__cors_origin(const serve_state *s, struct MHD_Connection *c) {
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    return origin && serve__origin_allowed(&s->cfg, origin) ? origin : NULL;
+}
+
+static enum MHD_Result serve__send(const serve_state *s, struct MHD_Connection *c, unsigned status, json_t *body) {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text) {
@@ -102,8 +140,12 @@ static enum MHD_Result serve__send(struct MHD_Connection *c, unsigned status, js
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    /* A page allowed by --cors may read every answer, errors too (a 401 must reach it as a 401). */
+    const char *origin = serve__cors_origin(s, c);
+    if (origin) MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST, OPTIONS");
     if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -111,13 +153,14 @@ static enum MHD_Result serve__send(struct MHD_Connection *c, unsigned status, js
 }
 
 /* llama.cpp server's error shape: {"error":{"code","message","type"}}. */
-static enum MHD_Result serve__error(struct MHD_Connection *c, unsigned status, const char *message) {
+static enum MHD_Result serve__error(const serve_state *s, struct MHD_Connection *c, unsigned status, const char *message) {
     const char *type = status == 401   ? "authentication_error"
+                       : status == 403 ? "permission_error"
                        : status == 404 ? "not_found_error"
                        : status == 503 ? "unavailable_error"
                        : status >= 500 ? "server_error"
                                        : "invalid_request_error";
-    return serve__send(c, status,
+    return serve__send(s, c, status,
                        json_pack("{s:{s:i,s:s,s:s}}", "error", "code", (int)status, "message", message, "type", type));
 }
 
@@ -436,6 +479,26 @@ static bool serve__authorized(serve_state *s, struct MHD_Connection *c) {
     return diff == 0;
 }
 
+/* A browser's CORS preflight from an allowed origin: the methods and headers the endpoints take;
+ * and Chromium's private network access check, for pages elsewhere calling this machine. */
+static enum MHD_Result serve__preflight(struct MHD_Connection *c, const char *origin) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    if (origin) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+        const char *pna = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Private-Network");
+        if (pna && !strcmp(pna, "true")) MHD_add_response_header(r, "Access-Control-Allow-Private-Network", "true");
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST, OPTIONS");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result serve__handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                      const char *version, const char *upload, size_t *upload_size, void **con_cls) {
     serve_state *s = cls;
@@ -475,9 +538,17 @@ static enum MHD_Result serve__handle(void *cls, struct MHD_Connection *c, const 
         : !strcmp(url, "/infill")                                    ? P_INFILL
         : !strcmp(url, "/v1/completions") || !strcmp(url, "/completions") ? P_OPENAI
                                                                      : P_NONE;
-    if (path == P_NONE) return serve__error(c, MHD_HTTP_NOT_FOUND, "no such endpoint");
+    if (path == P_NONE) return serve__error(s, c, MHD_HTTP_NOT_FOUND, "no such endpoint");
+    /* Browsers: a page whose origin --cors does not allow gets nothing computed for it. */
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (origin && !serve__origin_allowed(&s->cfg, origin)) {
+        char m[200];
+        snprintf(m, sizeof m, "origin %.100s is not allowed (wisp serve --cors)", origin);
+        return serve__error(s, c, MHD_HTTP_FORBIDDEN, m);
+    }
+    if (!strcmp(method, "OPTIONS")) return serve__preflight(c, origin);
     if ((path <= P_MODELS && !get) || (path >= P_INFILL && !post))
-        return serve__error(c, MHD_HTTP_METHOD_NOT_ALLOWED, path <= P_MODELS ? "use GET" : "use POST");
+        return serve__error(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, path <= P_MODELS ? "use GET" : "use POST");
     if (path == P_HEALTH) {
         pthread_mutex_lock(&s->mu);
         json_t *h = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "status", "ok", "slots_idle",
@@ -486,30 +557,30 @@ static enum MHD_Result serve__handle(void *cls, struct MHD_Connection *c, const 
                               "requests", (json_int_t)s->n_requests, "completions", (json_int_t)s->n_completions,
                               "cancelled", (json_int_t)s->n_cancelled, "rejected", (json_int_t)s->n_rejected);
         pthread_mutex_unlock(&s->mu);
-        return serve__send(c, MHD_HTTP_OK, h);
+        return serve__send(s, c, MHD_HTTP_OK, h);
     }
-    if (!serve__authorized(s, c)) return serve__error(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong API key");
+    if (!serve__authorized(s, c)) return serve__error(s, c, MHD_HTTP_UNAUTHORIZED, "missing or wrong API key");
     if (path == P_MODELS)
-        return serve__send(c, MHD_HTTP_OK,
+        return serve__send(s, c, MHD_HTTP_OK,
                            json_pack("{s:s,s:[{s:s,s:s,s:I,s:s}]}", "object", "list", "data", "id", s->model_id,
                                      "object", "model", "created", (json_int_t)s->started, "owned_by", "wisp"));
     if (k->too_big) {
         char m[96];
         snprintf(m, sizeof m, "the request body is larger than %lld bytes (--max-body)", s->cfg.max_body);
-        return serve__error(c, MHD_HTTP_CONTENT_TOO_LARGE, m);
+        return serve__error(s, c, MHD_HTTP_CONTENT_TOO_LARGE, m);
     }
     json_t *o;
     serve_req q;
     char msg[256] = "";
     if (serve_request_parse(k->body, k->len, path == P_INFILL, &o, &q, msg, sizeof msg) != 200)
-        return serve__error(c, MHD_HTTP_BAD_REQUEST, msg);
+        return serve__error(s, c, MHD_HTTP_BAD_REQUEST, msg);
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     serve_out out;
     unsigned status = serve__run(s, &q, ci ? ci->connect_fd : -1, &out, msg, sizeof msg);
     enum MHD_Result ret;
     if (status == 499) ret = MHD_NO; /* nobody to answer: close the connection */
-    else if (status != 200) ret = serve__error(c, status, msg);
-    else ret = serve__send(c, MHD_HTTP_OK, path == P_INFILL ? serve__infill_answer(s, &q, &out)
+    else if (status != 200) ret = serve__error(s, c, status, msg);
+    else ret = serve__send(s, c, MHD_HTTP_OK, path == P_INFILL ? serve__infill_answer(s, &q, &out)
                                                           : serve__openai_answer(s, &out, id));
     free(out.text);
     json_decref(o);
@@ -554,6 +625,7 @@ static int serve__args(int argc, char **argv, serve_cfg *c) {
         if (!strcmp(a, "--model")) c->model = v;
         else if (!strcmp(a, "--host")) c->host = v;
         else if (!strcmp(a, "--api-key")) c->api_key = *v ? v : NULL;
+        else if (!strcmp(a, "--cors")) c->cors = v;
         else if (!num) {
             fprintf(stderr, "wisp: unknown option %s\n%s", a, serve_usage);
             return 2;

@@ -72,16 +72,22 @@ static size_t gen__safe_len(const char *text, size_t len, const wisp_gen_params 
     return len - hold;
 }
 
+/* True when the answer's first byte would be one of p->not_first. */
+static bool gen__bad_first(const wisp_gen_params *p, unsigned char c) {
+    return p->non_empty && p->not_first && c && strchr(p->not_first, c);
+}
+
 /* Token healing: while the first `heal_len` bytes of the answer are still owed, forbid every token
  * whose bytes disagree with what is owed (a token may end inside them or run past their end).
  * Masks the context's logits in place; they are recomputed by the next forward step. */
-static void gen__mask_heal(wisp_ctx *self, const char *owed, size_t n_owed) {
+static void gen__mask_heal(wisp_ctx *self, const wisp_gen_params *p, const char *owed, size_t n_owed) {
     const wisp_tokenizer *tok = self->model->tok;
     const uint32_t n_vocab = self->model->info.n_vocab;
     for (uint32_t id = 0; id < n_vocab; id++) {
         wisp_str b = wisp_token_bytes(tok, (int32_t)id);
         size_t n = b.len < n_owed ? (size_t)b.len : n_owed;
-        if (b.len == 0 || wisp_tokenizer_is_control(tok, (int32_t)id) || memcmp(b.ptr, owed, n) != 0)
+        if (b.len == 0 || wisp_tokenizer_is_control(tok, (int32_t)id) || memcmp(b.ptr, owed, n) != 0 ||
+            ((size_t)b.len > n_owed && gen__bad_first(p, (unsigned char)b.ptr[n_owed])))
             self->logits[id] = -INFINITY;
     }
 }
@@ -97,10 +103,19 @@ static double gen__logprob(const float *logits, size_t n, int32_t id) {
     return (double)(logits[id] - max) - log(z);
 }
 
-/* For non_empty: forbid every end token (gen__is_stop_token) while the answer is still empty. */
+/* For non_empty: while the answer is still empty, forbid every end token (gen__is_stop_token),
+ * every other control token (it adds no byte), and every token that begins with a byte of
+ * not_first. */
 static void gen__mask_stops(wisp_ctx *self, const wisp_gen_params *p) {
-    for (uint32_t id = 0; id < self->model->info.n_vocab; id++)
-        if (gen__is_stop_token(self, p, (int32_t)id)) self->logits[id] = -INFINITY;
+    const wisp_tokenizer *tok = self->model->tok;
+    for (uint32_t id = 0; id < self->model->info.n_vocab; id++) {
+        if (gen__is_stop_token(self, p, (int32_t)id) || wisp_tokenizer_is_control(tok, (int32_t)id)) {
+            self->logits[id] = -INFINITY;
+        } else if (p->not_first) {
+            wisp_str b = wisp_token_bytes(tok, (int32_t)id);
+            if (b.len > 0 && gen__bad_first(p, (unsigned char)b.ptr[0])) self->logits[id] = -INFINITY;
+        }
+    }
 }
 
 wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_prompt,
@@ -138,7 +153,7 @@ wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_pr
     /* Text before `base` is the healed prompt tail: generated, but not part of the answer. */
     const size_t base = p->heal ? p->heal_len : 0;
     while (stop == WISP_STOP_NONE) {
-        if (len < base) gen__mask_heal(self, p->heal + len, base - len);
+        if (len < base) gen__mask_heal(self, p, p->heal + len, base - len);
         else if (p->non_empty && len == base) gen__mask_stops(self, p);
         int32_t id = wisp_sample(self->logits, n_vocab, &p->sampling, &rng, self->probs);
         double lp = gen__logprob(self->logits, n_vocab, id);

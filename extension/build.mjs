@@ -19,7 +19,8 @@ const esbuild = createRequire(join(deps, 'x.js'))('esbuild');
 const wasmDist = join(root, 'wasm', 'dist');
 const dist = join(here, 'dist');
 
-for (const f of ['wisp-worker.js', 'wisp.wasm']) {
+const WASM_FILES = ['wisp.wasm', 'wisp-relaxed.wasm', 'wisp-kernels-relaxed.wasm'];
+for (const f of ['wisp-worker.js', ...WASM_FILES]) {
   if (!existsSync(join(wasmDist, f))) {
     console.error(`extension/build.mjs: ${join(wasmDist, f)} missing; run node wasm/build.mjs first`);
     process.exit(1);
@@ -42,7 +43,7 @@ await esbuild.build({
   define: { WISP_MODEL_SHA256: JSON.stringify(sha256), WISP_MODEL_FILE: JSON.stringify('wisp-default.gguf') },
 });
 copyFileSync(join(wasmDist, 'wisp-worker.js'), join(dist, 'wisp-worker.js'));
-copyFileSync(join(wasmDist, 'wisp.wasm'), join(dist, 'wisp.wasm'));
+for (const f of WASM_FILES) copyFileSync(join(wasmDist, f), join(dist, f));
 copyFileSync(model, join(dist, 'wisp-default.gguf'));
 
 const monacoDist = join(here, 'monaco', 'dist');
@@ -61,5 +62,5 @@ if (!process.argv.includes('--no-check')) {
   writeFileSync(join(monacoDist, 'wisp-monaco.d.ts'),
     '// registerWisp(monaco, options) and its types; see ../README.md.\nexport * from \'./types/extension/monaco/src/index.js\';\n');
 }
-console.log(`extension/dist: extension.js wisp-worker.js wisp.wasm wisp-default.gguf (${model}, sha256 ${sha256.slice(0, 12)}...)`);
+console.log(`extension/dist: extension.js wisp-worker.js ${WASM_FILES.join(' ')} wisp-default.gguf (${model}, sha256 ${sha256.slice(0, 12)}...)`);
 console.log(`extension/monaco/dist: wisp-monaco.js (global WispMonaco) wisp-monaco.mjs${process.argv.includes('--no-check') ? '' : ' wisp-monaco.d.ts'}`);

@@ -362,6 +362,7 @@ typedef struct complete__call {
     size_t heal_len, n_prompt;
     float *lps;              /* per-token log-probabilities of the candidate being decoded */
     size_t n_out;
+    char not_first[2];       /* what an answer may not begin with (the call's closer), or "" */
 } complete__call;
 
 /* Step: the prompt for the cursor, and what the next keystrokes may reuse (the prefix start, the
@@ -491,6 +492,13 @@ static wisp_status complete__step_candidates(complete__call *c, wisp_error *err)
     wisp_completion *out = c->out;
     const wisp_complete_params *p = &c->p;
     complete__watch watch = {c->tc, &c->ti, p->should_stop, p->user, false};
+    /* arguments: an answer that begins with the call's closer is empty once trimmed */
+    if (c->shape == TRIM_SHAPE_ARGS) {
+        wisp_str rest = c->ctx->line_suffix;
+        size_t i = 0;
+        while (i < (size_t)rest.len && (rest.ptr[i] == ' ' || rest.ptr[i] == '\t')) i++;
+        if (i < (size_t)rest.len && strchr(")]}", rest.ptr[i])) c->not_first[0] = rest.ptr[i];
+    }
     c->lps = malloc(sizeof *c->lps * (c->max_tokens ? c->max_tokens : 1));
     for (uint32_t k = 0; k < p->n_candidates; k++) {
         double now = wisp_now_ms();
@@ -509,6 +517,7 @@ static wisp_status complete__step_candidates(complete__call *c, wisp_error *err)
         gp.heal = c->heal;
         gp.heal_len = c->heal_len;
         gp.non_empty = true; /* an empty answer shows nothing: take the model's best non-empty one */
+        gp.not_first = c->not_first;
         gp.logprobs = c->lps;
         wisp_gen_result gr;
         wisp_status st = wisp_ctx_generate(self->ctx, c->pr.tokens, c->n_prompt, &gp, &gr, err);

@@ -5,12 +5,14 @@
 # Screenshots go to tests/artifacts/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-if ! scripts/build-extension.sh >/tmp/wisp-build-extension.log 2>&1; then
-  cat /tmp/wisp-build-extension.log
+buildlog=$(mktemp)
+if ! scripts/build-extension.sh >"$buildlog" 2>&1; then
+  cat "$buildlog"
   echo "0 passed, 1 failed"
   exit 1
 fi
-tail -1 /tmp/wisp-build-extension.log
+tail -1 "$buildlog"
+rm -f "$buildlog"
 export WISP_MODEL=${WISP_MODEL:-$PWD/models/wisp-default.gguf}
 tap=$(mktemp)
 node --test --test-concurrency=1 --test-reporter=tap tests/e2e/ | tee "$tap" | grep -E '^(not )?ok |^# (Subtest|pass|fail)|^ +(error|actual|expected):' 

@@ -6,7 +6,8 @@
 #   3. a short libFuzzer run of every fuzz target (GGUF reader, tokenizer, documents, completion
 #      pipeline, prompt, wisp serve's requests), their seed corpora first
 #      and the llama.cpp interop test (node-llama-cpp loads wisp-quantized files, same greedy ids)
-#   4. the WebAssembly kernel check under node (simd128 vs reference), and the tokenizer tests
+#   4. the WebAssembly kernel check under node (simd128 vs reference) and in headless Chromium
+#      (the relaxed-SIMD kernel module vs reference), and the tokenizer tests
 #      (equality vectors included) compiled to WebAssembly
 #   5. JS tests of the WebAssembly API (node --test): the worker protocol under abuse, faults
 #      (downloads, traps, memory growth refused, a terminated worker), the catalogue of bad inputs

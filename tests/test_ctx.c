@@ -220,6 +220,37 @@ static void test_token_healing(void **state) {
     fixture_free(&f);
 }
 
+/* non_empty with not_first: the answer never begins with a forbidden byte, with or without
+ * healing, even where the model's own first choice is one. Shipped model: a real vocabulary. */
+static void test_not_first(void **state) {
+    fixture f;
+    fixture_load(&f, "models/wisp-default.gguf");
+    wisp_ctx *c = new_ctx(&f, 256, 16);
+    static const char *prompts[] = {"int main(void) {\n    printf(\"%d\\n\", add(", "x = foo(", "items = ["};
+    for (size_t k = 0; k < 2 * sizeof prompts / sizeof prompts[0]; k++) {
+        int32_t toks[256];
+        size_t n = tokenize(&f, prompts[k / 2], toks, 256);
+        wisp_gen_params gp = {.max_tokens = 4, .non_empty = true};
+        wisp_gen_result res;
+        wisp_error err;
+        assert_int_equal(wisp_ctx_generate(c, toks, n, &gp, &res, &err), WISP_OK);
+        assert_true(res.text_len > 0);
+        char banned[4] = {res.text[0], ')', ']', 0}; /* the model's own first byte among them */
+        gp.not_first = banned;
+        if (k % 2) { /* the prompt's last token re-spelled by the model, as wisp_complete heals */
+            assert_true(n > 1);
+            wisp_str last = wisp_token_bytes(f.tok, toks[--n]);
+            gp.heal = last.ptr;
+            gp.heal_len = (size_t)last.len;
+        }
+        assert_int_equal(wisp_ctx_generate(c, toks, n, &gp, &res, &err), WISP_OK);
+        assert_true(res.text_len > 0);
+        assert_null(strchr(banned, res.text[0]));
+    }
+    wisp_ctx_free(c);
+    fixture_free(&f);
+}
+
 static void test_max_tokens(void **state) {
     fixture f;
     fixture_load(&f, "fixtures/reference/trained.gguf");
@@ -439,6 +470,7 @@ int main(void) {
         cmocka_unit_test(test_eval_errors),
         cmocka_unit_test(test_max_tokens),
         cmocka_unit_test(test_token_healing),
+        cmocka_unit_test(test_not_first),
         cmocka_unit_test(test_stop_string_across_tokens),
         cmocka_unit_test(test_callback),
         cmocka_unit_test(test_time_budget),

@@ -25,6 +25,15 @@ def chunks(text, limit=CHUNK_CHARS):
     return out
 
 
+def _lines(text):
+    """The lines of text split at "\n" only, each with its newline: str.splitlines also splits at
+    form feeds, "\r", U+2028 and others, which would disagree with _line_starts (C sources
+    carry form feeds as page breaks)."""
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    return lines + [parts[-1]] if parts[-1] else lines
+
+
 def _line_starts(text):
     starts = [0]
     for i, c in enumerate(text):
@@ -69,7 +78,7 @@ def split_line(text, rng):
 def split_block(text, rng):
     """Middle = an indented block: from the first non-blank of a line to the end of the last
     following line indented at least as deep (at most 20 lines, final newline excluded)."""
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     starts = _line_starts(text)
     cands = [i for i, l in enumerate(lines) if l.strip()]
     if not cands:

@@ -57,6 +57,17 @@ def rotate_half(x):
     return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
 
 
+def causal_attention(q, k, v):
+    """softmax(q k^T / sqrt(d) + causal mask) v: PyTorch's fused kernel where it has one (2.0 on),
+    the same sum written out on older versions (Debian's 1.13, for CPU checks of the code)."""
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    t = q.shape[-2]
+    s = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    s = s.masked_fill(torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1), float("-inf"))
+    return torch.softmax(s.float(), dim=-1).to(q.dtype) @ v
+
+
 class Attention(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -77,7 +88,7 @@ class Attention(nn.Module):
         if self.n_kv != self.n_heads:   # grouped-query attention: each kv head serves n_heads / n_kv query heads
             k = k.repeat_interleave(self.n_heads // self.n_kv, dim=1)
             v = v.repeat_interleave(self.n_heads // self.n_kv, dim=1)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y = causal_attention(q, k, v)
         return self.wo(y.transpose(1, 2).reshape(b, t, d))
 
 

@@ -68,21 +68,56 @@ def load_parts(dirs, name, device):
             torch.from_numpy(np.concatenate(starts)).to(device), lang)
 
 
+def capped_weights(weights, lang_tokens, plan_tokens, max_passes):
+    """Per-language sampling shares {lang: share} from the wanted `weights`, with no language read
+    more than `max_passes` times over a run of `plan_tokens` tokens: a language whose share would
+    pass that is held at max_passes * its tokens / plan_tokens, and what it gives up goes to the
+    others in proportion to their weights. Languages without tokens get nothing. When even the
+    held shares cannot fill the run, every language gets its cap scaled up alike."""
+    w = {lg: weights.get(lg, 0.0) for lg in LANGS if lang_tokens.get(lg, 0) > 0 and weights.get(lg, 0.0) > 0}
+    if not w:
+        return {}
+    if not max_passes or not plan_tokens:
+        t = sum(w.values())
+        return {lg: v / t for lg, v in w.items()}
+    cap = {lg: max_passes * lang_tokens[lg] / plan_tokens for lg in w}
+    if sum(cap.values()) <= 1.0:
+        t = sum(cap.values())
+        return {lg: c / t for lg, c in cap.items()}
+    held = {}
+    while True:
+        free = 1.0 - sum(held.values())
+        rest = {lg: v for lg, v in w.items() if lg not in held}
+        t = sum(rest.values())
+        over = {lg for lg, v in rest.items() if free * v / t > cap[lg]}
+        if not over:
+            return dict(held, **{lg: free * v / t for lg, v in rest.items()})
+        for lg in over:
+            held[lg] = cap[lg]
+
+
 class Sampler:
     """Picks document starts: uniformly over documents, or, with per-language weights, first a
     language by weight and then a document of it uniformly (to rebalance a corpus that is mostly
     Python)."""
 
-    def __init__(self, starts, doc_langs=None, weights=None):
+    def __init__(self, starts, doc_langs=None, weights=None, n_tokens=0, plan_tokens=0, max_passes=0.0):
         self.starts = starts
         self.weights = None
+        self.shares = {}
         if weights and doc_langs is not None:
             order = torch.argsort(doc_langs, stable=True)
             self.sorted = starts[order]
             sizes = torch.bincount(doc_langs.long(), minlength=len(LANGS))
             self.offs = torch.cumsum(sizes, 0) - sizes
             self.sizes = sizes
-            w = torch.tensor([weights.get(lg, 0.0) if sizes[i] > 0 else 0.0 for i, lg in enumerate(LANGS)])
+            # tokens per language: each document runs to the next one's start
+            ends = torch.cat([starts[1:], torch.tensor([n_tokens or int(starts[-1]) + 1], device=starts.device)])
+            per = torch.zeros(len(LANGS), dtype=torch.float64, device=starts.device)
+            per.index_add_(0, doc_langs.long(), (ends - starts).double())
+            self.lang_tokens = {lg: int(per[i]) for i, lg in enumerate(LANGS)}
+            self.shares = capped_weights(weights, self.lang_tokens, plan_tokens, max_passes)
+            w = torch.tensor([self.shares.get(lg, 0.0) for lg in LANGS], dtype=torch.float32)
             self.weights = (w / w.sum()).to(starts.device)
 
     def pick(self, n, gen):
@@ -104,18 +139,23 @@ def batch_of(toks, sampler, n, ctx, gen):
 
 
 @torch.no_grad()
-def evaluate(model, data_dir, ctx, device, n_windows=128, batch=16, exit_too=False):
-    """Mean token cross-entropy per language over the first n_windows documents of each
-    validation stream (window = ctx+1 tokens from the document's start): deterministic.
-    exit_too: also the early-exit loss, under the key LANG@exit."""
+def evaluate(model, data_dirs, ctx, device, n_windows=128, batch=16, exit_too=False):
+    """Mean token cross-entropy per language over n_windows validation documents of each
+    language, joined over the prepared folders `data_dirs` (a list, or one folder) and picked
+    evenly spaced over all their documents (window = ctx+1 tokens from the document's start):
+    deterministic for a given set of folders, so two models evaluated on the same folders are
+    compared on the same windows. exit_too: also the early-exit loss, under the key LANG@exit."""
+    if isinstance(data_dirs, str):
+        data_dirs = [data_dirs]
     model.eval()
     out = {}
     for lg in LANGS:
-        p = os.path.join(data_dir, f"val_{lg}")
-        if not os.path.exists(p + ".bin"):
+        if not any(os.path.exists(os.path.join(d, f"val_{lg}.bin")) for d in data_dirs):
             continue
-        toks, starts = load_stream(p, device)
-        starts = torch.clamp(starts[:n_windows], max=len(toks) - ctx - 1)
+        toks, starts, _ = load_parts(data_dirs, f"val_{lg}", device)
+        if len(starts) > n_windows:
+            starts = starts[torch.linspace(0, len(starts) - 1, n_windows, device=device).long()]
+        starts = torch.clamp(starts, max=len(toks) - ctx - 1)
         tot, tot_e, n = 0.0, 0.0, 0
         for i in range(0, len(starts), batch):
             s = starts[i:i + batch]
@@ -179,6 +219,9 @@ def main():
     ap.add_argument("--data-watch", default="", help="a glob of prepared folders: ones that appear while "
                     "training (shards sent later in a lease) join the training data")
     ap.add_argument("--lang-weights", default="", help="e.g. python=0.45,javascript=0.22,typescript=0.11,c=0.22")
+    ap.add_argument("--max-passes", type=float, default=0.0, help="with --lang-weights: no language read more "
+                    "than this many times over --tokens-plan tokens (the rest goes to the others)")
+    ap.add_argument("--tokens-plan", type=float, default=0.0, help="tokens this run expects to train on")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     data_dirs = args.data.split(",")
@@ -199,7 +242,7 @@ def main():
             if gcfg[k] != have[k]:
                 raise SystemExit(f"--init-gguf: {k} is {gcfg[k]} in the file, {have[k]} here")
         model.load_state_dict({k: torch.from_numpy(v) for k, v in gsd.items()})
-        print(f"initialised from {args.init_gguf}: val loss " + json.dumps(evaluate(model, data_dirs[0], args.ctx, device, n_windows=32)), flush=True)
+        print(f"initialised from {args.init_gguf}: val loss " + json.dumps(evaluate(model, data_dirs[:1], args.ctx, device, n_windows=32)), flush=True)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"])
@@ -211,7 +254,11 @@ def main():
 
     def load_train():
         toks, starts, doc_langs = load_parts(data_dirs, "train", device)
-        return toks, Sampler(starts, doc_langs if weights else None, weights)
+        smp = Sampler(starts, doc_langs if weights else None, weights, len(toks), args.tokens_plan, args.max_passes)
+        if smp.shares:
+            print(f"{args.name}: language shares " + json.dumps({k: round(v, 4) for k, v in smp.shares.items()})
+                  + " of tokens " + json.dumps(smp.lang_tokens), flush=True)
+        return toks, smp
 
     def new_parts():
         found = sorted(d for d in glob.glob(args.data_watch) if os.path.exists(os.path.join(d, "train.bin")))
@@ -295,13 +342,24 @@ def main():
                     toks, sampler = load_train()
                     print(f"{args.name}: +{len(fresh)} parts {fresh}, now {len(toks) / 1e6:.1f}M train tokens", flush=True)
     save()
-    val = evaluate(model, data_dirs[0], args.ctx, device, exit_too=bool(args.exit_layer))
+    # validation on every part that arrived, the same windows for the starting weights (when the
+    # run continues a shipped file) and the final ones: one learning-curve point per lease
+    val = evaluate(model, data_dirs, args.ctx, device, exit_too=bool(args.exit_layer))
+    val_init = None
+    if args.init_gguf:
+        import gguf_init
+        ref = Model(cfg).to(device)
+        ref.load_state_dict({k: torch.from_numpy(v) for k, v in gguf_init.load(args.init_gguf)[1].items()})
+        val_init = evaluate(ref, data_dirs, args.ctx, device)
+        del ref
     torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg)}, os.path.join(args.out, "model.pt"))
     result = {"name": args.name, "params": n_params, "steps": step, "tokens_seen": seen,
               "tokens_total": seen + args.tokens_before, "opt": args.opt, "schedule": args.schedule,
               "muon_lr": args.muon_lr if args.opt == "muon" else None, "exit_weight": args.exit_weight,
               "train_seconds": round(time.time() - t_start), "batch": args.batch, "ctx": args.ctx,
-              "lr": args.lr, "init": args.init_gguf, "data": data_dirs, "lang_weights": weights, "val_loss": val, "config": dataclasses.asdict(cfg),
+              "lr": args.lr, "init": args.init_gguf, "data": data_dirs, "lang_weights": weights, "lang_shares": sampler.shares,
+              "max_passes": args.max_passes, "tokens_plan": args.tokens_plan, "val_loss": val,
+              "val_loss_init": val_init, "val_parts": len(data_dirs), "config": dataclasses.asdict(cfg),
               "gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE}
     json.dump(result, open(os.path.join(args.out, "result.json"), "w"), indent=1)
     print(f"{args.name} done: " + json.dumps(result), flush=True)

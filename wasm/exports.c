@@ -30,6 +30,7 @@ typedef struct js_item {
     uint32_t end_line;
     uint32_t end_col_u16;
     uint32_t n_tokens;
+    float mean_logprob;      /* the model's mean log-probability per token: its confidence */
 } js_item;
 
 typedef struct js_result {
@@ -45,12 +46,14 @@ typedef struct js_result {
 
 /* Every offset engine.ts reads (its RESULT_TIMINGS, RESULT_ITEMS, ITEM_BYTES and the u32 / f64
  * indexes in Engine.complete and Engine.engineError): a change here fails the build. */
-static_assert(sizeof(js_item) == 36, "engine.ts reads js_item as 9 x u32 (ITEM_BYTES)");
+static_assert(sizeof(js_item) == 40, "engine.ts reads js_item as 9 x u32 + 1 f32 (ITEM_BYTES)");
 static_assert(offsetof(js_item, text) == 0 && offsetof(js_item, text_len) == 4 &&
                   offsetof(js_item, start_off_u16) == 8 && offsetof(js_item, start_line) == 12 &&
                   offsetof(js_item, start_col_u16) == 16 && offsetof(js_item, end_off_u16) == 20 &&
                   offsetof(js_item, end_line) == 24 && offsetof(js_item, end_col_u16) == 28,
               "engine.ts reads js_item's fields as u32 0..7");
+static_assert(offsetof(js_item, mean_logprob) == 36 && sizeof(float) == 4,
+              "engine.ts reads js_item's mean_logprob as f32 9 (ITEM_LOGPROB)");
 static_assert(offsetof(js_result, n_items) == 0 && offsetof(js_result, mode) == 4 &&
                   offsetof(js_result, n_prompt) == 8 && offsetof(js_result, n_reused) == 12 &&
                   offsetof(js_result, n_generated) == 16,
@@ -207,6 +210,7 @@ EMSCRIPTEN_KEEPALIVE int wisp_js_complete(wisp_engine *engine, wisp_doc *doc, ui
         it->end_line = (uint32_t)b.line;
         it->end_col_u16 = (uint32_t)b.col_u16;
         it->n_tokens = c->n_tokens;
+        it->mean_logprob = c->mean_logprob;
     }
     return WISP_OK;
 }

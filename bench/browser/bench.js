@@ -24,7 +24,9 @@ window.benchStart = async function (modelUrl) {
   const t0 = performance.now();
   const worker = new Worker('/wasm/wisp-worker.js');
   client = new WispClient(worker, (uri) => docs.get(uri));
-  const r = await client.init({ wasmUrl: '/wasm/wisp.wasm', model: { kind: 'url', url: modelUrl } });
+  // The relaxed-SIMD build where this Chromium runs it, as the editors ask (wasm/README.md).
+  const r = await client.init({ wasmUrl: '/wasm/wisp.wasm', model: { kind: 'url', url: modelUrl },
+    relaxed: { wasmUrl: '/wasm/wisp-relaxed.wasm', kernelsUrl: '/wasm/wisp-kernels-relaxed.wasm' } });
   return { ok: r.ok, error: r.ok ? null : r.error, info: r.ok ? r.value : null, initMs: performance.now() - t0, t0 };
 };
 

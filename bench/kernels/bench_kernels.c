@@ -19,11 +19,15 @@
 
 #if defined(__EMSCRIPTEN__)
 #include <emscripten.h>
-/* CPU seconds of the node process (user + system): V8's compiler threads are idle once the
- * module is compiled (run.sh passes --no-liftoff), so this is the benchmark thread's time. */
+/* Under node, CPU seconds of the process (user + system): V8's compiler threads are idle once the
+ * module is compiled (run.sh passes --no-liftoff), so this is the benchmark thread's time. In a
+ * browser, which has no such clock, wall seconds (the best sample is the least disturbed one). */
 EM_JS(double, bench__cpu_js, (void), {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
+    if (typeof process !== 'undefined' && process.cpuUsage) {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1e6;
+    }
+    return performance.now() / 1e3;
 });
 static double bench__now_s(void) {
     return bench__cpu_js();
@@ -90,22 +94,24 @@ static void *bench__weights(wisp_dtype type, size_t n_rows, size_t n_cols) {
 
 typedef void (*bench__mm)(wisp_dtype, const void *, size_t, size_t, const float *, size_t, float *, void *);
 
-/* Runs the matmul for at least min_s CPU seconds (after one warm-up call) in samples of enough
- * calls to last >= 5 ms (CPU clocks are coarse for one 30 us call), and returns G multiply-adds
- * per CPU second of the fastest sample: the machine is shared, and the best sample is the one
- * least disturbed by other processes (cache and memory-bandwidth contention). */
+/* Runs the matmul for at least min_s CPU seconds (after one warm-up call, which pays first-use
+ * costs: page faults, a JIT's baseline tier) in samples of as many calls as last >= 5 ms (clocks
+ * are coarse for one 30 us call: a browser's to 0.1 ms), and returns G multiply-adds per CPU second
+ * of the fastest sample: the machine is shared, and the best sample is the one least disturbed
+ * by other processes (cache and memory-bandwidth contention). */
 static double bench__run(bench__mm mm, wisp_dtype type, const void *w, size_t n_rows, size_t n_cols,
                          const float *x, size_t n_tok, float *y, void *scratch, double min_s) {
-    double t0 = bench__now_s();
     mm(type, w, n_rows, n_cols, x, n_tok, y, scratch);
-    double one = bench__now_s() - t0;
-    size_t reps = one > 0.005 ? 1 : (size_t)(0.005 / (one > 1e-6 ? one : 1e-6)) + 1;
     double best = 1e30, start = bench__now_s(), t1;
     do {
-        t0 = bench__now_s();
-        for (size_t i = 0; i < reps; i++) mm(type, w, n_rows, n_cols, x, n_tok, y, scratch);
-        t1 = bench__now_s();
-        if ((t1 - t0) / (double)reps < best) best = (t1 - t0) / (double)reps;
+        size_t calls = 0;
+        const double t0 = bench__now_s();
+        do {
+            mm(type, w, n_rows, n_cols, x, n_tok, y, scratch);
+            calls++;
+            t1 = bench__now_s();
+        } while (t1 - t0 < 0.005);
+        if ((t1 - t0) / (double)calls < best) best = (t1 - t0) / (double)calls;
     } while (t1 - start < min_s);
     return (double)n_rows * (double)n_cols * (double)n_tok / best / 1e9;
 }
@@ -132,12 +138,14 @@ int main(int argc, char **argv) {
     const char *impl = "avx2 + avx512-vnni (prompt panels, decode dot)";
 #elif defined(__AVX2__)
     const char *impl = "avx2";
+#elif defined(__wasm_simd128__) && defined(WISP_RELAXED_KERNELS)
+    const char *impl = "simd128, Q8_0/Q4_0 from the relaxed-SIMD kernel module";
 #elif defined(__wasm_simd128__)
     const char *impl = "simd128";
 #else
     const char *impl = "generic";
 #endif
-    printf("kernels: %s, one thread, GMAC/s = n_rows*n_cols*n_tok / CPU s (best sample) / 1e9\n", impl);
+    printf("kernels: %s, one thread, GMAC/s = n_rows*n_cols*n_tok / s (best sample; CPU s natively and under node, wall s in a browser) / 1e9\n", impl);
     printf("%-5s %13s %12s %12s%s\n", "type", "rows x cols", "decode(1)", "prompt(64)",
            with_ref ? "   ref decode ref prompt(8)" : "");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {

@@ -371,9 +371,13 @@ typedef struct wisp_gen_params {
      * part of the result's text (nor of what on_token sees). NULL/0 = off. */
     const char *heal;
     size_t heal_len;
-    /* When true, end tokens (EOS, EOT, stop_tokens) are masked until the answer holds at least one
-     * byte: for callers to whom an empty answer is worthless (a completion that was asked for). */
+    /* When true, end tokens (EOS, EOT, stop_tokens) and other control tokens are masked until the
+     * answer holds at least one byte: for callers to whom an empty answer is worthless (a
+     * completion that was asked for). */
     bool non_empty;
+    /* With non_empty: bytes the answer may not begin with either (NUL-terminated; NULL = none),
+     * for an answer that such a byte would end at once, e.g. the closer of a call's arguments. */
+    const char *not_first;
     /* When not NULL, receives the log-probability of each generated token (as sum_logprob):
      * room for max_tokens entries (max_tokens must then be > 0). */
     float *logprobs;

@@ -68,6 +68,13 @@ void *wisp__scratch_align(void *scratch);
 float wisp_vec_dot_q8_0_q8_0_ref(const block_q8_0 *w, const block_q8_0 *x, size_t nb);
 float wisp_vec_dot_q4_0_q8_0_ref(const block_q4_0 *w, const block_q8_0 *x, size_t nb);
 
+/* kernels/relaxed.c (WebAssembly relaxed SIMD, built alone into the relaxed kernel module):
+ * wisp_matmul for Q8_0 (q4 false) and Q4_0 (q4 true) weights, same contract and scratch. The
+ * relaxed engine build (WISP_RELAXED_KERNELS) calls that module's export through
+ * wasm/relaxed-kernels.js. */
+void wisp_matmul_q_relaxed(bool q4, const void *W, size_t n_rows, size_t n_cols, const float *X, size_t n_tok,
+                           float *Y, void *scratch);
+
 /* kernels/vnni.c (x86-64 with AVX512-VNNI + VL): Q8_0/Q4_0 weights times n_tok tokens of Q8_0
  * activations stored as x + 128 (xq: (n_tok, n_cols) bytes, xd: (n_tok, n_cols / 32) scales).
  * `panel` is 64-byte aligned scratch of n_cols / 32 * WISP_SCRATCH_PANEL_PER_BLOCK bytes. */

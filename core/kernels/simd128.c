@@ -14,34 +14,11 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#define SIMD__R 4 /* rows per tile: the four lanes of a vector */
+#include "wasm_simd.h"
+
 #define SIMD__T 4 /* tokens per tile for quantized weights */
 #define SIMD__TF 2 /* tokens per tile for float weights (4x2 float accumulators) */
 #define SIMD__QW_MIN_TOK 8 /* prompts from this many tokens take the widened panels */
-/* Fully unrolled tile loops keep the weights of a tile in wasm locals (registers) instead of an
- * array on the C stack in linear memory. */
-#define SIMD__UNROLL _Pragma("clang loop unroll(full)")
-
-/* [sum a, sum b, sum c, sum d] of four i32x4 vectors: two rounds of shuffles and adds. */
-static inline v128_t simd__reduce4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
-    v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-    v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
-}
-
-/* The same for floats (end of a float tile). */
-static inline v128_t simd__reduce4_f32(v128_t a, v128_t b, v128_t c, v128_t d) {
-    v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-    v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-    return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
-}
-
-/* Largest of the 4 lanes. */
-static inline float simd__hmax(v128_t v) {
-    v = wasm_f32x4_max(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-    v = wasm_f32x4_max(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
-    return wasm_f32x4_extract_lane(v, 0);
-}
 
 /* Sum of the 4 lanes. */
 static inline float simd__hsum(v128_t v) {
@@ -50,30 +27,7 @@ static inline float simd__hsum(v128_t v) {
     return wasm_f32x4_extract_lane(v, 0);
 }
 
-/* 4 halves (zero-extended to u32 lanes) to floats, exactly: normals by rebiasing the exponent,
- * subnormals as integer * 2^-24 (no subnormal float arithmetic), inf/nan by setting the exponent. */
-static inline v128_t simd__h2f(v128_t u) {
-    const v128_t sign = wasm_i32x4_shl(wasm_v128_and(u, wasm_i32x4_splat(0x8000)), 16);
-    const v128_t em = wasm_v128_and(u, wasm_i32x4_splat(0x7fff));
-    const v128_t normal = wasm_i32x4_add(wasm_i32x4_shl(em, 13), wasm_i32x4_splat(112 << 23));
-    const v128_t sub = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(em), wasm_f32x4_splat(0x1p-24f));
-    const v128_t special = wasm_v128_or(wasm_i32x4_shl(em, 13), wasm_i32x4_splat(0x7f800000));
-    v128_t r = wasm_v128_bitselect(sub, normal, wasm_i32x4_lt(em, wasm_i32x4_splat(0x400)));
-    r = wasm_v128_bitselect(special, r, wasm_i32x4_ge(em, wasm_i32x4_splat(0x7c00)));
-    return wasm_v128_or(r, sign);
-}
-
 /* ---- activations: Q8_0 widened to int16 ------------------------------------------------------- */
-
-/* roundf on 4 floats (halves away from zero), exactly: trunc, then a step away from zero when the
- * dropped part is >= 0.5. */
-static inline v128_t simd__roundf(v128_t v) {
-    const v128_t sign = wasm_f32x4_splat(-0.0f);
-    const v128_t t = wasm_f32x4_trunc(v);
-    const v128_t frac = wasm_f32x4_abs(wasm_f32x4_sub(v, t));
-    const v128_t step = wasm_v128_or(wasm_v128_and(v, sign), wasm_f32x4_splat(1.0f));
-    return wasm_f32x4_add(t, wasm_v128_and(wasm_f32x4_ge(frac, wasm_f32x4_splat(0.5f)), step));
-}
 
 /* The n_tok activation rows as Q8_0 values (bit-identical to wisp_quantize_row_q8_0), stored
  * widened: xs (n_tok, n_cols) int16 and xd (n_tok, nb) float, the half-rounded block scale. */
@@ -81,23 +35,10 @@ static void simd__quantize_x(const float *X, size_t n_tok, size_t n_cols, int16_
     const size_t nb = n_cols / QK8_0;
     for (size_t t = 0; t < n_tok; t++) {
         for (size_t b = 0; b < nb; b++) {
-            const float *x = X + t * n_cols + b * QK8_0;
-            v128_t v[8], m = wasm_f32x4_splat(0.0f);
-            for (int i = 0; i < 8; i++) {
-                v[i] = wasm_v128_load(x + 4 * i);
-                m = wasm_f32x4_max(m, wasm_f32x4_abs(v[i]));
-            }
-            const float amax = simd__hmax(m);
-            const float d = amax / 127.0f;
-            const float id = d != 0.0f ? 1.0f / d : 0.0f;
-            xd[t * nb + b] = wisp_f16_to_f32(wisp_f32_to_f16(d));
-            const v128_t idv = wasm_f32x4_splat(id);
+            v128_t q[8];
+            xd[t * nb + b] = simd__quantize_block(X + t * n_cols + b * QK8_0, q);
             int16_t *dst = xs + t * n_cols + b * QK8_0;
-            for (int i = 0; i < 8; i += 2) {
-                v128_t q0 = wasm_i32x4_trunc_sat_f32x4(simd__roundf(wasm_f32x4_mul(v[i], idv)));
-                v128_t q1 = wasm_i32x4_trunc_sat_f32x4(simd__roundf(wasm_f32x4_mul(v[i + 1], idv)));
-                wasm_v128_store(dst + 4 * i, wasm_i16x8_narrow_i32x4(q0, q1));
-            }
+            for (int i = 0; i < 8; i += 2) wasm_v128_store(dst + 4 * i, wasm_i16x8_narrow_i32x4(q[i], q[i + 1]));
         }
     }
 }
@@ -128,21 +69,9 @@ static inline void simd__load_block(bool q4, const uint8_t *qs, v128_t w[4]) {
 /* acc + the block's four rows' int32 sums (s[k]: lanes to add up for row k) times their scales
  * d_w (dwv) and the token's d_x: isum * (d_w * d_x), as the reference. */
 static inline v128_t simd__add_block(v128_t acc, const v128_t s[SIMD__R], v128_t dwv, float dx) {
-    const v128_t isum = simd__reduce4_i32(s[0], s[1], s[2], s[3]);
+    const v128_t isum = simd__reduce4(wasm_i32x4_add, s[0], s[1], s[2], s[3]);
     const v128_t scale = wasm_f32x4_mul(dwv, wasm_f32x4_splat(dx));
     return wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), scale));
-}
-
-/* The first nr lanes of acc (one per row) to y[0..nr). A full tile stores the vector (the lane loop
- * compiles to a call of memcpy: ~4% of a prefill's time in V8). */
-static inline void simd__store_rows(v128_t acc, int nr, float *y) {
-    if (nr == SIMD__R) {
-        wasm_v128_store(y, acc);
-        return;
-    }
-    float out[SIMD__R];
-    wasm_v128_store(out, acc);
-    for (int k = 0; k < nr; k++) y[k] = out[k];
 }
 
 /* One tile: four weight rows (rows[k]; a short tile repeats its last row and stores only nr) times
@@ -317,7 +246,7 @@ static inline __attribute__((always_inline)) void simd__tile_f(
         }
     }
     for (int t = 0; t < nt; t++) {
-        const v128_t sums = simd__reduce4_f32(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
+        const v128_t sums = simd__reduce4(wasm_f32x4_add, acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
         if (c == n_cols) {
             simd__store_rows(sums, nr, Y + (t0 + t) * n_rows + r0);
             continue;
@@ -462,6 +391,14 @@ void wisp_matmul_t(wisp_dtype wt, const void *Wt, size_t n_rows, size_t n_cols, 
 void wisp_matmul(wisp_dtype wt, const void *W, size_t n_rows, size_t n_cols, const float *X,
                  size_t n_tok, float *Y, void *scratch) {
     if (wt == WISP_DTYPE_Q8_0 || wt == WISP_DTYPE_Q4_0) {
+#if defined(WISP_RELAXED_KERNELS)
+        /* Decode shapes through the relaxed-SIMD int8 dot (the kernel module); prompts keep the
+         * widened panels below, which are faster (bench/RESULTS.md, "Kernels"). */
+        if (n_tok < SIMD__QW_MIN_TOK) {
+            wisp_matmul_q_relaxed(wt == WISP_DTYPE_Q4_0, W, n_rows, n_cols, X, n_tok, Y, scratch);
+            return;
+        }
+#endif
         int16_t *xs = wisp__scratch_align(scratch);  /* (n_tok, n_cols) */
         float *xd = (float *)(xs + n_tok * n_cols); /* (n_tok, n_cols / 32) */
         simd__quantize_x(X, n_tok, n_cols, xs, xd);

@@ -136,7 +136,7 @@ export function triggerInline(page) {
  * request came and went without one, asks again (triggerInline) every `retriggerMs`. Returns the
  * lines, or null.
  */
-export async function waitGhost(page, { timeoutMs = 60_000, accept = () => true, retriggerMs = 4_000 } = {}) {
+export async function waitGhost(page, { timeoutMs = 120_000, accept = () => true, retriggerMs = 4_000 } = {}) {
   const t0 = Date.now();
   let asked = t0;
   while (Date.now() - t0 < timeoutMs) {

@@ -82,6 +82,9 @@ test('open, edit and complete: items come back with UTF-16 ranges at the cursor'
     assert.equal(it.startOffset, text.length, 'an insertion at the cursor, in UTF-16 units');
     assert.deepEqual(it.start, pos);
     assert.ok(it.endOffset >= it.startOffset);
+    // The engine's confidence (remote.ts compares exp of it to wisp.endpoint.minConfidence): a
+    // mean log-probability, below 0 for any real model's answer, and a finite one.
+    assert.ok(Number.isFinite(it.meanLogprob) && it.meanLogprob < 0 && it.meanLogprob > -40, `meanLogprob ${it.meanLogprob}`);
   }
   // An edit (insert "x" right after the emoji) moves nothing before it and keeps the doc in step.
   const emojiEnd = text.indexOf('😀') + 2;
@@ -271,6 +274,30 @@ test('a request cut by its time budget during prefill is continued until the mod
   assert.ok(completes > 1, `the request was continued (${completes} requests)`);
   assert.ok(r.value.timings.reusedTokens > 0, 'the continuation reused the prefilled tokens');
   assert.ok(r.value.timings.promptTokens > 200);
+});
+
+test('a request cut by its time budget while decoding, with nothing to show, is continued with more time', async () => {
+  // The shipped model: the test model is too small for a time budget to cut anything.
+  const shipped = readFileSync(join(root, 'models', 'wisp-default.gguf'));
+  const doc = { text: PY, version: 1, languageId: 'python' };
+  const listeners = [];
+  const budgets = [];
+  const host = new api.Host(createWisp, (msg) => { for (const fn of listeners) fn({ data: msg }); });
+  const port = {
+    postMessage: (msg) => { if (msg.type === 'complete') budgets.push(msg.params.options.timeBudgetMs); host.receive(msg); },
+    addEventListener: (type, fn) => { if (type === 'message') listeners.push(fn); },
+  };
+  const client = new api.WispClient(port, () => doc);
+  assert.equal((await client.init({ wasmBytes: copy(wasm), model: { kind: 'bytes', bytes: copy(shipped) } })).ok, true);
+  const end = { line: 5, character: 11 };
+  // The prompt in the KV cache first: what follows is decoding only.
+  assert.equal((await client.complete('file:///d.py', 1, end, { maxTokens: 4 })).ok, true);
+  budgets.length = 0;
+  const r = await client.complete('file:///d.py', 1, end, { timeBudgetMs: 0.01, maxTokens: 4 });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.ok(r.value.items.length > 0, `an answer in the end (${JSON.stringify(budgets)})`);
+  assert.ok(budgets.length > 1, `the request was continued (${JSON.stringify(budgets)})`);
+  for (let i = 1; i < budgets.length; i++) assert.equal(budgets[i], 2 * budgets[i - 1], `each piece twice as long: ${JSON.stringify(budgets)}`);
 });
 
 test('speculate: completes as if a suggestion were accepted, then leaves the document as it was', async () => {

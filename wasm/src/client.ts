@@ -220,10 +220,13 @@ export class WispClient {
 
   /** Completes at `position` of the document's `version`. Opens or resynchronizes the document
    * when needed and retries once after a lost document (a restarted engine) or a missed edit.
-   * A request whose time budget ran out before the model produced anything (a long prompt that
-   * the cache does not hold yet: the engine keeps what it prefilled) is continued, up to
-   * `maxContinuations` times, until the signal aborts: the editor gets its first suggestion in a
-   * new document without the user having to type on. */
+   * A request whose time budget ran out before there was anything to show is continued, up to
+   * `maxContinuations` times, until the signal aborts: after a long prompt that the cache does not
+   * hold yet (the engine keeps what it prefilled) with the same budget, else (the budget ran out
+   * while decoding: healing re-spells the prompt's last token first, and a loaded machine may
+   * manage only that) with twice the time, so that each piece gets further. The editor gets its
+   * first suggestion in a new document without the user having to type on, and speculative work
+   * its answer however slow the machine. */
   complete(uri: string, version: number, position: Position, options: CompleteOptions,
            signal?: AbortSignal, maxContinuations = 40): Promise<Result<CompletionResult>> {
     return this.continued(uri, version, position, options, signal, maxContinuations);
@@ -240,14 +243,16 @@ export class WispClient {
   private async continued(uri: string, version: number, position: Position, options: CompleteOptions,
                           signal: AbortSignal | undefined, maxContinuations: number,
                           speculative?: SpeculativeEdit | null): Promise<Result<CompletionResult>> {
+    let piece = options;
     for (let i = 0; ; i++) {
-      const r = await this.completeOnce(uri, version, position, options, signal, speculative);
+      const r = await this.completeOnce(uri, version, position, piece, signal, speculative);
       if (r.ok) r.value.timings.requests = i + 1;
       if (!r.ok || r.value.items.length > 0 || i >= maxContinuations || signal?.aborted) return r;
       const t = r.value.timings;
-      const budget = options.timeBudgetMs ?? 0;
-      const cut = budget > 0 && t.generatedTokens === 0 && t.engineMs >= 0.9 * budget && t.reusedTokens + 1 < t.promptTokens;
-      if (!cut) return r;
+      const budget = piece.timeBudgetMs ?? 0;
+      if (!(budget > 0 && t.engineMs >= 0.9 * budget)) return r; // empty, but not for lack of time
+      const prefilling = t.generatedTokens === 0 && t.reusedTokens + 1 < t.promptTokens;
+      if (!prefilling) piece = { ...piece, timeBudgetMs: 2 * budget };
     }
   }
 

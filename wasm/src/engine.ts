@@ -39,6 +39,8 @@ export interface WispModule {
  * how the module is compiled and can keep the compiled WebAssembly.Module for a restart. */
 export type ModuleFactory = (opts: {
   instantiateWasm: (imports: WebAssembly.Imports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => object;
+  /** The relaxed build's matmul (wasm/relaxed-kernels.js); the plain build never calls it. */
+  wispKernel?: (...args: number[]) => void;
   print?: (s: string) => void;
   printErr?: (s: string) => void;
 }) => Promise<WispModule>;
@@ -59,10 +61,39 @@ async function instantiateFrom(src: WasmSource, imports: WebAssembly.Imports): P
   return WebAssembly.instantiate(await res.arrayBuffer(), imports);
 }
 
+async function compileFrom(src: WasmSource): Promise<WebAssembly.Module> {
+  if (src instanceof WebAssembly.Module) return src;
+  if (typeof src !== 'string') return WebAssembly.compile(src);
+  const res = await fetch(src);
+  if (!res.ok) throw new Error(`fetching ${src}: HTTP ${res.status}`);
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+// A module of one function that runs i32x4.relaxed_dot_i8x16_i7x16_add_s (0xfd 0x113) on three
+// zero vectors: WebAssembly.validate accepts it where relaxed SIMD runs.
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, // code: one body of 59 bytes, no locals
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), // v128.const 0, three times
+  0xfd, 0x93, 0x02, 0x0b, // i32x4.relaxed_dot_i8x16_i7x16_add_s, end
+]);
+
+/** Whether this WebAssembly runs relaxed SIMD. */
+export function relaxedSimd(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
+}
+
 // js_result layout in exports.c (static_asserts there, for every offset read below).
 const RESULT_TIMINGS = 24;
 const RESULT_ITEMS = 72;
-const ITEM_BYTES = 36;
+const ITEM_BYTES = 40;
+const ITEM_LOGPROB = 36;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -87,27 +118,39 @@ export class Engine {
 
   private constructor(private m: WispModule) {}
 
-  /** Instantiates the module; `compiled` is kept for restarts. Throws when the wasm cannot be
-   * fetched or compiled, or is not the module we expect. */
-  static async instantiate(factory: ModuleFactory, wasm: WasmSource): Promise<{ engine: Engine; compiled: WebAssembly.Module }> {
+  /** Instantiates the module; `compiled` is kept for restarts. With `kernels` (the relaxed
+   * build), the module's wisp_matmul_q_relaxed (wasm/relaxed-kernels.js) calls the kernel
+   * module's export, that module instantiated on the engine's memory. Throws when the wasm
+   * cannot be fetched or compiled, or is not the module we expect. */
+  static async instantiate(factory: ModuleFactory, wasm: WasmSource, kernels?: WasmSource):
+      Promise<{ engine: Engine; compiled: WebAssembly.Module; kernels?: WebAssembly.Module }> {
     let compiled: WebAssembly.Module | null = null;
+    const kmod = kernels === undefined ? undefined : await compileFrom(kernels);
+    let kernel: ((...a: number[]) => void) | null = null;
     let failed: (e: unknown) => void = () => {};
     const failure = new Promise<never>((_, reject) => { failed = reject; });
     const m = await Promise.race([failure, factory({
       instantiateWasm(imports, receive) {
         instantiateFrom(wasm, imports).then((r) => {
+          if (kmod) {
+            const memory = Object.values(r.instance.exports).find((e) => e instanceof WebAssembly.Memory);
+            const k = new WebAssembly.Instance(kmod, { env: { memory: memory as WebAssembly.Memory } });
+            kernel = k.exports.wisp_matmul_q_relaxed as (...a: number[]) => void;
+          }
           compiled = r.module;
           receive(r.instance, r.module);
-        }, failed);
+        }).catch(failed);
         return {};
       },
+      // Once per quantized matmul: a JS hop costs nothing beside thousands of rows.
+      wispKernel: (...a: number[]) => kernel!(...a),
       print: () => {},
       printErr: () => {},
     })]);
     if (typeof m._wisp_js_engine_new !== 'function' || !compiled) {
       throw new Error('wisp.wasm has no engine exports (built before the engine landed?)');
     }
-    return { engine: new Engine(m), compiled };
+    return { engine: new Engine(m), compiled, kernels: kmod };
   }
 
   get heapBytes(): number {
@@ -324,6 +367,7 @@ export class Engine {
         start: { line: it[3]!, character: it[4]! },
         endOffset: it[5]!,
         end: { line: it[6]!, character: it[7]! },
+        meanLogprob: new Float32Array(heap.buffer, r + RESULT_ITEMS + i * ITEM_BYTES + ITEM_LOGPROB, 1)[0]!,
       });
     }
     return ok({

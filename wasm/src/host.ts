@@ -15,7 +15,7 @@
  * - The model is written to browser storage only once the engine has loaded it, so a download
  *   that was cut short or corrupted never becomes the copy every later start reads.
  */
-import { Engine, OutOfMemory, type ModuleFactory, type WasmSource } from './engine.js';
+import { Engine, OutOfMemory, type ModuleFactory, relaxedSimd, type WasmSource } from './engine.js';
 import { loadModel, ModelError } from './model-store.js';
 import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats } from './protocol.js';
 import { fail, ok } from './protocol.js';
@@ -42,13 +42,16 @@ export class Host {
   private engine: Engine | null = null;
   private init: InitParams | null = null;
   private wasm: WebAssembly.Module | null = null; // compiled once, reused by a restart
+  private kernels: WebAssembly.Module | undefined; // the relaxed build's kernel module, likewise
   private restarts = 0;
   private editMs = 0; // edits applied since the last completion, for Timings.editMs
   private recovering: Promise<void> | null = null;
   private running: { id: number; t0: number } | null = null; // the request being handled, for pings
   private lastRecreate = 0;
 
-  constructor(private factory: ModuleFactory, private post: (msg: FromWorker) => void) {}
+  /** `relaxedFactory`: the relaxed-SIMD build's glue, where the worker has it (InitParams.relaxed). */
+  constructor(private factory: ModuleFactory, private post: (msg: FromWorker) => void,
+              private relaxedFactory?: ModuleFactory) {}
 
   /** Entry point for every message, whatever it holds (validate.ts); never throws. */
   receive(raw: unknown): void {
@@ -138,20 +141,30 @@ export class Host {
     if (!this.init || !this.wasm) return;
     this.lastRecreate = performance.now();
     try {
-      const r = await this.start(this.init, this.wasm);
+      const r = await this.start(this.init, this.wasm, this.kernels);
       if (!r.ok) this.engine = null;
     } catch {
       this.engine = null;
     }
   }
 
-  private async start(params: InitParams, wasm: WasmSource): Promise<Result<EngineInfo>> {
+  // The relaxed-SIMD build where the parameters name it, the worker has its glue and this
+  // WebAssembly runs relaxed SIMD; else the plain one. A restart passes the modules it compiled.
+  private async start(params: InitParams, wasm: WasmSource, kernels?: WasmSource): Promise<Result<EngineInfo>> {
     const t0 = performance.now();
     let engine: Engine;
+    const r = params.relaxed;
+    const relaxedWasm = r?.wasmBytes ?? r?.wasmUrl;
+    const relaxedKernels = r?.kernelsBytes ?? r?.kernelsUrl;
+    if (kernels === undefined && relaxedWasm && relaxedKernels && this.relaxedFactory && relaxedSimd()) {
+      wasm = relaxedWasm;
+      kernels = relaxedKernels;
+    }
     try {
-      const r = await Engine.instantiate(this.factory, wasm);
-      engine = r.engine;
-      this.wasm = r.compiled;
+      const made = await Engine.instantiate(kernels !== undefined && this.relaxedFactory ? this.relaxedFactory : this.factory, wasm, kernels);
+      engine = made.engine;
+      this.wasm = made.compiled;
+      this.kernels = made.kernels;
     } catch (e) {
       return fail('download', `loading wisp.wasm: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -180,6 +193,7 @@ export class Host {
       ...(stored.error ? { storageError: stored.error } : {}),
       startMs: { wasm: t1 - t0, model: t2 - t1, engine: t3 - t2 },
       heapBytes: engine.heapBytes,
+      simd: this.kernels ? 'relaxed' : 'simd128',
     });
   }
 

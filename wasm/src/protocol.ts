@@ -38,6 +38,9 @@ export interface InitParams {
   /** URL of wisp.wasm; the worker fetches it (or `wasmBytes` when given). */
   wasmUrl?: string;
   wasmBytes?: ArrayBuffer;
+  /** The relaxed-SIMD build (wisp-relaxed.wasm and its kernel module wisp-kernels-relaxed.wasm),
+   * taken instead where WebAssembly.validate accepts relaxed SIMD (wasm/README.md). */
+  relaxed?: { wasmUrl?: string; wasmBytes?: ArrayBuffer; kernelsUrl?: string; kernelsBytes?: ArrayBuffer };
   model: ModelSource;
   /** KV cache size in tokens; 0 = the engine's default. */
   nCtx?: number;
@@ -67,6 +70,11 @@ export interface CompletionItem {
   endOffset: number;
   start: Position;
   end: Position;
+  /** The model's mean log-probability per generated token (<= 0; 0 when unknown): how sure the
+   * engine is. Set on the engine's answers; `exp` of it is the confidence remote.ts compares. */
+  meanLogprob?: number;
+  /** Set on answers from a remote endpoint (remote.ts); absent on the engine's. */
+  source?: 'endpoint';
 }
 
 export interface Timings {
@@ -113,6 +121,8 @@ export interface EngineInfo {
   /** Milliseconds: wasm instantiate, model load (fetch or storage, digest), engine create. */
   startMs: { wasm: number; model: number; engine: number };
   heapBytes: number;
+  /** Which build runs: 'relaxed' (relaxed-SIMD kernels) or 'simd128'. */
+  simd: 'relaxed' | 'simd128';
 }
 
 export interface Stats {

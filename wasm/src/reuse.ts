@@ -8,14 +8,15 @@
  *     user typed, or accepted a word or a line of); the rest of the suggestion is shown.
  * Nothing typed (moving back, undo, deleting back into a suggestion) re-shows it whole. A typed
  * character that differs from the suggestion, another document, or any change after the cursor
- * is a miss, and so is a state asked for with other options (`variant`: a changed maxLines).
+ * is a miss, and so is a state asked for with other options (`variant`: a changed maxLines,
+ * maxTokens or candidate count).
  */
 import type { CompletionItem, Position } from './protocol.js';
 
 /** The editor's state at a cursor: UTF-16 text on both sides, and the cursor's position. */
 export interface CursorState {
   uri: string;
-  /** What else the answer depends on (the options that shape it: line and candidate counts);
+  /** What else the answer depends on (the options that shape it: line, token and candidate counts);
    * states of different variants never share a suggestion. */
   variant?: string;
   before: string;

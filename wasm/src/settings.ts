@@ -8,6 +8,8 @@
 export interface EditorSettings {
   /** Lines of a suggestion (0 = by the cursor's shape). */
   maxLines: number;
+  /** Tokens of a suggestion (0 = by the cursor's shape). */
+  maxTokens: number;
   /** Upper bound of the adaptive debounce, milliseconds. */
   debounceMs: number;
   /** Candidates per request, 1..8. */
@@ -21,11 +23,12 @@ export interface EditorSettings {
 }
 
 export const DEFAULT_SETTINGS: EditorSettings = {
-  maxLines: 0, debounceMs: 75, candidates: 3, timeBudgetMs: 150, modelUrl: '', modelSha256: '',
+  maxLines: 0, maxTokens: 0, debounceMs: 75, candidates: 3, timeBudgetMs: 150, modelUrl: '', modelSha256: '',
 };
 
-const RANGES: Record<'maxLines' | 'debounceMs' | 'candidates' | 'timeBudgetMs', [number, number, boolean]> = {
+const RANGES: Record<'maxLines' | 'maxTokens' | 'debounceMs' | 'candidates' | 'timeBudgetMs', [number, number, boolean]> = {
   maxLines: [0, 100, true], // min, max, integer
+  maxTokens: [0, 4096, true],
   debounceMs: [0, 2000, false],
   candidates: [1, 8, true],
   timeBudgetMs: [0, 10000, false],

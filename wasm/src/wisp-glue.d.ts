@@ -4,3 +4,8 @@ declare module 'wisp-glue' {
   const createWisp: (opts: object) => Promise<unknown>;
   export default createWisp;
 }
+// The relaxed-SIMD build's glue, build-wasm/wisp-relaxed.js ('wisp-glue-relaxed').
+declare module 'wisp-glue-relaxed' {
+  const createWisp: (opts: object) => Promise<unknown>;
+  export default createWisp;
+}

@@ -1,5 +1,7 @@
 // The demo page: one Monaco editor, a tab per sample file, wisp registered on it. Everything comes
-// from this server: Monaco, the wisp worker, the wasm and the model.
+// from this server: Monaco, the wisp worker, the wasm and the model. A remote endpoint is used
+// only when the URL names one: ?endpoint=http://127.0.0.1:8012&endpointMode=fallback|prefer
+// &endpointKind=infill|openai (an API key is never read from the URL: window.wisp.setEndpoint).
 (function () {
   const samples = [
     { name: 'sample.py', language: 'python' },
@@ -10,7 +12,7 @@
   const statusEl = document.getElementById('status');
   const status = (text) => { statusEl.textContent = text; };
   const params = new URLSearchParams(location.search);
-  window.demo = { ready: null, editor: null, models: {}, events: [], select: null };
+  window.demo = { ready: null, editor: null, models: {}, events: [], inline: [], select: null };
 
   require.config({ paths: { vs: '/monaco/min/vs' } });
   require(['vs/editor/editor.main'], async function () {
@@ -41,10 +43,17 @@
     const handle = WispMonaco.registerWisp(monaco, {
       workerUrl: '/wasm/wisp-worker.js',
       wasmUrl: '/wasm/wisp.wasm',
+      relaxed: params.has('simd128') ? undefined : { wasmUrl: '/wasm/wisp-relaxed.wasm', kernelsUrl: '/wasm/wisp-kernels-relaxed.wasm' },
       modelUrl: params.get('model') || '/models/wisp-default.gguf',
       maxLines: Number(params.get('maxLines') || 0),
+      maxTokens: Number(params.get('maxTokens') || 0),
       nCandidates: Number(params.get('candidates') || 1),
       timeBudgetMs: params.has('timeBudgetMs') ? Number(params.get('timeBudgetMs')) : undefined,
+      onInline(event) { window.demo.inline.push(event); },
+      endpoint: params.has('endpoint')
+        ? { url: params.get('endpoint'), mode: params.get('endpointMode') || 'fallback', kind: params.get('endpointKind') || 'infill',
+            timeoutMs: Number(params.get('endpointTimeoutMs') || 2000) }
+        : undefined,
       onStatus(s) {
         window.demo.events.push(s.state);
         if (s.state === 'loading') {
@@ -58,7 +67,12 @@
         } else if (s.state === 'completed') {
           window.demo.lastLatencyMs = s.latencyMs;
           window.demo.lastResult = s.result;
-          status(`${s.result.items.length ? 'suggestion' : 'nothing to suggest'} in ${s.latencyMs.toFixed(1)} ms (${s.result.mode})`);
+          window.demo.lastSource = s.source;
+          status(s.source === 'endpoint'
+            ? `suggestion from the endpoint in ${s.latencyMs.toFixed(1)} ms`
+            : `${s.result.items.length ? 'suggestion' : 'nothing to suggest'} in ${s.latencyMs.toFixed(1)} ms (${s.result.mode})`);
+        } else if (s.state === 'endpoint-refused') {
+          status('endpoint: ' + s.message);
         } else if (s.state === 'error') {
           window.demo.lastError = s.message;
           status('error: ' + s.message);
