@@ -1,7 +1,7 @@
 /* The extension's settings (package.json "contributes.configuration"), read fresh on each use and
  * checked (wasm/src/settings.ts): a bad value falls back to its default, and `problems` says so. */
 import * as vscode from 'vscode';
-import { ENDPOINT_DEFAULTS, type EndpointSettings } from '../../wasm/src/remote.js';
+import { ENDPOINT_DEFAULTS, EXTRA_FILES, type EndpointSettings } from '../../wasm/src/remote.js';
 import { checkSettings, type EditorSettings } from '../../wasm/src/settings.js';
 
 export interface Settings extends EditorSettings {
@@ -67,5 +67,6 @@ function readEndpoint(c: vscode.WorkspaceConfiguration, problems: string[]): Omi
     template: str(c, 'endpoint.template', d.template, problems),
     model: str(c, 'endpoint.model', d.model, problems).trim(),
     maxTokens: Math.round(num(c, 'endpoint.maxTokens', d.maxTokens, 1, 4096, problems)),
+    extraFiles: Math.round(num(c, 'endpoint.extraFiles', d.extraFiles, 0, EXTRA_FILES, problems)),
   };
 }

@@ -22,7 +22,7 @@ function ctx(marked, extra = {}) {
   const lines = text.slice(0, offset).split('\n');
   return { uri: 'file:///src/app.py', languageId: 'python', text, offset, position: { line: lines.length - 1, character: lines.at(-1).length }, options: {}, ...extra };
 }
-const settings = (s) => ({ mode: 'fallback', url: 'http://127.0.0.1:1', kind: 'infill', apiKey: '', timeoutMs: 10_000, minConfidence: 0.5, template: '', model: '', maxTokens: 32, ...s });
+const settings = (s) => ({ mode: 'fallback', url: 'http://127.0.0.1:1', kind: 'infill', apiKey: '', timeoutMs: 10_000, minConfidence: 0.5, template: '', model: '', maxTokens: 32, extraFiles: 3, ...s });
 
 // A real HTTP server on 127.0.0.1. `handler(req, body, res)` answers; every request is recorded
 // with its parsed JSON body. `hold()` makes a handler that never answers (until close).
@@ -161,6 +161,25 @@ test('RemoteEndpoint: an infill request over HTTP, its answer as one item at the
     assert.equal(q.headers.authorization, 'Bearer sekret');
     assert.equal(q.body.input_prefix + q.body.prompt, 'def f(x):\n    return');
     assert.deepEqual(q.body.input_extra, [{ filename: 'util.py', text: 'def g(): pass' }]);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('RemoteEndpoint: extraFiles limits the other files sent; 0 sends none and does not read them', async () => {
+  const srv = await endpoint(infillAnswer(' 1\n'));
+  try {
+    let reads = 0;
+    const files = [1, 2, 3, 4].map((i) => ({ filename: `f${i}.py`, text: `x = ${i}` }));
+    const ep = new RemoteEndpoint({ related: () => { reads++; return files; } });
+    const c = ctx('y = |\n');
+    for (const [n, want] of [[1, ['f1.py']], [3, ['f1.py', 'f2.py', 'f3.py']], [9, ['f1.py', 'f2.py', 'f3.py']], [0, []]]) {
+      ep.configure(settings({ url: srv.url, extraFiles: n }));
+      const r = await ep.complete(c);
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.deepEqual(srv.requests.at(-1).body.input_extra.map((x) => x.filename), want, `extraFiles ${n}`);
+    }
+    assert.equal(reads, 3); // not for extraFiles 0
   } finally {
     await srv.close();
   }

@@ -45,10 +45,13 @@ export interface EndpointSettings {
   model: string;
   /** Tokens to generate (n_predict / max_tokens). */
   maxTokens: number;
+  /** `infill`: how many other open files of the same language go with a request as context
+   * (`input_extra`), 0..EXTRA_FILES; 0 sends the current document only. */
+  extraFiles: number;
 }
 
 export const ENDPOINT_DEFAULTS: EndpointSettings = {
-  mode: 'off', url: '', kind: 'infill', apiKey: '', timeoutMs: 2000, minConfidence: 0.5, template: '', model: '', maxTokens: 64,
+  mode: 'off', url: '', kind: 'infill', apiKey: '', timeoutMs: 2000, minConfidence: 0.5, template: '', model: '', maxTokens: 64, extraFiles: 3,
 };
 
 /** Where to complete: the fields of an InlineRequest the endpoint needs. */
@@ -138,6 +141,12 @@ export function fillTemplate(template: string, values: Record<'prefix' | 'suffix
   return template.replace(/\{(prefix|suffix|filename|language)\}/g, (_, k: keyof typeof values) => values[k]);
 }
 
+/** How many other files `s` allows to be sent, 0..EXTRA_FILES. */
+function extraFiles(s: EndpointSettings): number {
+  const n = Math.floor(s.extraFiles ?? EXTRA_FILES);
+  return Number.isFinite(n) ? Math.min(EXTRA_FILES, Math.max(0, n)) : EXTRA_FILES;
+}
+
 /** The HTTP request for `ctx` (a `fetch` URL and init), or a message saying why there is none. */
 export function buildRequest(s: EndpointSettings, ctx: RemoteContext, extra: readonly ExtraChunk[] = []):
     { ok: true; url: string; init: RequestInit & { body: string; headers: Record<string, string> } } | { ok: false; message: string } {
@@ -154,7 +163,7 @@ export function buildRequest(s: EndpointSettings, ctx: RemoteContext, extra: rea
       input_prefix: before,
       prompt: line,
       input_suffix: after,
-      input_extra: extra.slice(0, EXTRA_FILES).map((c) => ({ filename: c.filename, text: c.text.slice(0, EXTRA_CHARS) })),
+      input_extra: extra.slice(0, extraFiles(s)).map((c) => ({ filename: c.filename, text: c.text.slice(0, EXTRA_CHARS) })),
       n_predict: maxTokens,
       temperature: 0,
       cache_prompt: true,
@@ -278,7 +287,9 @@ export class RemoteEndpoint {
     if (signal?.aborted) return { ok: false, reason: 'cancelled', message: 'cancelled' };
     if (this.refused) return { ok: false, reason: 'paused', message: 'the API key was refused' };
     if (this.now() < this.pausedUntil) return { ok: false, reason: 'paused', message: 'paused after failures' };
-    const req = buildRequest(this.s, ctx, this.hooks.related?.(ctx.uri, ctx.languageId) ?? []);
+    // Other files are not even read when none may be sent.
+    const related = this.s.kind === 'infill' && extraFiles(this.s) > 0 ? this.hooks.related?.(ctx.uri, ctx.languageId) : undefined;
+    const req = buildRequest(this.s, ctx, related ?? []);
     if (!req.ok) {
       if (!this.badUrl) this.log(req.message);
       this.badUrl = true;
