@@ -139,7 +139,11 @@ window.benchTrace = async function (c, options) {
         onError: (m) => { key.error = m; },
       });
       const now = performance.now();
-      if (tok.isCancellationRequested) { key.cancelled = true; return; }
+      if (tok.isCancellationRequested) {
+        key.cancelled = true;
+        if (options.debug && result) key.late = result.timings; // for the per-key log only
+        return;
+      }
       if (served === 'engine' && !result) return; // failed
       key.answered = true;
       key.served = served;
