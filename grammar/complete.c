@@ -30,9 +30,10 @@ struct wisp_engine {
     char *last_prompt;           /* labelled text of the last wisp_complete */
     size_t last_prompt_len;
     char *prompt_text;           /* result of wisp_engine_prompt_text */
-    /* the prefix start of the last prompt, kept while the user types in the same document */
+    /* the window of the last prompt, kept while the user types in the same document: the prefix
+     * start, and the suffix end as bytes before the end of the document */
     const wisp_doc *sticky_doc;
-    size_t sticky_start_u8;
+    size_t sticky_start_u8, sticky_suffix_tail;
     /* the last definitions block, reused while the cursor stays on the same line: typing an
      * identifier changes which names are near, and a changed head would cost a full prefill per
      * keystroke */
@@ -58,7 +59,7 @@ wisp_engine *wisp_engine_new(const void *model_data, size_t size, const wisp_eng
         wisp__fail(err, WISP_ERR_NO_MEMORY, "engine: %zu bytes", sizeof *e);
         return NULL;
     }
-    e->sticky_start_u8 = SIZE_MAX;
+    e->sticky_start_u8 = e->sticky_suffix_tail = SIZE_MAX;
     e->model = wisp_model_load(model_data, size, err);
     if (!e->model) goto fail;
     e->tok = wisp_model_tokenizer(e->model);
@@ -186,7 +187,8 @@ static wisp_status complete__prompt(wisp_engine *self, wisp_doc *doc, const char
     in->sources = p->sources;
     in->budget = budget;
     in->sticky_start_u8 = self->sticky_doc == doc ? self->sticky_start_u8 : SIZE_MAX;
-    if (self->frozen_defs && self->sticky_doc == doc && self->frozen_line == ctx->line &&
+    in->sticky_suffix_tail = self->sticky_doc == doc ? self->sticky_suffix_tail : SIZE_MAX;
+    if (self->frozen_defs && self->sticky_doc == doc && (self->frozen_line == ctx->line || p->speculative) &&
         self->frozen_sources == p->sources) {
         in->frozen_defs = self->frozen_defs;
         in->frozen_defs_len = self->frozen_defs_len;
@@ -364,7 +366,8 @@ static wisp_status complete__step_prompt(complete__call *c, wisp_error *err) {
     if (st != WISP_OK) return st;
     self->sticky_doc = c->doc;
     self->sticky_start_u8 = c->pr.prefix_start_u8;
-    if (!c->in.frozen_defs) { /* remember this head for the next keystrokes on this line */
+    self->sticky_suffix_tail = c->len - c->pr.suffix_end_u8;
+    if (!c->in.frozen_defs && !c->p.speculative) { /* remember this head for the next keystrokes on this line */
         char *copy = malloc(c->pr.defs_len + 1);
         if (copy) {
             memcpy(copy, c->pr.defs, c->pr.defs_len + 1);

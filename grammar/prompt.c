@@ -215,6 +215,15 @@ static wisp_status prompt__window_of(prompt__scratch *sc, const prompt_input *in
     if (p_need < room - s_take) s_take = room - p_need;
     if (s_take > s_need) s_take = s_need;
     if (sl.n && sl.cum[0] > s_take && sl.cum[0] <= room / 2) s_take = sl.cum[0]; /* the rest of the line */
+    /* the sticky end while it is still a line end below the cursor and leaves the prefix at most
+     * an eighth of the room short of its share: the suffix comes before the prefix in the prompt,
+     * so a suffix that changes costs the prefill of both */
+    if (in->sticky_suffix_tail <= in->len - pos) {
+        size_t end = in->len - in->sticky_suffix_tail;
+        if (end == pos) s_take = 0;
+        for (size_t i = 0; i < sl.n && sl.cum[i] <= s_take + room / 8; i++)
+            if (sl.start[i] == end) s_take = sl.cum[i];
+    }
     uint32_t p_take = room - s_take;
 
     /* suffix: whole lines down to the budget */

@@ -351,6 +351,10 @@ typedef struct wisp_complete_params {
     uint32_t sources;        /* wisp_source flags; 0 = the plain prompt, no trimming. Start from
                                 wisp_complete_default_params(), which sets WISP_SOURCE_ALL */
     wisp_lang lang;          /* comment syntax and trimming rules; WISP_LANG_NONE = the document's */
+    bool speculative;        /* idle-time work at a hypothetical cursor (a suggestion accepted):
+                                the definitions block of the last prompt for this document is
+                                used wherever the cursor is and kept for the next keystrokes, so
+                                that the KV cache serves both */
     wisp_should_stop_cb should_stop; /* may be NULL */
     void *user;
 } wisp_complete_params;
