@@ -161,22 +161,24 @@ static wisp_status complete__check(wisp_engine *self, wisp_doc *doc, size_t pos_
     return WISP_OK;
 }
 
-/* Token budgets by shape, and the prompt budget that leaves room for them in the context. */
+/* Token budgets by shape, and the prompt budget that leaves room for them in the context; a
+ * window kept from the previous prompt may run over it by an eighth, within that room. */
 static void complete__budgets(const wisp_engine *self, const wisp_complete_params *p, trim_shape shape,
-                              uint32_t *max_tokens, uint32_t *max_lines, uint32_t *budget) {
+                              uint32_t *max_tokens, uint32_t *max_lines, uint32_t budget[2]) {
     *max_tokens = p->max_tokens ? p->max_tokens : shape == TRIM_SHAPE_BLOCK ? 160 : shape == TRIM_SHAPE_ARGS ? 64 : 48;
     *max_lines = p->max_lines ? p->max_lines : shape == TRIM_SHAPE_BLOCK ? 12 : shape == TRIM_SHAPE_ARGS ? 8 : 1;
     uint32_t n_ctx = wisp_ctx_n_ctx(self->ctx);
     if (*max_tokens > n_ctx / 2) *max_tokens = n_ctx / 2;
     uint32_t b = p->prompt_tokens ? p->prompt_tokens : COMPLETE__DEFAULT_BUDGET;
     uint32_t room = n_ctx > *max_tokens + 1 ? n_ctx - *max_tokens - 1 : 1;
-    *budget = b < room ? b : room;
+    budget[0] = b < room ? b : room;
+    budget[1] = budget[0] + budget[0] / 8 < room ? budget[0] + budget[0] / 8 : room;
 }
 
 /* Builds the prompt for one cursor: shared by wisp_complete and wisp_engine_prompt_text. */
 static wisp_status complete__prompt(wisp_engine *self, wisp_doc *doc, const char *text, size_t len,
                                     size_t pos_u8, const wisp_context *ctx, const wisp_complete_params *p,
-                                    uint32_t budget, prompt_input *in, prompt *out, wisp_error *err) {
+                                    const uint32_t budget[2], prompt_input *in, prompt *out, wisp_error *err) {
     memset(in, 0, sizeof *in);
     in->path = complete__display_path(wisp_doc_uri(doc));
     in->lang = p->lang != WISP_LANG_NONE ? p->lang : ctx->lang;
@@ -185,7 +187,8 @@ static wisp_status complete__prompt(wisp_engine *self, wisp_doc *doc, const char
     in->pos_u8 = pos_u8;
     in->ctx = ctx;
     in->sources = p->sources;
-    in->budget = budget;
+    in->budget = budget[0];
+    in->budget_max = budget[1];
     in->sticky_start_u8 = self->sticky_doc == doc ? self->sticky_start_u8 : SIZE_MAX;
     in->sticky_suffix_tail = self->sticky_doc == doc ? self->sticky_suffix_tail : SIZE_MAX;
     if (self->frozen_defs && self->sticky_doc == doc && (self->frozen_line == ctx->line || p->speculative) &&
@@ -206,9 +209,9 @@ const char *wisp_engine_prompt_text(wisp_engine *self, wisp_doc *doc, size_t pos
     wisp_complete_params p = params ? *params : wisp_complete_default_params();
     wisp_context *ctx = NULL;
     if (wisp_context_extract(doc, pos_u8, NULL, &ctx, err) != WISP_OK) return NULL;
-    uint32_t max_tokens, max_lines, budget;
+    uint32_t max_tokens, max_lines, budget[2];
     complete__budgets(self, &p, complete_shape_of(ctx->mode, ctx->line_prefix, ctx->line_suffix), &max_tokens,
-                      &max_lines, &budget);
+                      &max_lines, budget);
     prompt_input in;
     prompt pr;
     wisp_status st = complete__prompt(self, doc, text, n, pos_u8, ctx, &p, budget, &in, &pr, err);
@@ -344,7 +347,7 @@ typedef struct complete__call {
     double t0, deadline;
     wisp_context *ctx;
     trim_shape shape;
-    uint32_t max_tokens, max_lines, budget;
+    uint32_t max_tokens, max_lines, budget[2];
     prompt_input in;
     prompt pr;
     trim_input ti;
@@ -360,7 +363,7 @@ typedef struct complete__call {
  * definitions block). */
 static wisp_status complete__step_prompt(complete__call *c, wisp_error *err) {
     wisp_engine *self = c->self;
-    complete__budgets(self, &c->p, c->shape, &c->max_tokens, &c->max_lines, &c->budget);
+    complete__budgets(self, &c->p, c->shape, &c->max_tokens, &c->max_lines, c->budget);
     wisp_status st = complete__prompt(self, c->doc, c->text, c->len, c->pos_u8, c->ctx, &c->p, c->budget, &c->in,
                                       &c->pr, err);
     if (st != WISP_OK) return st;

@@ -240,7 +240,10 @@ static wisp_status prompt__window_of(prompt__scratch *sc, const prompt_input *in
     w->prefix_start = ls;
     w->prefix_tokens = 0;
     bool sticky = false;
-    for (size_t i = 0; i < far; i++)
+    /* a start kept from the previous prompt may run the prompt over its budget, up to budget_max:
+     * typing on (or a suggestion applied for a speculative request) then moves neither end */
+    uint32_t over = in->budget_max > in->budget ? in->budget_max - in->budget : 0;
+    for (size_t i = 0; i < pl.n && pl.cum[i] <= p_take + over; i++)
         if (pl.start[i] == in->sticky_start_u8) {
             w->prefix_start = pl.start[i];
             w->prefix_tokens = pl.cum[i];

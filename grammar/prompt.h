@@ -44,6 +44,8 @@ typedef struct prompt_input {
     const wisp_context *ctx;   /* scopes and definitions; may be NULL */
     uint32_t sources;          /* wisp_source flags */
     uint32_t budget;           /* tokens for the whole prompt, >= 32 */
+    uint32_t budget_max;       /* a window kept from the previous prompt (the sticky ends) may run
+                                  over `budget` up to this; 0 = never */
     size_t sticky_start_u8;    /* the previous prompt's prefix start for this document, or SIZE_MAX */
     size_t sticky_suffix_tail; /* the previous prompt's suffix end as bytes before the end of the
                                   document (typing before it does not move it), or SIZE_MAX */

@@ -326,6 +326,28 @@ static void test_sticky_start(void **state) {
     in.pos_u8 = len;
     assert_int_equal(prompt_build(t, &fim, &in, &p2, NULL), WISP_OK);
     assert_true(p2.prefix_start_u8 > p1.prefix_start_u8);
+    prompt_free(&p2);
+    /* typing on the first cursor's line: the start moves once the budget is full, unless the
+     * prompt may run over it (budget_max), and then only by as much as allowed */
+    pos = len / 2;
+    while (doc[pos] != '\n') pos++;
+    size_t moved = 0;
+    for (size_t k = 1; k < 200 && !moved; k++) {
+        memmove(doc + pos + 2, doc + pos, len - pos + 1);
+        memcpy(doc + pos, " y", 2);
+        len += 2;
+        pos += 2;
+        in = input_of(doc, pos, 128);
+        in.sticky_start_u8 = p1.prefix_start_u8;
+        assert_int_equal(prompt_build(t, &fim, &in, &p2, NULL), WISP_OK);
+        if (p2.prefix_start_u8 != p1.prefix_start_u8) moved = k;
+        prompt_free(&p2);
+    }
+    assert_true(moved > 0);
+    in.budget_max = 128 + 16;
+    assert_int_equal(prompt_build(t, &fim, &in, &p2, NULL), WISP_OK);
+    assert_int_equal(p2.prefix_start_u8, p1.prefix_start_u8);
+    assert_true(p2.n_tokens > 128 && p2.n_tokens <= 128 + 16);
     prompt_free(&p1);
     prompt_free(&p2);
     wisp_tokenizer_free(t);
