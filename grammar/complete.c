@@ -30,9 +30,11 @@ struct wisp_engine {
     char *last_prompt;           /* labelled text of the last wisp_complete */
     size_t last_prompt_len;
     char *prompt_text;           /* result of wisp_engine_prompt_text */
-    /* the window of the last prompt, kept while the user types in the same document: the prefix
-     * start, and the suffix end as bytes before the end of the document */
+    /* the window of the last prompt, kept while the user types in the same document with the
+     * same prompt budget: the prefix start, and the suffix end as bytes before the end of the
+     * document */
     const wisp_doc *sticky_doc;
+    uint32_t sticky_budget;
     size_t sticky_start_u8, sticky_suffix_tail;
     /* the last definitions block, reused while the cursor stays on the same line: typing an
      * identifier changes which names are near, and a changed head would cost a full prefill per
@@ -189,9 +191,10 @@ static wisp_status complete__prompt(wisp_engine *self, wisp_doc *doc, const char
     in->sources = p->sources;
     in->budget = budget[0];
     in->budget_max = budget[1];
-    in->sticky_start_u8 = self->sticky_doc == doc ? self->sticky_start_u8 : SIZE_MAX;
-    in->sticky_suffix_tail = self->sticky_doc == doc ? self->sticky_suffix_tail : SIZE_MAX;
-    if (self->frozen_defs && self->sticky_doc == doc && (self->frozen_line == ctx->line || p->speculative) &&
+    bool same = self->sticky_doc == doc && self->sticky_budget == budget[0];
+    in->sticky_start_u8 = same ? self->sticky_start_u8 : SIZE_MAX;
+    in->sticky_suffix_tail = same ? self->sticky_suffix_tail : SIZE_MAX;
+    if (self->frozen_defs && same && (self->frozen_line == ctx->line || p->speculative) &&
         self->frozen_sources == p->sources) {
         in->frozen_defs = self->frozen_defs;
         in->frozen_defs_len = self->frozen_defs_len;
@@ -368,6 +371,7 @@ static wisp_status complete__step_prompt(complete__call *c, wisp_error *err) {
                                       &c->pr, err);
     if (st != WISP_OK) return st;
     self->sticky_doc = c->doc;
+    self->sticky_budget = c->budget[0];
     self->sticky_start_u8 = c->pr.prefix_start_u8;
     self->sticky_suffix_tail = c->len - c->pr.suffix_end_u8;
     if (!c->in.frozen_defs && !c->p.speculative) { /* remember this head for the next keystrokes on this line */

@@ -325,6 +325,35 @@ static void test_speculative_keeps_head(void **state) {
     wisp_doc_close(u);
 }
 
+/* The window kept from one prompt to the next is kept at the same prompt budget only: a quick
+ * answer from a small prompt leaves the next full-budget prompt as it would be without it. */
+static void test_window_per_budget(void **state) {
+    fixture *fx = *state;
+    char src[8192];
+    size_t len = 0;
+    for (int i = 0; i < 40; i++)
+        len += (size_t)sprintf(src + len, "def helper_%d(value):\n    return value * %d\n\n", i, i);
+    size_t pos = len;
+    len += (size_t)sprintf(src + len, "x = \n");
+    for (int i = 0; i < 40; i++) len += (size_t)sprintf(src + len, "print(helper_%d(x))\n", i);
+    pos += 4;
+    wisp_doc *d = open_doc(fx, "w.py", WISP_LANG_PYTHON, src);
+    wisp_complete_params p = wisp_complete_default_params();
+    p.max_tokens = 2;
+    wisp_completion c;
+    wisp_error err;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    char *full = strdup(wisp_engine_last_prompt(fx->engine, NULL));
+    p.prompt_tokens = 96;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    assert_true(c.timings.n_prompt <= 96);
+    p.prompt_tokens = 0;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    assert_string_equal(wisp_engine_last_prompt(fx->engine, NULL), full);
+    free(full);
+    wisp_doc_close(d);
+}
+
 /* Modes map to answer shapes. */
 static wisp_str S(const char *s) { return (wisp_str){s, strlen(s)}; }
 
@@ -376,6 +405,7 @@ int main(void) {
         cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_cancel_and_budgets), cmocka_unit_test(test_prompt_text),
         cmocka_unit_test(test_typing_reuses_cache), cmocka_unit_test(test_speculative_keeps_head),
+        cmocka_unit_test(test_window_per_budget),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_rank),        cmocka_unit_test(test_mean_logprob),
     };

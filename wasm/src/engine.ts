@@ -26,7 +26,8 @@ export interface WispModule {
   _wisp_js_doc_edit_u16(doc: number, offU16: number, lenU16: number, text: number, len: number): number;
   _wisp_js_doc_set_text(doc: number, text: number, len: number): number;
   _wisp_js_complete(engine: number, doc: number, line: number, colU16: number, maxLines: number,
-                    maxTokens: number, timeBudgetMs: number, nCandidates: number, speculative: number): number;
+                    maxTokens: number, timeBudgetMs: number, nCandidates: number, promptTokens: number,
+                    speculative: number): number;
   _wisp_js_last_prompt(engine: number): number;
   _wisp_js_mode_name(mode: number): number;
   _wisp_js_warm(engine: number, languageId: number): number;
@@ -314,7 +315,7 @@ export class Engine {
   private completeDoc(d: OpenDoc, pos: Position, opt: CompleteOptions, speculative = false): Result<CompletionResult> {
     const t0 = performance.now();
     const st = this.m._wisp_js_complete(this.engine, d.ptr, pos.line, pos.character, opt.maxLines ?? 0,
-      opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1, speculative ? 1 : 0);
+      opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1, opt.promptTokens ?? 0, speculative ? 1 : 0);
     const engineMs = performance.now() - t0;
     if (st !== 0) return this.engineError(st);
     const r = this.m._wisp_js_result();
