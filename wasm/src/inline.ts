@@ -140,6 +140,7 @@ export class InlineCompleter {
   async complete(token: CancelToken, ready: Promise<boolean>, request: () => InlineRequest,
                  hooks: InlineHooks = {}): Promise<CompletionItem[]> {
     if (token.isCancellationRequested) return [];
+    const tKey = performance.now();
     const q0 = request();
     const at0 = stateOf(q0);
     const hit = q0.explicit ? null : this.reuse(at0, q0, hooks);
@@ -161,19 +162,19 @@ export class InlineCompleter {
       const late = q.explicit ? null : this.reuse(at, q, hooks);
       if (late) return late;
       if (prev && this.inflight === prev) prev.ac.abort();
-      return await this.ask(q, at, token, hooks);
+      return await this.ask(q, at, token, hooks, performance.now() - tKey);
     } finally {
       sub.dispose();
     }
   }
 
-  // The engine request of a keystroke. The editor's cancellation does not abort it once sent (a
-  // newer request supersedes it in the worker's queue, and its answer is remembered for typing
-  // through); a later keystroke elsewhere does.
-  private async ask(q: InlineRequest, at: CursorState, token: CancelToken, hooks: InlineHooks): Promise<CompletionItem[]> {
+  // The engine request of a keystroke, `spentMs` after it. The editor's cancellation does not abort
+  // it once sent (a newer request supersedes it in the worker's queue, and its answer is
+  // remembered for typing through); a later keystroke elsewhere does.
+  private async ask(q: InlineRequest, at: CursorState, token: CancelToken, hooks: InlineHooks, spentMs: number): Promise<CompletionItem[]> {
     const ac = new AbortController();
     const options = { ...q.options };
-    if (this.adaptiveBudget && !q.explicit && options.timeBudgetMs) options.timeBudgetMs = this.debounce.budgetMs(options.timeBudgetMs);
+    if (this.adaptiveBudget && !q.explicit && options.timeBudgetMs) options.timeBudgetMs = this.debounce.budgetMs(options.timeBudgetMs, spentMs);
     const t0 = performance.now();
     this.lastUri = q.uri;
     const pending = this.client.complete(q.uri, q.version, q.position, options, ac.signal);
