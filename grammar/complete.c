@@ -561,6 +561,9 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
     if (st != WISP_OK) return st;
     double t1 = wisp_now_ms();
     out->timings.context_ms = t1 - c.t0;
+    if (c.ctx->mode == WISP_MODE_NONE && c.p.speculative) /* a suggestion cut inside a string or a comment */
+        c.ctx->mode = complete__blank(c.ctx->line_suffix.ptr, (size_t)c.ctx->line_suffix.len) ? WISP_MODE_END_OF_LINE
+                                                                                              : WISP_MODE_MID_LINE;
     out->mode = c.ctx->mode;
     out->lang = c.ctx->lang;
     if (c.ctx->mode == WISP_MODE_NONE) {

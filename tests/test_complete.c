@@ -320,6 +320,16 @@ static void test_speculative_keeps_head(void **state) {
     if (c.timings.n_reused + 6 < c.timings.n_prompt)
         fprintf(stderr, "after the speculation: %u of %u prompt tokens reused\n", c.timings.n_reused, c.timings.n_prompt);
     assert_true(c.timings.n_reused + 6 >= c.timings.n_prompt);
+    /* a suggestion cut inside a string: the speculative request goes on where a keystroke's
+     * would not */
+    const char *cut = "helper_3(\"a st";
+    assert_int_equal(wisp_doc_edit(d, pos, pos, cut, strlen(cut), &err), WISP_OK);
+    p.speculative = true;
+    assert_int_equal(wisp_complete(fx->engine, d, pos + strlen(cut), &p, &c, &err), WISP_OK);
+    assert_int_equal(c.mode, WISP_MODE_END_OF_LINE);
+    p.speculative = false;
+    assert_int_equal(wisp_complete(fx->engine, d, pos + strlen(cut), &p, &c, &err), WISP_OK);
+    assert_int_equal(c.mode, WISP_MODE_NONE);
     free(before);
     wisp_doc_close(d);
     wisp_doc_close(u);

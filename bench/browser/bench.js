@@ -40,10 +40,23 @@ window.benchFirst = async function (c, t0) {
   const ic = new InlineCompleter(client, { maxDebounceMs: 75 });
   const pos = positionAt(c.prefix);
   const q = { uri, version: 1, position: pos, text, offset: c.prefix.length, options: { nCandidates: 1, timeBudgetMs: 150 } };
+  // Every piece the worker answers until the first suggestion, for the debug log.
+  const pieces = [];
+  const request = client.request;
+  client.request = (type, params, ...rest) => {
+    const t = performance.now();
+    const r = request.call(client, type, params, ...rest);
+    if (type === 'speculate') {
+      void r.then((x) => pieces.push({ promptTokens: params.options.promptTokens ?? 0, ms: Math.round(performance.now() - t),
+        ...(x.ok ? Object.fromEntries(Object.entries(x.value.timings).map(([k, v]) => [k, Math.round(v)])) : { error: x.error.code }) }));
+    }
+    return r;
+  };
   const tOpen = performance.now();
   const first = new Promise((resolve) => { ic.onEvent = (ev) => { if (ev.kind === 'prefetches') resolve(); }; });
   await Promise.race([first, ic.prefetch(ready, () => q)]);
   const tFirst = performance.now();
+  client.request = request;
   const coldMs = tFirst - t0;
   const prefetchMs = tFirst - tOpen;
   const prefetched = ic.counts.prefetches > 0;
@@ -61,7 +74,7 @@ window.benchFirst = async function (c, t0) {
   const firstKeyMs = performance.now() - tKey;
   ic.cancelSpeculation();
   await client.close(uri);
-  return { ok: prefetched, items: items.length, coldMs, prefetchMs, firstKeyMs, firstKeyServed: served, timings };
+  return { ok: prefetched, items: items.length, coldMs, prefetchMs, firstKeyMs, firstKeyServed: served, timings, pieces };
 };
 
 function positionAt(text) {

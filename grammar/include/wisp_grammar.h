@@ -357,7 +357,9 @@ typedef struct wisp_complete_params {
     bool speculative;        /* idle-time work at a hypothetical cursor (a suggestion accepted):
                                 the definitions block of the last prompt for this document is
                                 used wherever the cursor is and kept for the next keystrokes, so
-                                that the KV cache serves both */
+                                that the KV cache serves both; and inside a string or a comment,
+                                where a suggestion that was cut short may end, the answer goes on
+                                (WISP_MODE_NONE is for what the user types there) */
     wisp_should_stop_cb should_stop; /* may be NULL */
     void *user;
 } wisp_complete_params;
