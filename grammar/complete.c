@@ -32,8 +32,9 @@ struct wisp_engine {
     char *prompt_text;           /* result of wisp_engine_prompt_text */
     /* the window of the last prompt, kept while the user types in the same document with the
      * same prompt budget: the prefix start, and the suffix end as bytes before the end of the
-     * document */
-    const wisp_doc *sticky_doc;
+     * document (the document remembered by serial: a closed document's address may come back
+     * for another one) */
+    uint64_t sticky_doc;
     uint32_t sticky_budget;
     size_t sticky_start_u8, sticky_suffix_tail;
     /* the last definitions block, reused while the cursor stays on the same line: typing an
@@ -155,6 +156,14 @@ static wisp_status complete__check(wisp_engine *self, wisp_doc *doc, size_t pos_
     if (wisp_doc_set(doc) != self->docs)
         return wisp__fail(err, WISP_ERR_INVALID_ARG, "document %s belongs to another engine", wisp_doc_uri(doc));
     *text = wisp_doc_text(doc, len);
+    if (wisp_doc_parse_gave_up(doc) && *len > WISP_DOC_MAX_PARSE)
+        return wisp__fail(err, WISP_ERR_UNSUPPORTED, "%s: %zu bytes is over the %zu that wisp parses for completion",
+                          wisp_doc_uri(doc), *len, WISP_DOC_MAX_PARSE);
+    if (wisp_doc_parse_gave_up(doc))
+        return wisp__fail(err, WISP_ERR_UNSUPPORTED,
+                          "%s: the parser gave up on this text (over %llu operations: error recovery on text "
+                          "such as an unclosed comment full of comment openers); completion resumes once an "
+                          "edit makes it parse", wisp_doc_uri(doc), (unsigned long long)wisp__doc_parse_budget(*len));
     if (pos_u8 > *len)
         return wisp__fail(err, WISP_ERR_RANGE, "cursor at byte %zu is past the end of %s (%zu bytes)", pos_u8,
                           wisp_doc_uri(doc), *len);
@@ -191,7 +200,7 @@ static wisp_status complete__prompt(wisp_engine *self, wisp_doc *doc, const char
     in->sources = p->sources;
     in->budget = budget[0];
     in->budget_max = budget[1];
-    bool same = self->sticky_doc == doc && self->sticky_budget == budget[0];
+    bool same = self->sticky_doc == wisp__doc_serial(doc) && self->sticky_budget == budget[0];
     in->sticky_start_u8 = same ? self->sticky_start_u8 : SIZE_MAX;
     in->sticky_suffix_tail = same ? self->sticky_suffix_tail : SIZE_MAX;
     if (self->frozen_defs && same && (self->frozen_line == ctx->line || p->speculative) &&
@@ -250,7 +259,8 @@ static uint32_t complete__count_errors(TSNode node, uint32_t b, uint32_t e) {
 /*
  * Reparses the region around the cursor with `ins` inserted and counts the syntax errors near the
  * insertion. The region is the outermost definition that holds the cursor (a top-level function
- * or class parses on its own), else the whole document. Returns UINT32_MAX when the parse fails.
+ * or class parses on its own), else the whole document. Returns UINT32_MAX when the parse fails
+ * or runs over the parse budget.
  */
 static uint32_t complete__errors_with(wisp_engine *self, const wisp_context *ctx, const char *text,
                                       size_t len, size_t pos, const char *ins, size_t ins_len) {
@@ -272,7 +282,7 @@ static uint32_t complete__errors_with(wisp_engine *self, const wisp_context *ctx
     memcpy(buf + (pos - rb), ins, ins_len);
     memcpy(buf + (pos - rb) + ins_len, text + pos, re - pos);
     buf[n] = '\0';
-    TSTree *tree = wisp__docs_parse(self->docs, ctx->lang, buf, n, NULL);
+    TSTree *tree = wisp__docs_reparse_capped(self->docs, ctx->lang, NULL, buf, n, wisp__doc_parse_budget(n));
     uint32_t errors = UINT32_MAX;
     if (tree) {
         /* the edited lines: from the cursor's line start to the end of the insertion's last line */
@@ -370,7 +380,7 @@ static wisp_status complete__step_prompt(complete__call *c, wisp_error *err) {
     wisp_status st = complete__prompt(self, c->doc, c->text, c->len, c->pos_u8, c->ctx, &c->p, c->budget, &c->in,
                                       &c->pr, err);
     if (st != WISP_OK) return st;
-    self->sticky_doc = c->doc;
+    self->sticky_doc = wisp__doc_serial(c->doc);
     self->sticky_budget = c->budget[0];
     self->sticky_start_u8 = c->pr.prefix_start_u8;
     self->sticky_suffix_tail = c->len - c->pr.suffix_end_u8;

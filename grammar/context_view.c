@@ -17,7 +17,7 @@ ctx__line ctx__line_at(const char *text, size_t len, size_t pos) {
     while (s > 0 && text[s - 1] != '\n') s--;
     size_t e = pos;
     while (e < len && text[e] != '\n') e++;
-    if (e > s && text[e - 1] == '\r') e--;
+    if (e > s && e < len && text[e - 1] == '\r') e--; /* a \r before the \n; a lone one at the end is text */
     size_t i = s;
     while (i < e && (text[i] == ' ' || text[i] == '\t')) i++;
     l.start = s;

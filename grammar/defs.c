@@ -392,6 +392,8 @@ static void defs__collect(const ctx__lookup *lk, uint32_t start, uint32_t end, d
 
 /* ---- lookup and ranking --------------------------------------------------------------------- */
 
+#define DEFS__MAX_PER_NAME 8 /* definitions of one name looked at in one document */
+
 typedef struct defs__cand {
     const wisp_doc *doc;
     const defs__entry *e;
@@ -421,7 +423,11 @@ static void defs__lookup(const ctx__lookup *lk, const wisp_doc *doc, const char 
     if (!ix) return;
     const char *text = wisp_doc_text(doc, NULL);
     bool same = doc == lk->doc;
-    for (size_t i = defs__lower(ix, text, name, n); i < ix->n; i++) {
+    /* a name defined again and again (a variable reassigned at the top level of a long file) gives
+     * the prompt one definition at most: its first few are plenty, and looking at all of them made
+     * a keystroke quadratic in their number (seconds for 50,000 lines of "x = 1") */
+    size_t seen = 0;
+    for (size_t i = defs__lower(ix, text, name, n); i < ix->n && seen < DEFS__MAX_PER_NAME; i++, seen++) {
         const defs__entry *e = &ix->items[i];
         if (e->name_len != n || memcmp(text + e->name_start, name, n)) break;
         if (e->dead) continue;

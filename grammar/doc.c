@@ -12,6 +12,7 @@ struct wisp_docs {
     size_t n_docs, cap;
     TSParser *parser; /* one per set: parsing is sequential within a worker */
     TSQuery *queries[WISP_LANG_COUNT][WISP_Q_COUNT]; /* compiled on first use */
+    uint64_t next_serial;
 };
 
 struct wisp_doc {
@@ -25,6 +26,8 @@ struct wisp_doc {
     uint64_t version;
     void *derived;    /* data derived from this version (wisp__doc_set_derived), or NULL */
     const wisp__doc_derived_ops *derived_ops;
+    bool gave_up;     /* the parse ran over its budget: `tree` is that of an empty text */
+    uint64_t serial;  /* unique in its set, never reused (unlike the document's address) */
 };
 
 // tree-sitter counts in uint32_t; keep one byte spare for the NUL we append.
@@ -147,6 +150,38 @@ TSTree *wisp__docs_reparse_capped(wisp_docs *self, wisp_lang lang, const TSTree 
     return tree;
 }
 
+uint64_t wisp__doc_parse_budget(size_t len) { return 50000 + 16 * (uint64_t)len; }
+
+/*
+ * The tree of a document's text, under the parse budget and up to WISP_DOC_MAX_PARSE bytes (past
+ * that, context extraction, which is linear in the document, would take seconds a keystroke):
+ * tree-sitter's error recovery is
+ * super-linear on some broken text (6 KB of comment openers in an unclosed C comment: ~1 M
+ * operations, 10 s), and a document must never hold its worker that long. Code needs under one
+ * operation a byte; past the budget the document gets the tree of an empty text and *gave_up (so
+ * no consumer sees nodes beyond its text) until an edit makes it parse again. `old`, when given, is the previous tree already
+ * edited to match `text`. NULL + err only for a language without grammar, a text over 4 GiB or
+ * no memory.
+ */
+static TSTree *doc__parse(wisp_docs *set, wisp_lang lang, const TSTree *old, const char *text, size_t len,
+                          bool *gave_up, wisp_error *err) {
+    const TSLanguage *ts = wisp__lang_ts(lang);
+    if (!ts || !ts_parser_set_language(set->parser, ts)) {
+        wisp__fail(err, WISP_ERR_LANGUAGE, "no grammar for language %d", (int)lang);
+        return NULL;
+    }
+    if (len > DOC__MAX_LEN) {
+        wisp__fail(err, WISP_ERR_RANGE, "text of %zu bytes is over tree-sitter's 4 GiB limit", len);
+        return NULL;
+    }
+    TSTree *tree = len <= WISP_DOC_MAX_PARSE ? wisp__docs_reparse_capped(set, lang, old, text, len,
+                                                                          wisp__doc_parse_budget(len))
+                                             : NULL;
+    *gave_up = tree == NULL;
+    if (!tree) tree = wisp__docs_parse(set, lang, "", 0, err);
+    return tree;
+}
+
 // Copies `len` bytes into a fresh NUL-terminated buffer; NULL when out of memory.
 static char *doc__dup(const char *text, size_t len) {
     char *s = malloc(len + 1);
@@ -192,9 +227,10 @@ wisp_doc *wisp_doc_open(wisp_docs *docs, const char *uri, wisp_lang lang, const 
         return NULL;
     }
     doc->set = docs;
+    doc->serial = ++docs->next_serial;
     doc->lang = lang;
     doc->len = len;
-    doc->tree = wisp__docs_parse(docs, lang, doc->text, len, err);
+    doc->tree = doc__parse(docs, lang, NULL, doc->text, len, &doc->gave_up, err);
     if (!doc->tree) {
         doc__destroy(doc);
         return NULL;
@@ -267,21 +303,19 @@ wisp_status wisp_doc_edit(wisp_doc *self, size_t start_u8, size_t old_end_u8, co
         free(buf);
         return wisp__fail(err, WISP_ERR_NO_MEMORY, "%s: out of memory", self->uri);
     }
-    TSTree *edited = ts_tree_copy(self->tree);
-    ts_tree_edit(edited, &edit);
-    if (!ts_parser_set_language(self->set->parser, wisp__lang_ts(self->lang))) {
-        ts_tree_delete(edited);
-        free(buf);
-        wisp__line_index_free(&lines);
-        return wisp__fail(err, WISP_ERR_LANGUAGE, "grammar rejected by tree-sitter");
-    }
-    TSTree *tree = ts_parser_parse_string(self->set->parser, edited, buf, (uint32_t)new_len);
+    /* incremental from the edited tree; from nothing when the last parse gave up (its tree is
+     * that of an empty text, which this edit does not describe) */
+    TSTree *edited = self->gave_up ? NULL : ts_tree_copy(self->tree);
+    if (edited) ts_tree_edit(edited, &edit);
+    bool gave_up = false;
+    TSTree *tree = doc__parse(self->set, self->lang, edited, buf, new_len, &gave_up, err);
     ts_tree_delete(edited);
     if (!tree) {
         free(buf);
         wisp__line_index_free(&lines);
-        return wisp__fail(err, WISP_ERR_NO_MEMORY, "%s: reparse failed", self->uri);
+        return err ? err->code : WISP_ERR_NO_MEMORY;
     }
+    self->gave_up = gave_up;
     ts_tree_delete(self->tree);
     self->tree = tree;
     free(self->text);
@@ -307,12 +341,14 @@ wisp_status wisp_doc_set_text(wisp_doc *self, const char *text, size_t len, wisp
         free(buf);
         return wisp__fail(err, WISP_ERR_NO_MEMORY, "%s: out of memory", self->uri);
     }
-    TSTree *tree = wisp__docs_parse(self->set, self->lang, buf, len, err);
+    bool gave_up = false;
+    TSTree *tree = doc__parse(self->set, self->lang, NULL, buf, len, &gave_up, err);
     if (!tree) {
         free(buf);
         wisp__line_index_free(&lines);
         return err ? err->code : WISP_ERR_NO_MEMORY;
     }
+    self->gave_up = gave_up;
     ts_tree_delete(self->tree);
     self->tree = tree;
     free(self->text);
@@ -335,13 +371,15 @@ uint64_t wisp_doc_version(const wisp_doc *self) { return self ? self->version : 
 wisp_docs *wisp_doc_set(const wisp_doc *self) { return self ? self->set : NULL; }
 size_t wisp_doc_line_count(const wisp_doc *self) { return self ? self->lines.n_lines : 0; }
 bool wisp_doc_has_error(const wisp_doc *self) {
-    return self && ts_node_has_error(ts_tree_root_node(self->tree));
+    return self && (self->gave_up || ts_node_has_error(ts_tree_root_node(self->tree)));
 }
+bool wisp_doc_parse_gave_up(const wisp_doc *self) { return self && self->gave_up; }
 char *wisp_doc_tree_string(const wisp_doc *self) {
     return self ? ts_node_string(ts_tree_root_node(self->tree)) : NULL;
 }
 
 const TSTree *wisp__doc_tree(const wisp_doc *self) { return self->tree; }
+uint64_t wisp__doc_serial(const wisp_doc *self) { return self ? self->serial : 0; }
 TSNode wisp__doc_root(const wisp_doc *self) { return ts_tree_root_node(self->tree); }
 const wisp__line_index *wisp__doc_lines(const wisp_doc *self) { return &self->lines; }
 void *wisp__doc_derived(const wisp_doc *self, const wisp__doc_derived_ops *ops) {

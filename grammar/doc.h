@@ -13,6 +13,9 @@
 const TSTree *wisp__doc_tree(const wisp_doc *self);
 TSNode wisp__doc_root(const wisp_doc *self);
 const wisp__line_index *wisp__doc_lines(const wisp_doc *self);
+/* A number that identifies the document within its set for as long as the set lives (1, 2, ...;
+ * 0 for NULL): what to remember a document by, where its address may be reused after a close. */
+uint64_t wisp__doc_serial(const wisp_doc *self);
 
 /*
  * Data derived from the current version of a document (defs.c keeps its definition index here),
@@ -45,6 +48,10 @@ const TSQuery *wisp__docs_query(wisp_docs *self, wisp_lang lang, wisp__query_kin
  */
 TSTree *wisp__docs_parse(wisp_docs *self, wisp_lang lang, const char *text, size_t len,
                          wisp_error *err);
+/* The parser operations a text of `len` bytes may take before its parse gives up
+ * (wisp_doc_parse_gave_up). */
+uint64_t wisp__doc_parse_budget(size_t len);
+
 /* As wisp__docs_reparse, but gives up (NULL, no error filled) after about `max_ops` parser
  * operations: a deterministic budget for speculative parses such as context repairs, where error
  * recovery on badly broken text could otherwise take long. */

@@ -192,8 +192,33 @@ typedef struct prompt__window {
     uint32_t prefix_tokens, suffix_tokens; /* estimates from the line counts */
 } prompt__window;
 
+/* Where the cursor line's part of the prompt starts when the line before the cursor alone is
+ * over `limit` tokens (a minified file, a long data line): the latest start at or after `ls`, on
+ * a multiple of 64 bytes from it (so that typing at the end keeps it for a while) and a character
+ * boundary, whose text to the cursor fits in 3/4 of `limit`. Sets *tokens to that text's count. */
+static wisp_status prompt__cut_line(prompt__scratch *sc, const char *text, size_t ls, size_t pos, uint32_t limit,
+                                    size_t *start, int64_t *tokens, wisp_error *err) {
+    uint32_t target = limit - limit / 4;
+    size_t lo = 0, hi = (pos - ls) / 64 + 1; /* start = ls + 64 * step; the last step is the cursor */
+    while (hi - lo > 1) { /* invariant: step lo is over the target, step hi fits (or is the cursor) */
+        size_t mid = lo + (hi - lo) / 2, at = ls + 64 * mid;
+        while (at < pos && ((unsigned char)text[at] & 0xC0) == 0x80) at++;
+        int64_t k = prompt__tokenize(sc, text + at, pos - at, err);
+        if (k < 0) return err ? err->code : WISP_ERR_TOKENIZER;
+        if ((uint64_t)k > target) lo = mid;
+        else hi = mid;
+    }
+    size_t at = ls + 64 * hi;
+    if (at > pos) at = pos;
+    while (at < pos && ((unsigned char)text[at] & 0xC0) == 0x80) at++;
+    *start = at;
+    *tokens = prompt__tokenize(sc, text + at, pos - at, err);
+    return *tokens < 0 ? (err ? err->code : WISP_ERR_TOKENIZER) : WISP_OK;
+}
+
 /* Splits `avail` tokens between prefix and suffix (suffix ~1/4 unless the prefix needs less),
- * then picks the line boundaries. */
+ * then picks the line boundaries. A cursor line over the budget is cut from its start
+ * (prompt__cut_line), and the window starts there. */
 static wisp_status prompt__window_of(prompt__scratch *sc, const prompt_input *in, uint32_t avail,
                                      prompt__window *w, wisp_error *err) {
     const char *text = in->text;
@@ -201,9 +226,15 @@ static wisp_status prompt__window_of(prompt__scratch *sc, const prompt_input *in
     while (ls > 0 && text[ls - 1] != '\n') ls--;
     int64_t tail = prompt__tokenize(sc, text + ls, pos - ls, err);
     if (tail < 0) return err ? err->code : WISP_ERR_TOKENIZER;
+    bool cut = (uint64_t)tail > avail;
+    if (cut) {
+        wisp_status st = prompt__cut_line(sc, text, ls, pos, avail, &ls, &tail, err);
+        if (st != WISP_OK) return st;
+    }
     uint32_t room = avail > (uint32_t)tail ? avail - (uint32_t)tail : 0;
     prompt__lines pl, sl;
-    wisp_status st = prompt__prefix_lines(sc, text, ls, room, &pl, err);
+    wisp_status st = cut ? WISP_OK : prompt__prefix_lines(sc, text, ls, room, &pl, err);
+    if (cut) memset(&pl, 0, sizeof pl); /* nothing above a cut line */
     if (st != WISP_OK) return st;
     st = prompt__suffix_lines(sc, text, in->len, pos, room, &sl, err);
     if (st != WISP_OK) {
@@ -301,7 +332,7 @@ static void prompt__put(prompt__text *t, const char *s, size_t n) {
         t->failed = true;
         return;
     }
-    memcpy(t->p + t->len, s, n);
+    if (n) memcpy(t->p + t->len, s, n); /* an empty wisp_str may hold NULL */
     t->len += n;
     t->p[t->len] = '\0';
 }
@@ -332,10 +363,10 @@ static const char *prompt__basename(const char *uri) {
 
 /* The definitions block: ranked definitions not already visible in the window, each as comment
  * lines, grouped under the file they come from; then the headers of enclosing scopes that the
- * window cut off. Kept under `limit` tokens. */
+ * window cut off. Kept under `limit` tokens, `scope_limit` more with the headers. */
 static wisp_status prompt__defs(prompt__scratch *sc, const prompt_input *in,
-                                const prompt__window *w, uint32_t limit, prompt__text *out,
-                                size_t *n_defs, wisp_error *err) {
+                                const prompt__window *w, uint32_t limit, uint32_t scope_limit,
+                                prompt__text *out, size_t *n_defs, wisp_error *err) {
     const wisp_context *ctx = in->ctx;
     *n_defs = 0;
     if (!ctx) return WISP_OK;
@@ -392,7 +423,7 @@ static wisp_status prompt__defs(prompt__scratch *sc, const prompt_input *in,
         if (any) {
             int64_t k = prompt__tokenize(sc, out->p, out->len, err);
             if (k < 0) return err ? err->code : WISP_ERR_TOKENIZER;
-            if ((uint32_t)k > limit + PROMPT__SCOPES_MAX_TOKENS) {
+            if ((uint32_t)k > limit + scope_limit) {
                 out->len = mark;
                 if (out->p) out->p[mark] = '\0';
             }
@@ -431,7 +462,7 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
     /* the path line */
     bool path = (in->sources & WISP_SOURCE_PATH) && fim->sep != WISP_NO_TOKEN && in->path && *in->path;
     if (path) {
-        prompt__puts(&head, in->path);
+        prompt__put(&head, in->path, strcspn(in->path, "\r\n")); /* one line, whatever the name holds */
         prompt__put(&head, "\n", 1);
         if (head.failed) {
             st = wisp__fail(err, WISP_ERR_NO_MEMORY, "prompt: path");
@@ -443,6 +474,10 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
         st = err ? err->code : WISP_ERR_TOKENIZER;
         goto done;
     }
+    if (path && (uint64_t)k + 1 > budget / 8) { /* a path longer than code deserves: none */
+        path = false;
+        k = 0;
+    }
     uint32_t n_path = (uint32_t)k + (path ? 1 : 0);
     uint32_t defs_cap = 0;
     if (in->ctx && (in->sources & (WISP_SOURCE_DEFS | WISP_SOURCE_SCOPES))) {
@@ -450,6 +485,7 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
         if (!(in->sources & WISP_SOURCE_DEFS)) defs_cap = 0;
     }
     uint32_t scope_cap = (in->ctx && (in->sources & WISP_SOURCE_SCOPES)) ? PROMPT__SCOPES_MAX_TOKENS : 0;
+    if (scope_cap > budget / 4) scope_cap = budget / 4; /* a small budget: the headers fit in it */
     uint32_t fixed = n_path + 3;
     uint32_t avail = budget > fixed + defs_cap + scope_cap ? budget - fixed - defs_cap - scope_cap : 0;
 
@@ -465,7 +501,7 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
         }
         out->n_defs = in->frozen_n_defs;
     } else {
-        st = prompt__defs(&sc, in, &w, defs_cap, &defs, &out->n_defs, err);
+        st = prompt__defs(&sc, in, &w, defs_cap, scope_cap, &defs, &out->n_defs, err);
         if (st != WISP_OK) goto done;
     }
     k = defs.len ? prompt__tokenize(&sc, defs.p, defs.len, err) : 0;

@@ -9,7 +9,7 @@ root=$(pwd)
 # NAME or NAME=VERSION (pinned: `wisp serve` is built on libmicrohttpd and jansson, cli/README.md;
 # the relaxed-SIMD kernel module on clang-19, wasm-ld-19 and llvm-objdump-19, wasm/README.md).
 apt_pkgs=(build-essential cmake pkg-config libcmocka-dev libutf8proc-dev emscripten
-          chromium clang libclang-rt-14-dev python3 xz-utils zstd dpkg-dev ca-certificates
+          chromium clang libclang-rt-14-dev llvm-14 python3 xz-utils zstd dpkg-dev ca-certificates
           libmicrohttpd-dev=0.9.75-6 libjansson-dev=2.14-2
           clang-19=1:19.1.7-3~deb12u1 lld-19=1:19.1.7-3~deb12u1 llvm-19=1:19.1.7-3~deb12u1)
 missing=()

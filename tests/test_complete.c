@@ -364,6 +364,37 @@ static void test_window_per_budget(void **state) {
     wisp_doc_close(d);
 }
 
+/* What the engine keeps between keystrokes for one document (the prefix start, the definitions
+ * block) never carries over to another document, not even one that a reused allocation puts at
+ * the same address: in `wisp serve` every request's document is opened and closed, and one
+ * client's definitions showed up in the next client's prompt. */
+static void test_no_state_across_documents(void **state) {
+    fixture *fx = *state;
+    const char *lib = "def secret_helper(value):\n    return value * 7\n";
+    const char *a = "import lib\n\ndef main():\n    x = secret_helper(1)\n    y = \n";
+    const char *b = "import os\n\ndef other():\n    z = os.getcwd()\n    w = \n";
+    wisp_complete_params p = wisp_complete_default_params();
+    p.max_tokens = 2;
+    wisp_completion c;
+    wisp_error err;
+    size_t len;
+    for (int round = 0; round < 2; round++) {
+        wisp_doc *l = open_doc(fx, "lib.py", WISP_LANG_PYTHON, lib);
+        wisp_doc *da = open_doc(fx, "a.py", WISP_LANG_PYTHON, a);
+        assert_int_equal(wisp_complete(fx->engine, da, offset_of(a, "y = ", 4), &p, &c, &err), WISP_OK);
+        assert_non_null(strstr(wisp_engine_last_prompt(fx->engine, &len), "secret_helper(value)"));
+        const void *was = da;
+        wisp_doc_close(l);
+        wisp_doc_close(da); /* the last freed: what the next open gets from a LIFO allocator */
+        wisp_doc *db = open_doc(fx, "b.py", WISP_LANG_PYTHON, b); /* same line and size as a.py */
+        if (round == 1) assert_ptr_equal(db, was); /* the allocation is reused (not under ASan) */
+        assert_int_equal(wisp_complete(fx->engine, db, offset_of(b, "w = ", 4), &p, &c, &err), WISP_OK);
+        assert_null(strstr(wisp_engine_last_prompt(fx->engine, &len), "secret_helper"));
+        wisp_doc_close(db);
+        if (round == 0 && db != was) break; /* the allocator did not reuse it: nothing more to see */
+    }
+}
+
 /* Modes map to answer shapes. */
 static wisp_str S(const char *s) { return (wisp_str){s, strlen(s)}; }
 
@@ -418,6 +449,7 @@ int main(void) {
         cmocka_unit_test(test_window_per_budget),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_rank),        cmocka_unit_test(test_mean_logprob),
+        cmocka_unit_test(test_no_state_across_documents),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -408,6 +408,26 @@ static void test_every_position(void **state) {
     fprintf(stderr, "%zu extractions\n", total);
 }
 
+/* The line before the cursor ends at the cursor, except between the "\r" and "\n" of a line end;
+ * a lone "\r" at the end of the text is text, as positions count it (found by fuzz_doc: it was
+ * dropped from line_prefix). */
+static void test_line_prefix_ends(void **state) {
+    (void)state;
+    wisp_docs *docs = wisp_docs_new();
+    const char *text = "x = 1\r\ny = \r";
+    wisp_doc *d = wisp_doc_open(docs, "t.py", WISP_LANG_PYTHON, text, strlen(text), NULL);
+    struct { size_t pos; const char *prefix; } cases[] = {{5, "x = 1"}, {6, "x = 1"}, {7, ""}, {11, "y = "},
+                                                          {12, "y = \r"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wisp_context *c = NULL;
+        assert_int_equal(wisp_context_extract(d, cases[i].pos, NULL, &c, NULL), WISP_OK);
+        assert_int_equal(c->line_prefix.len, strlen(cases[i].prefix));
+        assert_memory_equal(c->line_prefix.ptr, cases[i].prefix, c->line_prefix.len);
+        wisp_context_free(c);
+    }
+    wisp_docs_free(docs);
+}
+
 // The definition index is shifted, not rebuilt, across keystrokes within a line: after such
 // edits anywhere (inside definitions too) the retrieved definitions equal a fresh document's.
 static void test_index_survives_edits(void **state) {
@@ -484,6 +504,7 @@ int main(void) {
         cmocka_unit_test(test_c),
         cmocka_unit_test(test_every_position),
         cmocka_unit_test(test_index_survives_edits),
+        cmocka_unit_test(test_line_prefix_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

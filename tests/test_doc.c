@@ -210,6 +210,60 @@ static void test_typing(void **state) {
     }
 }
 
+/* Text on which tree-sitter's error recovery is super-linear (an unclosed C comment full of
+ * comment openers: ~1 M operations, seconds, for 6 KB) opens, edits and closes in bounded work:
+ * the parse gives up at its budget, the document keeps its text and the tree of an empty text,
+ * and the edit that closes the comment makes it parse again. Found by fuzz_doc / fuzz_pipeline. */
+static void test_parse_budget(void **state) {
+    (void)state;
+    size_t n = 3 * 2000;
+    char *text = malloc(n + 3);
+    for (size_t i = 0; i < n; i += 3) memcpy(text + i, "/* ", 3);
+    wisp_docs *docs = wisp_docs_new();
+    wisp_error err = {0};
+    wisp_doc *d = wisp_doc_open(docs, "file:///x.c", WISP_LANG_C, text, n, &err);
+    assert_non_null(d);
+    assert_true(wisp_doc_parse_gave_up(d));
+    assert_true(wisp_doc_has_error(d));
+    size_t len;
+    assert_memory_equal(wisp_doc_text(d, &len), text, n);
+    assert_int_equal(ts_node_end_byte(wisp__doc_root(d)), 0); /* no node past the text */
+    /* a context still comes (no syntax in it) */
+    wisp_context *ctx = NULL;
+    assert_int_equal(wisp_context_extract(d, n / 2, NULL, &ctx, &err), WISP_OK);
+    wisp_context_free(ctx);
+    /* an edit that keeps the comment open: still over the budget, the text follows the edit */
+    assert_int_equal(wisp_doc_edit(d, 0, 0, "x", 1, &err), WISP_OK);
+    assert_true(wisp_doc_parse_gave_up(d));
+    assert_int_equal(wisp_doc_edit(d, 0, 1, "", 0, &err), WISP_OK);
+    /* closing the comment: one comment, parsed */
+    assert_int_equal(wisp_doc_edit(d, n, n, "*/", 2, &err), WISP_OK);
+    assert_false(wisp_doc_parse_gave_up(d));
+    assert_false(wisp_doc_has_error(d));
+    char *tree = wisp_doc_tree_string(d);
+    assert_string_equal(tree, "(translation_unit (comment))");
+    free(tree);
+    /* and back */
+    assert_int_equal(wisp_doc_set_text(d, text, n, &err), WISP_OK);
+    assert_true(wisp_doc_parse_gave_up(d));
+    /* ordinary code is far below the budget */
+    assert_int_equal(wisp_doc_set_text(d, "int f(void) { return 1; }\n", 26, &err), WISP_OK);
+    assert_false(wisp_doc_parse_gave_up(d));
+    /* a document over WISP_DOC_MAX_PARSE is kept and edited, not parsed */
+    size_t big = WISP_DOC_MAX_PARSE + 1;
+    char *huge = malloc(big);
+    for (size_t i = 0; i < big; i++) huge[i] = i % 16 == 15 ? '\n' : i % 16 ? ' ' : ';';
+    assert_int_equal(wisp_doc_set_text(d, huge, big, &err), WISP_OK);
+    assert_true(wisp_doc_parse_gave_up(d));
+    assert_int_equal(wisp_doc_edit(d, 1024, big, "", 0, &err), WISP_OK); /* back under: parsed */
+    assert_false(wisp_doc_parse_gave_up(d));
+    assert_int_equal(wisp_doc_text(d, &len)[0], ';');
+    assert_int_equal(len, 1024);
+    free(huge);
+    wisp_docs_free(docs);
+    free(text);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_find_close),
@@ -221,6 +275,7 @@ int main(void) {
         cmocka_unit_test(test_random_edits_tsx),
         cmocka_unit_test(test_random_edits_c),
         cmocka_unit_test(test_typing),
+        cmocka_unit_test(test_parse_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

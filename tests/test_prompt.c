@@ -479,6 +479,55 @@ static void test_defs_block(void **state) {
     free(b.p);
 }
 
+/* The headers of enclosing scopes cut off by the window take at most a quarter of a small budget:
+ * with the smallest budget (32) the prompt still fits (before, the headers were allowed 48 tokens
+ * whatever the budget; found by fuzz_prompt). */
+static void test_small_budget_scopes(void **state) {
+    (void)state;
+    gb b;
+    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
+    prompt_fim fim;
+    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    char doc[4096];
+    size_t n = (size_t)sprintf(doc, "class A:\n    def f(self):\n");
+    for (int i = 0; i < 40; i++) n += (size_t)sprintf(doc + n, "        value_%d = first + second * %d\n", i, i);
+    n += (size_t)sprintf(doc + n, "        return ");
+    wisp_scope scopes[3];
+    memset(scopes, 0, sizeof scopes);
+    scopes[0].kind = WISP_SCOPE_FUNCTION;
+    scopes[0].header = (wisp_str){doc + 13, 12};
+    scopes[0].indent = (wisp_str){"    ", 4};
+    scopes[0].start_u8 = 13;
+    scopes[0].end_u8 = n;
+    scopes[1].kind = WISP_SCOPE_CLASS;
+    scopes[1].header = (wisp_str){doc, 8};
+    scopes[1].end_u8 = n;
+    scopes[2].kind = WISP_SCOPE_FILE;
+    scopes[2].end_u8 = n;
+    wisp_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.lang = WISP_LANG_PYTHON;
+    ctx.mode = WISP_MODE_END_OF_LINE;
+    ctx.scopes = scopes;
+    ctx.n_scopes = 3;
+    for (uint32_t budget = 32; budget <= 1024; budget *= 2) {
+        prompt_input in = input_of(doc, n, budget);
+        in.ctx = &ctx;
+        in.path = NULL;
+        prompt p;
+        assert_int_equal(prompt_build(t, &fim, &in, &p, NULL), WISP_OK);
+        assert_true(p.n_tokens <= budget);
+        if (budget == 1024) { /* room enough: the headers are there */
+            char *s = decode(t, p.tokens, 0, p.n_tokens);
+            assert_non_null(strstr(s, "The cursor is inside:"));
+            free(s);
+        }
+        prompt_free(&p);
+    }
+    wisp_tokenizer_free(t);
+    free(b.p);
+}
+
 /* \r\n in the document reaches the model as \n (the layout it was trained on). */
 static void test_crlf(void **state) {
     (void)state;
@@ -536,6 +585,56 @@ static void test_reference_vocab(void **state) {
     free(data);
 }
 
+/* A cursor line longer than the whole budget (a minified file, a data line) is cut from its start:
+ * the prompt stays within the budget, ends with the text just before the cursor, and a long path
+ * is dropped rather than eating the budget. Before, the line went in whole and the prompt did not
+ * fit the context (found by fuzz_pipeline). */
+static void test_long_line(void **state) {
+    (void)state;
+    gb b;
+    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
+    prompt_fim fim;
+    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    size_t n = 20000;
+    char *doc = malloc(n + 32);
+    strcpy(doc, "x = [");
+    for (size_t i = 5; i < n; i += 4) memcpy(doc + i, "12, ", 4);
+    strcpy(doc + n, "]\nprint(x)\n");
+    size_t pos = n - 1;
+    while (doc[pos] != ' ') pos--; /* inside the line, at a space */
+    for (uint32_t budget = 64; budget <= 1024; budget *= 4) {
+        prompt_input in = input_of(doc, pos, budget);
+        char path[2048];
+        memset(path, 'p', sizeof path - 1);
+        path[sizeof path - 1] = 0;
+        if (budget == 256) in.path = path;
+        prompt p;
+        wisp_error err;
+        assert_int_equal(prompt_build(t, &fim, &in, &p, &err), WISP_OK);
+        assert_true(p.n_tokens <= budget);
+        assert_true(p.prefix_start_u8 > 0 && p.prefix_start_u8 < pos);
+        char *s = decode(t, p.tokens, p.tail_begin, p.n_tokens - 1);
+        assert_int_equal(strlen(s), pos - p.prefix_start_u8);
+        assert_memory_equal(s, doc + p.prefix_start_u8, pos - p.prefix_start_u8);
+        free(s);
+        if (budget == 256) assert_int_not_equal(p.tokens[0], fim.sep);
+        prompt_free(&p);
+    }
+    /* a name with a line break in it: the path line holds its first line only (found by
+     * fuzz_prompt; the rest spilled into the prompt as a line of its own) */
+    prompt_input in = input_of("x = 1\n", 6, 256);
+    in.path = "src/a.py\r\nmore";
+    prompt p;
+    assert_int_equal(prompt_build(t, &fim, &in, &p, NULL), WISP_OK);
+    char *s = decode(t, p.tokens, 0, p.part_end[PROMPT_PART_PATH]);
+    assert_string_equal(s, "<|file_sep|>src/a.py\n");
+    free(s);
+    prompt_free(&p);
+    free(doc);
+    wisp_tokenizer_free(t);
+    free(b.p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fim_spellings), cmocka_unit_test(test_layout),
@@ -543,6 +642,7 @@ int main(void) {
         cmocka_unit_test(test_sticky_start),  cmocka_unit_test(test_sticky_suffix),
         cmocka_unit_test(test_defs_block),
         cmocka_unit_test(test_crlf),          cmocka_unit_test(test_reference_vocab),
+        cmocka_unit_test(test_long_line),     cmocka_unit_test(test_small_budget_scopes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

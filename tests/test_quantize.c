@@ -340,6 +340,27 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* Weights that are inf or NaN (a broken or hostile file) quantize to defined values: a NaN to
+ * zero, a block holding an inf to zeros (its scale is inf); the rest of the row as usual. Before,
+ * the float-to-int conversion of such values was undefined behaviour (UBSan, fuzz_gguf). */
+static void test_non_finite_weights(void **state) {
+    (void)state;
+    float x[64];
+    for (int i = 0; i < 64; i++) x[i] = (float)(i % 7) - 3.0f;
+    x[5] = NAN;
+    x[40] = INFINITY;
+    x[41] = -INFINITY;
+    block_q8_0 q8[2];
+    wisp_quantize_row_q8_0(x, q8, 64);
+    assert_int_equal(q8[0].qs[5], 0);
+    assert_int_equal(q8[0].qs[6], (int8_t)roundf(x[6] / 3.0f * 127.0f));
+    for (int j = 0; j < 32; j++) assert_int_equal(q8[1].qs[j], 0);
+    block_q4_0 q4[2];
+    wisp_quantize_row_q4_0(x, q4, 64);
+    assert_int_equal(q4[0].qs[5] & 0x0f, 8);
+    for (int j = 0; j < 16; j++) assert_int_equal(q4[1].qs[j], 0x88);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_q8_0),
@@ -352,6 +373,7 @@ int main(void) {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_adds_file_type),
         cmocka_unit_test(test_misaligned_source),
+        cmocka_unit_test(test_non_finite_weights),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

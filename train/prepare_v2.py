@@ -39,11 +39,21 @@ def _init(tok_path):
     ENC = Encoder(Tokenizer.from_file(tok_path))
 
 
+def file_docs(r, variant, failed):
+    """The FIM documents of record r, or none when the transform fails on it: one bad file costs
+    that file, not the shards it came with (lease 2 lost 10 of 13 shards to one exception)."""
+    try:
+        return fim.file_docs(r["path"], r["text"], variant)
+    except Exception as e:  # noqa: BLE001 - any failure of the transform on this file
+        failed.append(f"{r['path']}: {type(e).__name__}: {e}")
+        return []
+
+
 def encode_package(job):
-    """(train [(lang, ids)], val [(lang, ids)]) of one package's records for all variants."""
+    """(train [(lang, ids)], val [(lang, ids)], failures) of one package's records for all variants."""
     recs, variants, seed = job
     rng = random.Random(seed)
-    train, val = [], []
+    train, val, failed = [], [], []
     val_recs = [r for r in recs if is_val(r["path"])]
     train_recs = [r for r in recs if not is_val(r["path"])]
     for v in range(variants):
@@ -51,15 +61,16 @@ def encode_package(job):
         rng.shuffle(order)
         docs, langs = [], []
         for r in order:
-            d = fim.file_docs(r["path"], r["text"], v)
+            d = file_docs(r, v, failed)
             docs.extend(d)
             langs.extend([r["lang"]] * len(d))
         if docs:
             train.append([(lg, a) for lg, a in zip(langs, ENC.encode(docs))])
     for r in val_recs:
-        d = fim.file_docs(r["path"], r["text"], 1000)
-        val.extend((r["lang"], a) for a in ENC.encode(d))
-    return train, val
+        d = file_docs(r, 1000, failed)
+        if d:
+            val.extend((r["lang"], a) for a in ENC.encode(d))
+    return train, val, failed
 
 
 def read_shards(paths):
@@ -91,7 +102,10 @@ def main():
     groups, val = [], {lg: [] for lg in LANGS}
     counts = collections.Counter()
     with multiprocessing.Pool(args.workers, initializer=_init, initargs=(args.tokenizer,)) as pool:
-        for tr, va in pool.imap_unordered(encode_package, jobs, chunksize=1):
+        for tr, va, failed in pool.imap_unordered(encode_package, jobs, chunksize=1):
+            for f in failed:
+                print(f"prepare_v2: FIM transform failed, file left out: {f}", file=sys.stderr, flush=True)
+            counts["fim_failed"] += len(failed)
             groups.extend(tr)
             for lg, a in va:
                 val[lg].append(a)

@@ -9,6 +9,7 @@
  */
 #include <assert.h>
 #include <emscripten.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ typedef struct js_item {
     uint32_t end_line;
     uint32_t end_col_u16;
     uint32_t n_tokens;
+    float mean_logprob;      /* the model's mean log-probability per token: its confidence */
 } js_item;
 
 typedef struct js_result {
@@ -44,12 +46,14 @@ typedef struct js_result {
 
 /* Every offset engine.ts reads (its RESULT_TIMINGS, RESULT_ITEMS, ITEM_BYTES and the u32 / f64
  * indexes in Engine.complete and Engine.engineError): a change here fails the build. */
-static_assert(sizeof(js_item) == 36, "engine.ts reads js_item as 9 x u32 (ITEM_BYTES)");
+static_assert(sizeof(js_item) == 40, "engine.ts reads js_item as 9 x u32 + 1 f32 (ITEM_BYTES)");
 static_assert(offsetof(js_item, text) == 0 && offsetof(js_item, text_len) == 4 &&
                   offsetof(js_item, start_off_u16) == 8 && offsetof(js_item, start_line) == 12 &&
                   offsetof(js_item, start_col_u16) == 16 && offsetof(js_item, end_off_u16) == 20 &&
                   offsetof(js_item, end_line) == 24 && offsetof(js_item, end_col_u16) == 28,
               "engine.ts reads js_item's fields as u32 0..7");
+static_assert(offsetof(js_item, mean_logprob) == 36 && sizeof(float) == 4,
+              "engine.ts reads js_item's mean_logprob as f32 9 (ITEM_LOGPROB)");
 static_assert(offsetof(js_result, n_items) == 0 && offsetof(js_result, mode) == 4 &&
                   offsetof(js_result, n_prompt) == 8 && offsetof(js_result, n_reused) == 12 &&
                   offsetof(js_result, n_generated) == 16,
@@ -107,22 +111,56 @@ EMSCRIPTEN_KEEPALIVE wisp_doc *wisp_js_doc_open(wisp_engine *engine, const char 
                                                 size_t len) {
     wisp_lang lang = wisp_lang_from_id(language_id);
     if (lang == WISP_LANG_NONE) lang = wisp_lang_from_path(uri);
+    if (lang == WISP_LANG_NONE) {
+        js_err.code = WISP_ERR_LANGUAGE;
+        snprintf(js_err.message, sizeof js_err.message,
+                 "no grammar for language '%.64s' (%.120s): wisp completes python, javascript, typescript, tsx and c",
+                 language_id, uri);
+        return NULL;
+    }
     return wisp_doc_open(wisp_engine_docs(engine), uri, lang, text, len, &js_err);
 }
 
 EMSCRIPTEN_KEEPALIVE void wisp_js_doc_close(wisp_doc *doc) { wisp_doc_close(doc); }
 
 /* Applies one editor change: replace `len_u16` UTF-16 units at UTF-16 offset `off_u16` by `len`
- * bytes of UTF-8 `text`. Returns a wisp_status. */
+ * bytes of UTF-8 `text`. Returns a wisp_status: WISP_ERR_RANGE for a range past the end or one
+ * whose ends fall inside a character (between the halves of a surrogate pair, between the \r
+ * and \n of a line end), which the editor's text cannot have meant the same way: the worker
+ * reopens the document rather than edit somewhere else. */
 EMSCRIPTEN_KEEPALIVE int wisp_js_doc_edit_u16(wisp_doc *doc, size_t off_u16, size_t len_u16,
                                               const char *text, size_t len) {
     wisp_pos start, end;
+    if (off_u16 + len_u16 < off_u16) {
+        js_err.code = WISP_ERR_RANGE;
+        snprintf(js_err.message, sizeof js_err.message, "edit range overflows");
+        return WISP_ERR_RANGE;
+    }
     wisp_status st = wisp_doc_pos_at_u16(doc, off_u16, &start, &js_err);
     if (st != WISP_OK) return st;
     st = wisp_doc_pos_at_u16(doc, off_u16 + len_u16, &end, &js_err);
     if (st != WISP_OK) return st;
+    if (start.off_u16 != off_u16 || end.off_u16 != off_u16 + len_u16) {
+        js_err.code = WISP_ERR_RANGE;
+        snprintf(js_err.message, sizeof js_err.message, "edit [%zu, %zu) splits a character of %s",
+                 off_u16, off_u16 + len_u16, wisp_doc_uri(doc));
+        return WISP_ERR_RANGE;
+    }
     return wisp_doc_edit(doc, start.pos_u8, end.pos_u8, text, len, &js_err);
 }
+
+/* The document's text (its bytes, wisp_js_doc_text_len of them; owned by the document), for the
+ * worker's sync check. */
+EMSCRIPTEN_KEEPALIVE const char *wisp_js_doc_text(wisp_doc *doc) { return wisp_doc_text(doc, NULL); }
+EMSCRIPTEN_KEEPALIVE uint32_t wisp_js_doc_text_len(wisp_doc *doc) {
+    size_t len = 0;
+    wisp_doc_text(doc, &len);
+    return (uint32_t)len;
+}
+
+/* Bytes of the WebAssembly heap in use by malloc (the heap itself only ever grows): what a soak
+ * test watches for leaks. */
+EMSCRIPTEN_KEEPALIVE uint32_t wisp_js_heap_used(void) { return (uint32_t)mallinfo().uordblks; }
 
 /* Replaces the whole text of a document. Returns a wisp_status. */
 EMSCRIPTEN_KEEPALIVE int wisp_js_doc_set_text(wisp_doc *doc, const char *text, size_t len) {
@@ -177,6 +215,7 @@ EMSCRIPTEN_KEEPALIVE int wisp_js_complete(wisp_engine *engine, wisp_doc *doc, ui
         it->end_line = (uint32_t)b.line;
         it->end_col_u16 = (uint32_t)b.col_u16;
         it->n_tokens = c->n_tokens;
+        it->mean_logprob = c->mean_logprob;
     }
     return WISP_OK;
 }

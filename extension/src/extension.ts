@@ -2,12 +2,14 @@
  * wisp for VS Code for the Web: offline ghost-text completions from a small code model running in
  * a Web Worker next to the extension host. Nothing typed leaves the machine: the worker fetches
  * only the extension's own wasm and model (or the user's modelUrl), and keeps the model in Cache
- * Storage so later starts need no network.
+ * Storage so later starts need no network. Only when the user names a remote endpoint in their
+ * user settings (wisp.endpoint.*, off by default) is code sent there (wasm/src/remote.ts).
  */
 import * as vscode from 'vscode';
 import { WispClient, type DocSource } from '../../wasm/src/client.js';
 import { LANGUAGE_IDS } from '../../wasm/src/languages.js';
 import type { TextChange } from '../../wasm/src/protocol.js';
+import { EXTRA_FILES, RemoteEndpoint } from '../../wasm/src/remote.js';
 import { WispInlineProvider } from './provider.js';
 import { readSettings } from './settings.js';
 import { Status } from './status.js';
@@ -27,8 +29,9 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   // VS Code for the Web lets an extension start a nested worker from its own files.
   const workerUrl = vscode.Uri.joinPath(context.extensionUri, 'dist', 'wisp-worker.js').toString(true);
-  const worker = new Worker(workerUrl, { name: 'wisp' });
-  const client = new WispClient(worker, source);
+  // A worker that dies or hangs is replaced (WispClient's watchdog); the documents follow.
+  const spawn = () => new Worker(workerUrl, { name: 'wisp' });
+  const client = new WispClient(spawn(), source, { respawn: spawn });
   context.subscriptions.push({ dispose: () => client.dispose() });
 
   client.onProgress = (ev) => {
@@ -36,6 +39,8 @@ export function activate(context: vscode.ExtensionContext): void {
     else status.loading(ev.phase === 'storage' ? 'reading the model from browser storage' : ev.phase === 'verify' ? 'verifying the model' : 'loading the model');
   };
   const s = readSettings();
+  for (const p of s.problems) output.appendLine(`[wisp] setting ignored: ${p}`);
+  const settingsNote = s.problems.length ? `; settings: ${s.problems.join('; ')}` : '';
   const bundled = vscode.Uri.joinPath(context.extensionUri, 'dist', WISP_MODEL_FILE).toString(true);
   const model = s.modelUrl
     ? { kind: 'url' as const, url: s.modelUrl, sha256: s.modelSha256 || undefined }
@@ -54,12 +59,20 @@ export function activate(context: vscode.ExtensionContext): void {
         return false;
       }
       const i = r.value;
-      const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms`;
+      // storage full or refused: the engine runs, the next start downloads again; say so
+      const stored = i.storageError ? `; ${i.storageError}` : '';
+      const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms${stored}${settingsNote}`;
       status.ready(detail);
       output.appendLine(`[wisp] ready: ${detail}; ${i.simd} build, wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
       console.log(`[wisp] ready fromCache=${i.modelFromCache} sha256=${i.modelSha256} startMs=${Date.now() - t0}`);
       return true;
     });
+
+  client.onRestart = (reason, again) => {
+    status.loading(`restarting the engine (${reason})`);
+    output.appendLine(`[wisp] ${reason}; starting a new worker`);
+    void again.then((r) => (r.ok ? status.ready('restarted') : status.error(r.error.message)));
+  };
 
   // The first completion in a language pays for compiling its queries; pay it as soon as a
   // document of that language is open instead of at the first keystroke.
@@ -73,7 +86,50 @@ export function activate(context: vscode.ExtensionContext): void {
   vscode.workspace.textDocuments.forEach(warm);
   context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(warm));
 
-  const provider = new WispInlineProvider(client, ready, readSettings, status);
+  // The remote endpoint: its failures are log lines (the output channel, and the console for the
+  // tests); a refused key is said once, with a way to set it.
+  const log = (line: string) => {
+    output.appendLine(`[wisp] ${line}`);
+    console.log(`[wisp] ${line}`);
+  };
+  const KEY = 'wisp.endpoint.apiKey';
+  const endpoint = new RemoteEndpoint({
+    log,
+    onAuthError: (message) => {
+      status.error(message);
+      void vscode.window.showWarningMessage(`wisp: ${message}. Local suggestions meanwhile.`, 'Set API Key').then((pick) => {
+        if (pick) void vscode.commands.executeCommand('wisp.setEndpointKey');
+      });
+    },
+    related: (uri, languageId) => vscode.workspace.textDocuments
+      .filter((d) => d.uri.toString() !== uri && d.languageId === languageId && d.uri.scheme !== 'output')
+      .slice(0, EXTRA_FILES)
+      .map((d) => ({ filename: d.uri.path.slice(d.uri.path.lastIndexOf('/') + 1), text: d.getText() })),
+  });
+  const loadKey = () => context.secrets.get(KEY).then((key) => endpoint.configure({ apiKey: key ?? '' }));
+  // No request before the key is read (a request without it would be refused).
+  const keyRead = loadKey().then(() => true, () => true);
+  context.subscriptions.push(context.secrets.onDidChange((e) => (e.key === KEY ? void loadKey() : undefined)));
+  // VS Code for the Web's extension host may fetch https: URLs, and plain http only on localhost
+  // and 127.0.0.1 (its content security policy): say so once per URL instead of a bare failure.
+  let warnedUrl = '';
+  const checkUrl = () => {
+    const { url, mode } = readSettings().endpoint;
+    if (mode === 'off' || !url || url === warnedUrl) return;
+    warnedUrl = url;
+    try {
+      const u = new URL(url);
+      if (u.protocol === 'http:' && u.hostname !== 'localhost' && u.hostname !== '127.0.0.1') {
+        log(`endpoint: ${url}: VS Code for the Web connects to plain http only on localhost and 127.0.0.1; use https`);
+      }
+    } catch {
+      // RemoteEndpoint says what is wrong with it at the first request
+    }
+  };
+  checkUrl();
+  context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => (e.affectsConfiguration('wisp.endpoint') ? checkUrl() : undefined)));
+
+  const provider = new WispInlineProvider(client, Promise.all([ready, keyRead]).then(([up]) => up), readSettings, status, endpoint);
   const lastVersion = new WeakMap<vscode.TextDocument, number>();
   const selector = LANGUAGE_IDS.map((language) => ({ language }));
   context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider(selector, provider));
@@ -112,6 +168,30 @@ export function activate(context: vscode.ExtensionContext): void {
       provider.enabled = !provider.enabled;
       if (provider.enabled) status.ready('turned on');
       else status.off();
+    }),
+    // The endpoint's answer at the cursor now, whatever the mode's policy (but `off`).
+    vscode.commands.registerCommand('wisp.askEndpoint', async () => {
+      const { mode, url } = readSettings().endpoint;
+      if (mode === 'off' || !url) {
+        void vscode.window.showInformationMessage('wisp: no endpoint. Set "wisp.endpoint.url" and "wisp.endpoint.mode" (fallback or prefer) in your user settings.');
+        return;
+      }
+      provider.toEndpointNext = true;
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    }),
+    // The key goes to the editor's secret storage, never to settings.json.
+    vscode.commands.registerCommand('wisp.setEndpointKey', async () => {
+      const key = await vscode.window.showInputBox({
+        title: 'wisp: API key of the completion endpoint',
+        prompt: 'Sent as "Authorization: Bearer KEY" to wisp.endpoint.url. Empty: no key.',
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (key === undefined) return;
+      if (key) await context.secrets.store(KEY, key);
+      else await context.secrets.delete(KEY);
+      await loadKey();
+      log(`endpoint: API key ${key ? 'set' : 'removed'}`);
     }),
     vscode.commands.registerCommand('wisp.showLastPrompt', async () => {
       const r = await client.lastPrompt();

@@ -1,6 +1,6 @@
 /*
- * The status bar item: what wisp is doing right now (downloading n%, ready, the last latency,
- * off, an error), clicking it toggles wisp.
+ * The status bar item: what wisp is doing right now (downloading n%, ready, the last latency and
+ * whether the remote endpoint answered, off, an error), clicking it toggles wisp.
  */
 import * as vscode from 'vscode';
 
@@ -32,8 +32,10 @@ export class Status implements vscode.Disposable {
     this.set('$(sparkle) wisp', `wisp: ready (${detail})`);
   }
 
-  latency(ms: number): void {
-    this.set(`$(sparkle) wisp ${Math.round(ms)} ms`, `wisp: last suggestion took ${ms.toFixed(1)} ms`);
+  /** The last suggestion: from the local engine, or from the remote endpoint at `host`. */
+  latency(ms: number, host?: string): void {
+    if (host) this.set(`$(cloud) wisp endpoint ${Math.round(ms)} ms`, `wisp: last suggestion from the endpoint ${host}, ${ms.toFixed(1)} ms`);
+    else this.set(`$(sparkle) wisp ${Math.round(ms)} ms`, `wisp: last suggestion took ${ms.toFixed(1)} ms`);
   }
 
   off(): void {

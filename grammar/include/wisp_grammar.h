@@ -144,8 +144,17 @@ const char *wisp_doc_uri(const wisp_doc *self);        /* owned by the document 
 uint64_t wisp_doc_version(const wisp_doc *self);       /* 0 when opened, +1 for every change */
 wisp_docs *wisp_doc_set(const wisp_doc *self);          /* the set it belongs to (borrowed) */
 size_t wisp_doc_line_count(const wisp_doc *self);      /* >= 1 ("" has one empty line) */
-/* True when the tree holds ERROR or MISSING nodes (tree-sitter recovered from a syntax error). */
+/* True when the tree holds ERROR or MISSING nodes (tree-sitter recovered from a syntax error),
+ * or when the parse gave up. */
 bool wisp_doc_has_error(const wisp_doc *self);
+/* True when the current text was not parsed: it is over WISP_DOC_MAX_PARSE bytes, or parsing it
+ * ran over its budget (about 16 parser operations a byte; code needs under one, but tree-sitter's
+ * error recovery is super-linear on some broken text, such as many comment openers in an unclosed
+ * C comment). The document then keeps its text and the tree of an empty text: contexts see no
+ * syntax, wisp_complete answers WISP_ERR_UNSUPPORTED, and the next edit or wisp_doc_set_text
+ * tries again. */
+bool wisp_doc_parse_gave_up(const wisp_doc *self);
+#define WISP_DOC_MAX_PARSE ((size_t)4 << 20) /* bytes: larger documents are kept, not parsed */
 /* The syntax tree as an S-expression (ts_node_string), for tests and `wisp context --tree`;
  * the caller frees it with free(). NULL when out of memory. */
 char *wisp_doc_tree_string(const wisp_doc *self);

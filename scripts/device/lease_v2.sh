@@ -17,7 +17,7 @@
 # state and a 200-step warm-up; everything else is the same). Shards sent by later `add` calls join
 # the running main run as soon as they are prepared (train.py --data-watch, checked every 2 min);
 # LANG_WEIGHTS=python=0.3,... rebalances the languages (train.py --lang-weights, capped by
-# MAX_PASSES); SMOKE=0 skips
+# MAX_PASSES); SITE=0 skips the site-packages shard (4 minutes to build there); SMOKE=0 skips
 # the smoke test (a continued run has passed it before).
 #
 # ABLATE="name dim layers heads kv ffn options" lines (one pair: NAME and NAME-exit) train beside a
@@ -65,6 +65,11 @@ d-muon-exit 320 20 5 1 864 --opt muon --lr 2e-3 --muon-lr 0.02 --exit-layer 8 --
 
 stage() { echo "=== $(date -u +%T) $*"; }
 
+parts_state() { # what the main run can read, and any shard set that failed to prepare
+  echo "prepared: $(cd $W && ls -d tok-[0-9][0-9][0-9] 2>/dev/null | tr '\n' ' ')waiting: $(ls $W/incoming/*.jsonl.xz 2>/dev/null | wc -l) shard(s)"
+  grep -h -E "Traceback|Error|left out" $W/log/add.log $W/log/pipeline.log 2>/dev/null | tail -3 | sed 's/^/PREPARE PROBLEM: /'
+}
+
 take_shards() { # copy carried shards not seen before into incoming/
   for f in .carry/wisp-corpus/shard-*.jsonl.xz; do
     [ -f "$f" ] || continue
@@ -111,7 +116,7 @@ pipeline() {
   stage python-site
   # Python of the machine's own site-packages + stdlib (licence per distribution), checked for
   # benchmark overlap like every other shard
-  if [ ! -f $W/incoming/shard-site.jsonl.xz ] && [ ! -f $W/incoming/shard-site.jsonl.xz.done ]; then
+  if [ "${SITE:-1}" != 0 ] && [ ! -f $W/incoming/shard-site.jsonl.xz ] && [ ! -f $W/incoming/shard-site.jsonl.xz.done ]; then
     python3 train/corpus/python_site.py --out $W/python-site.jsonl && \
     python3 train/corpus/decontaminate.py --overlap wisp2/heldout/overlap.py --near-dup --out $W/site.tmp.jsonl.xz $W/python-site.jsonl \
       | tee $W/out/site-overlap.json && mv $W/site.tmp.jsonl.xz $W/incoming/shard-site.jsonl.xz || return 1
@@ -187,7 +192,7 @@ case "${1:-}" in
     take_shards
     nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
     python3 -c 'import torch, tokenizers; print("torch", torch.__version__, "tokenizers", tokenizers.__version__, torch.cuda.get_device_name(0))'
-    (export -f pipeline prepare_new prepare_locked stage ablate; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE ABLATE ABLATE_STEPS MAX_PASSES TOK_S
+    (export -f pipeline prepare_new prepare_locked stage ablate; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE SITE ABLATE ABLATE_STEPS MAX_PASSES TOK_S
      setsid nohup bash -c 'pipeline; echo "=== pipeline exit $?"' > $W/log/pipeline.log 2>&1 < /dev/null &)
     for i in $(seq 1 ${2:-100}); do
       sleep 3
@@ -197,9 +202,10 @@ case "${1:-}" in
   add)
     take_shards
     (export -f prepare_new prepare_locked stage; export W; setsid nohup bash -c prepare_new >> $W/log/add.log 2>&1 < /dev/null &)
-    ls -la $W/incoming; tail -5 $W/log/add.log 2>/dev/null ;;
+    ls -la $W/incoming; parts_state ;;
   watch)
     sleep ${2:-0}
+    parts_state
     tail -25 $W/log/pipeline.log; for f in $W/runs/*.log; do echo "--- $f"; tail -2 $f; done
     tail -3 $W/log/add.log 2>/dev/null; ls $W/out; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv ;;
   finish) # finish S FILE...: wait up to S seconds for the pipeline's end, then fetch FILE... and a
@@ -208,6 +214,7 @@ case "${1:-}" in
       grep -q "pipeline exit" $W/log/pipeline.log && break
       sleep 5
     done
+    parts_state
     tail -25 $W/log/pipeline.log
     if grep -q "pipeline exit" $W/log/pipeline.log; then
       shift 2

@@ -1,6 +1,8 @@
 #!/bin/bash
-# Groups the packed shards (.carry/wisp-corpus/shard-v2-*.jsonl.xz, from train/corpus/pack.sh,
-# and any extra shard-v2-*.jsonl.xz put in .carry/stage/ beforehand) into what each GPU call of a
+# Groups the packed shards (.carry/wisp-corpus/shard-v2-*.jsonl.xz, from train/corpus/pack.sh;
+# the TypeScript/JavaScript extension's .carry/wisp-corpus-ts/shard-v2-ts-*.jsonl.xz, from
+# train/corpus/rebuild_ts.sh, copied; any other shard-v2-*.jsonl.xz put in .carry/stage/
+# beforehand) into what each GPU call of a
 # lease carries, under the run tool's 64 MiB per call. Every call is made with the shipped model
 # out of the index (scripts/device/tree_model.sh out; `in` after the lease):
 #   .carry/wisp-corpus/   the smallest shard, for the `start` call, which also carries .carry/wisp2
@@ -17,6 +19,9 @@ resume=$(du -sb .carry/resume 2>/dev/null | cut -f1 || echo 0)
 start_room=$((LIMIT - tree - meta - ${resume:-0} - 1024 * 1024))
 add_room=$((LIMIT - tree - 2 * 1024 * 1024))
 mkdir -p .carry/stage && mv .carry/wisp-corpus/shard-v2-*.jsonl.xz .carry/send*/shard-v2-*.jsonl.xz .carry/stage/ 2>/dev/null || true
+for f in .carry/wisp-corpus-ts/shard-v2-ts-*.jsonl.xz; do
+  [ -f "$f" ] && [ ! -f ".carry/stage/$(basename "$f")" ] && cp "$f" .carry/stage/
+done
 rm -rf .carry/send*
 mapfile -t shards < <(ls -S -r .carry/stage/shard-v2-*.jsonl.xz)
 first=${shards[0]}

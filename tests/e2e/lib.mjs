@@ -1,6 +1,7 @@
 // Shared harness of the end-to-end tests: the localhost server, Chromium through playwright-core
-// with the flags TOOLCHAIN.md lists and a fresh profile per test, and a network guard that sees
-// every request the page (and its workers) makes.
+// with the flags headless runs here need and a fresh profile per test, a network guard that sees
+// every request the page (and its workers) makes, and a real `wisp serve` as a remote endpoint.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -31,9 +32,10 @@ export function freshProfile(tag) {
  * Launches Chromium on `profile` (a --user-data-dir; reuse it for a "second start"). Every request
  * of the context, workers included, goes through the guard: requests to anywhere but the local
  * server are aborted and recorded as violations, as are requests whose URL or body carries any of
- * the `secrets` (text the test types).
+ * the `secrets` (text the test types). Origins in `allow` (a remote endpoint the test named) pass,
+ * typed text included; their requests are recorded with their bodies.
  */
-export async function launch(profile, { origin, secrets = [] } = {}) {
+export async function launch(profile, { origin, secrets = [], allow = [] } = {}) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -46,8 +48,12 @@ export async function launch(profile, { origin, secrets = [] } = {}) {
     const req = route.request();
     const url = req.url();
     const body = req.postData() ?? '';
-    log.requests.push({ url, method: req.method() });
     const u = new URL(url);
+    if (allow.includes(u.origin)) {
+      log.requests.push({ url, method: req.method(), body });
+      return route.continue();
+    }
+    log.requests.push({ url, method: req.method() });
     const local = u.origin === origin || u.protocol === 'data:' || u.protocol === 'blob:';
     if (!local) {
       log.violations.push(`request leaves localhost: ${req.method()} ${url}`);
@@ -73,3 +79,36 @@ export function countRequests(log, pathSuffix) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A real `wisp serve` (build/wisp) on a free port of 127.0.0.1, serving `model`, as the remote
+ * endpoint of the editors' tests. `health()` reads its counters; `stop()` ends it (SIGTERM) and
+ * waits for it.
+ */
+export async function startWispServe(model, args = []) {
+  const proc = spawn(join(root, 'build', 'wisp'), ['serve', '--model', model, '--port', '0', '--threads', '1', ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  const url = await new Promise((resolve, reject) => {
+    let err = '';
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on (http:\/\/[^ ]+:\d+)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    proc.on('exit', (code) => reject(new Error(`wisp serve exited (${code}): ${err}`)));
+  });
+  proc.stderr.resume();
+  const exited = new Promise((r) => proc.on('exit', r));
+  return {
+    url,
+    origin: new URL(url).origin,
+    health: () => fetch(`${url}/health`).then((r) => r.json()),
+    /** POSTs `body` (an object) to `path` as a client on this machine would; the parsed answer. */
+    post: (path, body) => fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json()),
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -6,15 +6,19 @@
 //   (b) typing the suggested characters keeps the ghost text, each key served by the remembered
 //       suggestion and none by the engine (registerWisp's onInline events, recorded by the page),
 //       and Tab shows the next suggestion from the speculative one, with no engine request
+//   (e) the remote endpoint of the shared code, OpenAI kind, prefer mode, against a real `wisp
+//       serve` serving another model: its answer as ghost text and in the status line, under the
+//       demo's Content-Security-Policy; with the server stopped, local answers
 //   and the package's type declarations: a TypeScript consumer of @wisp/monaco type-checks
-// Screenshots: tests/artifacts/monaco-<language>.png, monaco-typed-through.png, monaco-next-suggestion.png
+// Screenshots: tests/artifacts/monaco-<language>.png, monaco-typed-through.png, monaco-next-suggestion.png, monaco-endpoint.png
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { artifacts, countRequests, freshProfile, launch, root, startServer } from './lib.mjs';
+import { artifacts, countRequests, freshProfile, launch, root, startServer, startWispServe } from './lib.mjs';
+const { shapeAnswer } = await import(join(root, 'wasm', 'dist', 'node.mjs'));
 
 const MODEL_PATH = '/models/wisp-default.gguf';
 // Distinctive names, so that a leak of the typed text is recognisable in any request.
@@ -242,5 +246,70 @@ test('Monaco: typing the suggested characters keeps the ghost text with no new e
     assert.deepEqual(log.violations, []);
   } finally {
     await context.close();
+  }
+});
+
+test('Monaco: the endpoint (OpenAI kind, prefer mode, wisp serve with another model) answers first; stopped, local answers continue', { timeout: 240_000 }, async () => {
+  const serve = await startWispServe(join(root, 'fixtures', 'reference', 'trained.gguf'));
+  const { context, page, log, consoleLines } = await launch(freshProfile('monaco-endpoint'), { origin, secrets, allow: [serve.origin] });
+  try {
+    const res = await page.goto(`${origin}/?endpoint=${encodeURIComponent(serve.url)}&endpointMode=prefer&endpointKind=openai&endpointTimeoutMs=60000`);
+    assert.match(res.headers()['content-security-policy'] ?? '', /connect-src 'self' http:\/\/localhost:\* http:\/\/127\.0\.0\.1:\*/,
+      'the demo page lets the page connect to itself and to endpoints on this machine only');
+    await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
+    assert.equal((await page.evaluate(() => window.demo.ready)).ok, true);
+    const typeAt = async (text, next) => {
+      await page.evaluate(() => {
+        window.demo.select('python');
+        const ed = window.demo.editor;
+        const m = ed.getModel();
+        ed.setPosition({ lineNumber: m.getLineCount(), column: m.getLineMaxColumn(m.getLineCount()) });
+        ed.focus();
+      });
+      await page.keyboard.type(text, { delay: 30 });
+      await page.keyboard.type(next, { delay: 90 });
+    };
+    await typeAt('\ndef wisp_remote_scale(values, factor):\n', 'return [v * ');
+    await page.waitForFunction(() => window.demo.lastSource === 'endpoint', null, { timeout: 120_000 });
+    const status = await page.textContent('#status');
+    assert.match(status, /from the endpoint/, 'the status line says where the suggestion came from');
+    const sent = log.requests.filter((r) => r.url.startsWith(serve.url));
+    assert.ok(sent.length >= 1 && sent.every((r) => r.url === `${serve.url}/v1/completions`), JSON.stringify(sent.map((r) => r.url)));
+    const body = JSON.parse(sent.at(-1).body);
+    assert.ok(body.prompt.endsWith('return [v * ') && typeof body.suffix === 'string', 'prompt (before the cursor) and suffix');
+    // The ghost text is the server's answer to that very request, as the shared code shapes it
+    // (one line here: the editor closed the bracket after the cursor).
+    const answer = (await serve.post('/v1/completions', body)).choices[0].text;
+    const at = await page.evaluate(() => {
+      const ed = window.demo.editor;
+      const text = ed.getModel().getValue();
+      const offset = ed.getModel().getOffsetAt(ed.getPosition());
+      return { uri: 'file:///demo/sample.py', text, offset, position: { line: 0, character: 0 }, options: {} };
+    });
+    const want = shapeAnswer(answer, at);
+    assert.ok(want, `the server's answer is not blank here: ${JSON.stringify(answer)}`);
+    const shown = await page.evaluate(() => window.demo.lastResult.items[0].text);
+    assert.equal(shown, want, 'the suggestion is wisp serve\'s answer');
+    await page.screenshot({ path: join(artifacts, 'monaco-endpoint.png') });
+    assert.ok(await waitGhost(page), 'shown as ghost text');
+    assert.ok((await page.evaluate(() => window.wisp.counts.endpoint)) >= 1);
+
+    await serve.stop();
+    await page.keyboard.press('Escape');
+    await typeAt('\n\ndef wisp_remote_total(values):\n', 'return sum(');
+    await page.waitForFunction(() => window.demo.lastSource === 'local', null, { timeout: 120_000 });
+    assert.ok(await waitGhost(page), 'local ghost text with the endpoint down');
+    // Asked for explicitly (typing may have been served from remembered answers): the reason is
+    // logged, and the answer is local.
+    await page.evaluate(() => window.wisp.askEndpoint(window.demo.editor));
+    const why = /\[wisp\] endpoint: cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/completions/;
+    for (const t0 = Date.now(); !consoleLines.some((l) => why.test(l)) && Date.now() - t0 < 60_000;) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(consoleLines.some((l) => why.test(l)), `a log line says why; console tail: ${consoleLines.slice(-6).join(' | ')}`);
+    assert.ok(await waitGhost(page), 'still local ghost text');
+    assert.equal(await page.evaluate(() => window.demo.lastSource), 'local');
+    assert.deepEqual(log.violations, [], 'only the local server and the named endpoint were asked');
+  } finally {
+    await context.close();
+    await serve.stop();
   }
 });

@@ -10,12 +10,17 @@
 //   (b) typing the suggested characters keeps the ghost text, each key served by the remembered
 //       suggestion and none by the engine (the extension's log), and Tab shows the next suggestion
 //       from the speculative one, with no engine request
+//   (e) the remote endpoint, against a real `wisp serve` on localhost serving another model
+//       (fixtures/reference/trained.gguf): with wisp.endpoint.mode off (the default) and a URL set,
+//       no request reaches it; in fallback mode 'wisp: Suggest from the Endpoint' and an unsure
+//       local answer bring its answer and the status bar says so; with the server stopped, local
+//       answers continue, with a log line and no popup
 //   (d) a second start (same profile) takes the model from browser storage
-// Screenshots: tests/artifacts/vscode-{python,last-prompt,typescript,c,typed-through,next-suggestion,c-off,next-line,max-lines}.png
+// Screenshots: tests/artifacts/vscode-{python,last-prompt,typescript,c,typed-through,next-suggestion,c-off,next-line,max-lines,endpoint,endpoint-down}.png
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { artifacts, countRequests, freshProfile, launch, sleep, startServer } from './lib.mjs';
+import { artifacts, countRequests, freshProfile, launch, root, sleep, startServer, startWispServe } from './lib.mjs';
 import { cursor, documentChange, documentText, ghostLines, insertAt, newUntitled, paste, runCommand, triggerInline, waitGhost, writeUserSettings } from './workbench.mjs';
 
 const MODEL_PATH = '/ext/dist/wisp-default.gguf';
@@ -41,6 +46,12 @@ const secrets = [...TYPED, ...CASES.flatMap((c) => [c.text.trim(), c.next.trim()
 let server;
 let origin;
 const profile = freshProfile('vscode');
+// The remote endpoint: `wisp serve` with a model other than the browser's, so that its answers
+// are its own. Its origin joins `allowed` (the network guard's exceptions) only for the tests
+// that turn the endpoint on.
+const ENDPOINT_MODEL = join(root, 'fixtures', 'reference', 'trained.gguf');
+let serve;
+const allowed = [];
 
 // The first start's browser, shared by the tests up to the second start (one workbench load and
 // one engine start instead of one per test). Each test opens its own untitled file.
@@ -48,10 +59,12 @@ let first = null;
 
 before(async () => {
   ({ server, url: origin } = await startServer());
+  serve = await startWispServe(ENDPOINT_MODEL);
 });
 after(async () => {
   await first?.context.close();
   server?.close();
+  await serve?.stop();
 });
 
 function firstStart() {
@@ -85,7 +98,7 @@ async function openWorkbench(page) {
 }
 
 test('VS Code for the Web: ghost text from the real engine in a Python file', { timeout: 300_000 }, async () => {
-  first = await launch(profile, { origin, secrets });
+  first = await launch(profile, { origin, secrets, allow: allowed });
   const { page, log, consoleLines } = first;
   await openWorkbench(page);
   // Typing activates the extension (onLanguage:python) and starts the engine.
@@ -167,6 +180,8 @@ function inlineEvents(consoleLines, from = 0) {
   return consoleLines.slice(from).filter((l) => l.includes('[wisp] inline ')).map((l) =>
     JSON.parse(l.slice(l.indexOf('[wisp] inline ') + 14).split(/\s/)[0]));
 }
+// The totals after the last logged event (empty before the first).
+const lastCounts = (consoleLines) => inlineEvents(consoleLines).at(-1)?.counts ?? {};
 const isAt = (e, pos) => e.position.line === pos.line && e.position.character === pos.character;
 const where = (events) => JSON.stringify(events.map((e) => [e.kind, e.position.line, e.position.character]));
 
@@ -302,6 +317,164 @@ test('VS Code for the Web: wisp.maxLines 1 cuts a block suggestion to one line, 
   // The profile's settings as they were, for the second start.
   await writeUserSettings(page, {});
   assert.deepEqual(log.violations, []);
+});
+
+// The requests the page made to the endpoint, and the status bar's wisp item.
+const endpointRequests = (log) => log.requests.filter((r) => r.url.startsWith(serve.url));
+const wispStatus = (page) => page.locator('.statusbar-item').filter({ hasText: /wisp/ }).first().textContent();
+const ENDPOINT_STATUS = /wisp endpoint \d+ ms/;
+
+test('VS Code for the Web: with wisp.endpoint.mode off (the default), no request reaches the endpoint, even when asked', { timeout: 300_000 }, async () => {
+  const { page, log, consoleLines } = firstStart();
+  const h0 = await serve.health();
+  await writeUserSettings(page, { 'wisp.endpoint.url': serve.url });
+  await newUntitled(page);
+  await page.keyboard.type('def wisp_secret_volume(w, h, d):\n', { delay: 30 });
+  await page.keyboard.type('return w * ', { delay: 90 });
+  const ghost = await waitGhost(page);
+  assert.ok(ghost, `local ghost text; console tail: ${consoleLines.slice(-8).join(' | ')}`);
+  await runCommand(page, 'wisp: Suggest from the Endpoint');
+  await page.locator('.notification-toast', { hasText: 'wisp: no endpoint' }).first().waitFor({ timeout: 20_000 });
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  assert.ok(!ENDPOINT_STATUS.test(await wispStatus(page)), 'the status bar does not speak of the endpoint');
+  assert.deepEqual(endpointRequests(log), [], 'the page sent nothing to the endpoint');
+  const h1 = await serve.health();
+  assert.equal(h1.requests, h0.requests + 1, `the server saw no request but the test's /health (${JSON.stringify([h0, h1])})`);
+  assert.deepEqual(log.violations, [], 'no request leaves localhost or carries typed text');
+});
+
+test('VS Code for the Web: the endpoint in fallback mode (wisp serve, another model): its answer as ghost text, and the status bar says so', { timeout: 300_000 }, async () => {
+  const { page, log, consoleLines } = firstStart();
+  allowed.push(serve.origin);
+  // A generous timeout: the machine is shared and slow at times. minConfidence 0: the endpoint is
+  // asked automatically only when the local engine has nothing.
+  const settings = { 'wisp.endpoint.url': serve.url, 'wisp.endpoint.mode': 'fallback', 'wisp.endpoint.timeoutMs': 60_000, 'wisp.endpoint.minConfidence': 0 };
+  await writeUserSettings(page, settings);
+  await newUntitled(page);
+  await page.keyboard.type('def wisp_remote_area(width, height):\n', { delay: 30 });
+  await page.keyboard.type('return width * ', { delay: 90 });
+  assert.ok(await waitGhost(page), 'a local suggestion first');
+  const n0 = endpointRequests(log).length;
+  const h0 = await serve.health();
+  await runCommand(page, 'wisp: Suggest from the Endpoint');
+  await page.locator('.statusbar-item').filter({ hasText: ENDPOINT_STATUS }).first().waitFor({ timeout: 120_000 });
+  const sent = endpointRequests(log).slice(n0);
+  assert.ok(sent.length >= 1 && sent.every((r) => r.method === 'POST' && r.url === `${serve.url}/infill`), `the page asked ${serve.url}/infill: ${JSON.stringify(sent.map((r) => r.url))}`);
+  const h1 = await serve.health();
+  assert.ok(h1.completions > h0.completions, `wisp serve answered (${h0.completions} -> ${h1.completions} completions)`);
+  // The ghost text is the server's answer: the same request, sent again from here, gets it.
+  const body = JSON.parse(sent.at(-1).body);
+  assert.equal(body.input_prefix + body.prompt, 'def wisp_remote_area(width, height):\n    return width * ');
+  assert.equal(body.language, 'python');
+  const again = await serve.post('/infill', body);
+  const want = again.content.replace(/\s+$/, '');
+  assert.ok(want.length > 0, `the server's answer is not blank: ${JSON.stringify(again)}`);
+  const ghost = await waitGhost(page, { timeoutMs: 20_000, retriggerMs: Infinity, accept: (g) => g.join('\n').trimEnd() === want });
+  await page.screenshot({ path: join(artifacts, 'vscode-endpoint.png') });
+  assert.deepEqual(ghost?.join('\n').trimEnd(), want, `the ghost text is wisp serve's answer (status ${await wispStatus(page)})`);
+  const c1 = lastCounts(consoleLines);
+  assert.ok(c1.endpoint >= 1, `counted as an endpoint answer (${JSON.stringify(c1)})`);
+  await page.keyboard.press('Escape');
+
+  // An unsure local answer (any: minConfidence 1) goes to the endpoint as the user types, no
+  // command needed.
+  await writeUserSettings(page, { ...settings, 'wisp.endpoint.minConfidence': 1 });
+  await newUntitled(page);
+  await page.keyboard.type('def wisp_remote_cost(price, count):\n', { delay: 30 });
+  await page.keyboard.type('total = price * ', { delay: 90 });
+  const t0 = Date.now();
+  while (lastCounts(consoleLines).endpoint <= c1.endpoint && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 200));
+  const c2 = lastCounts(consoleLines);
+  assert.ok(c2.endpoint > c1.endpoint, `an endpoint answer while typing (${JSON.stringify(c2)})`);
+  assert.match(await wispStatus(page), ENDPOINT_STATUS);
+  assert.deepEqual(log.violations, []);
+});
+
+// The key is typed into the command's password box; it goes to VS Code's secret storage.
+async function setKey(page, key) {
+  await runCommand(page, 'wisp: Set Endpoint API Key');
+  await page.waitForSelector('.quick-input-widget input[type="password"]', { timeout: 10_000 });
+  if (key) await page.keyboard.type(key, { delay: 10 });
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.quick-input-widget', { state: 'hidden', timeout: 10_000 });
+}
+
+test('VS Code for the Web: a refused API key is said once, not at every keystroke; the right key (secret storage) works', { timeout: 300_000 }, async () => {
+  const { page, log, consoleLines } = firstStart();
+  const keyed = await startWispServe(ENDPOINT_MODEL, ['--api-key', 'wisp-right-key']);
+  allowed.push(keyed.origin);
+  try {
+    await writeUserSettings(page, { 'wisp.endpoint.url': keyed.url, 'wisp.endpoint.mode': 'prefer', 'wisp.endpoint.timeoutMs': 60_000 });
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    await setKey(page, 'wisp-wrong-key');
+    await newUntitled(page);
+    await page.keyboard.type('def wisp_remote_half(n):\n', { delay: 30 });
+    await page.keyboard.type('return n // ', { delay: 90 });
+    const refused = page.locator('.notification-toast', { hasText: 'refused the API key' });
+    await refused.first().waitFor({ timeout: 120_000 });
+    // More keystrokes, each a request the local engine answers: no second message, no request.
+    const posts = () => log.requests.filter((r) => r.url.startsWith(keyed.url) && r.method === 'POST').length;
+    const n0 = posts();
+    await page.keyboard.press('Escape');
+    await page.keyboard.type('\nm = n % ', { delay: 150 });
+    assert.ok(await waitGhost(page), 'local suggestions meanwhile');
+    // (A toast may hide on its own; the extension's log line goes with each message.)
+    const said = consoleLines.filter((l) => /\[wisp\] endpoint: .*refused the API key \(HTTP 401\)/.test(l));
+    assert.equal(said.length, 1, `said once: ${JSON.stringify(said)}`);
+    assert.ok(await refused.count() <= 1, 'one message on screen at most');
+    assert.equal(posts(), n0, 'nothing more sent with the refused key');
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    // The right key: the endpoint answers again.
+    await setKey(page, 'wisp-right-key');
+    await page.keyboard.type('\nk = n * ', { delay: 90 });
+    await page.locator('.statusbar-item').filter({ hasText: ENDPOINT_STATUS }).first().waitFor({ timeout: 120_000 });
+    const last = log.requests.filter((r) => r.url.startsWith(keyed.url)).at(-1);
+    assert.ok(last && JSON.parse(last.body).input_prefix.includes('wisp_remote_half'), 'the endpoint was asked with the new key');
+    await runCommand(page, 'Preferences: Open User Settings (JSON)');
+    await page.locator('.tab.active', { hasText: 'settings.json' }).waitFor({ timeout: 10_000 });
+    let settingsText = '';
+    for (const t0 = Date.now(); !/wisp\.endpoint\.url/.test(settingsText) && Date.now() - t0 < 20_000;) {
+      settingsText = await documentText(page); // drawn a moment after the tab is
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await runCommand(page, 'View: Close Editor');
+    assert.match(settingsText, /wisp\.endpoint\.url/, 'settings.json was read');
+    assert.ok(!settingsText.includes('wisp-right-key'), 'the key is not in settings.json');
+    assert.deepEqual(log.violations, []);
+  } finally {
+    await page.keyboard.press('Escape');
+    await setKey(page, '');
+    allowed.splice(allowed.indexOf(keyed.origin), 1);
+    await keyed.stop();
+    await writeUserSettings(page, {});
+  }
+});
+
+test('VS Code for the Web: with the endpoint stopped, local answers continue: a log line, no popup', { timeout: 300_000 }, async () => {
+  const { page, log, consoleLines } = firstStart();
+  await writeUserSettings(page, { 'wisp.endpoint.url': serve.url, 'wisp.endpoint.mode': 'fallback', 'wisp.endpoint.timeoutMs': 60_000, 'wisp.endpoint.minConfidence': 1 });
+  await serve.stop();
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await newUntitled(page);
+  await page.keyboard.type('def wisp_remote_mean(values):\n', { delay: 30 });
+  await page.keyboard.type('return sum(values) / ', { delay: 90 });
+  const ghost = await waitGhost(page);
+  assert.ok(ghost, `local ghost text with the endpoint down; console tail: ${consoleLines.slice(-8).join(' | ')}`);
+  // Asked for explicitly, too: the local answer, and the reason in the log.
+  await page.keyboard.press('Escape');
+  await runCommand(page, 'wisp: Suggest from the Endpoint');
+  const again = await waitGhost(page);
+  await page.screenshot({ path: join(artifacts, 'vscode-endpoint-down.png') });
+  assert.ok(again, 'a local suggestion when the endpoint is asked for and down');
+  const why = /\[wisp\] endpoint: cannot reach http:\/\/127\.0\.0\.1:\d+\/infill/;
+  for (const t0 = Date.now(); !consoleLines.some((l) => why.test(l)) && Date.now() - t0 < 60_000;) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(consoleLines.some((l) => why.test(l)), `a log line says the endpoint is unreachable; console tail: ${consoleLines.slice(-8).join(' | ')}`);
+  assert.match(await wispStatus(page), /wisp \d+ ms/, 'the status bar shows a local answer');
+  assert.equal(await page.locator('.notification-toast', { hasText: 'wisp' }).count(), 0, 'no popup');
+  // The requests of the whole session went to the local server and the endpoint, nowhere else.
+  assert.deepEqual(log.violations, []);
+  allowed.length = 0;
+  await writeUserSettings(page, {});
 });
 
 test('VS Code for the Web: a second start loads the model from browser storage', { timeout: 300_000 }, async () => {

@@ -82,6 +82,9 @@ test('open, edit and complete: items come back with UTF-16 ranges at the cursor'
     assert.equal(it.startOffset, text.length, 'an insertion at the cursor, in UTF-16 units');
     assert.deepEqual(it.start, pos);
     assert.ok(it.endOffset >= it.startOffset);
+    // The engine's confidence (remote.ts compares exp of it to wisp.endpoint.minConfidence): a
+    // mean log-probability, below 0 for any real model's answer, and a finite one.
+    assert.ok(Number.isFinite(it.meanLogprob) && it.meanLogprob < 0 && it.meanLogprob > -40, `meanLogprob ${it.meanLogprob}`);
   }
   // An edit (insert "x" right after the emoji) moves nothing before it and keeps the doc in step.
   const emojiEnd = text.indexOf('😀') + 2;

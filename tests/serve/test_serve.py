@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`wisp serve` over real HTTP, standard library only: every endpoint, bad requests (malformed
-JSON, wrong types, missing fields, 413, 404, 405, 401, 503), a client that disconnects in the
+JSON, wrong types, missing fields, 413, 404, 405, 401, 503), browsers' CORS (preflight, the
+origins --cors allows, 403 for others), a client that disconnects in the
 middle of a generation, 16 concurrent clients whose answers must equal the one-client answers
 (greedy), and a request exactly as llama.vscode sends it.
 
@@ -193,6 +194,31 @@ try:
     st, j, _ = s.request("POST", "/infill", body, auth)
     check(st == 200 and j["content"] == infill_content, "after the bad requests the server answers as before")
 
+    # ---- browsers (CORS): pages on this machine by default; another origin gets a 403, unanswered
+    page = "http://localhost:5173"
+    pre = {"Origin": page, "Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "authorization,content-type"}
+    st, _, r = s.request("OPTIONS", "/infill", None, pre)
+    check(st == 204 and r.getheader("Access-Control-Allow-Origin") == page
+          and "authorization" in r.getheader("Access-Control-Allow-Headers", "").lower()
+          and "POST" in r.getheader("Access-Control-Allow-Methods", ""),
+          f"preflight from {page} (no key needed) -> 204 allowing POST with Authorization ({st})")
+    st, _, r = s.request("OPTIONS", "/infill", None, {**pre, "Access-Control-Request-Private-Network": "true"})
+    check(r.getheader("Access-Control-Allow-Private-Network") == "true", "preflight answers Chromium's private network check")
+    st, j, r = s.request("POST", "/infill", body, {**auth, "Origin": "http://127.0.0.1:8080"})
+    check(st == 200 and j["content"] == infill_content and r.getheader("Access-Control-Allow-Origin") == "http://127.0.0.1:8080",
+          "a request from a page on 127.0.0.1 gets its answer with Access-Control-Allow-Origin")
+    st, j, r = s.request("POST", "/infill", body, {"Origin": page})
+    check(is_error(st, j, 401) and r.getheader("Access-Control-Allow-Origin") == page,
+          "a 401 reaches an allowed page as a 401 (with Access-Control-Allow-Origin)")
+    before = s.health()
+    for origin in ("https://evil.example", "http://localhost.evil.example", "http://127.0.0.1.nip.io:80", "null"):
+        st, j, r = s.request("OPTIONS", "/infill", None, {**pre, "Origin": origin})
+        check(is_error(st, j, 403) and r.getheader("Access-Control-Allow-Origin") is None, f"preflight from {origin} -> 403 ({st})")
+        st, j, r = s.request("POST", "/infill", body, {**auth, "Origin": origin})
+        check(is_error(st, j, 403) and r.getheader("Access-Control-Allow-Origin") is None, f"POST from {origin} -> 403 ({st})")
+    check(s.health()["completions"] == before["completions"], "nothing was computed for them")
+
     # ---- a client that disconnects in the middle of a generation
     long_body = json.dumps({"input_prefix": "x = [" + ", ".join(str(i) for i in range(1, 27)) + ", ",
                             "input_suffix": "", "n_predict": LONG_TOKENS, "t_max_predict_ms": 60000 * SLOW})
@@ -290,6 +316,22 @@ try:
     check(st == 200 and j["content"] == "" and j["tokens_predicted"] == 0, f"llama.vscode's warm-up request: {j}")
 finally:
     s.stop("one worker")
+
+# ---- --cors names the origins allowed ('*': any)
+for flag, allowed, refused in ((["--cors", "https://a.example, https://b.example"], ["https://b.example"], ["http://localhost:5173", "https://c.example"]),
+                               (["--cors", "*"], ["https://any.example", "http://localhost:1"], []),
+                               (["--cors", ""], [], ["http://localhost:5173"])):
+    s = Server("--threads", "1", *flag)
+    try:
+        for origin in allowed + refused:
+            st, j, r = s.request("POST", "/infill", {"input_prefix": "x = ", "n_predict": 2}, {"Origin": origin})
+            want = origin in allowed
+            check((st == 200 and r.getheader("Access-Control-Allow-Origin") == origin) if want else is_error(st, j, 403),
+                  f"{' '.join(flag)!r}: {origin} {'allowed' if want else 'refused'} ({st})")
+        st, j, _ = s.request("POST", "/infill", {"input_prefix": "x = ", "n_predict": 2})
+        check(st == 200, f"{' '.join(flag)!r}: a request without Origin (not a browser) is answered ({st})")
+    finally:
+        s.stop(f"cors {flag[1]!r}")
 
 # ---- 16 concurrent clients, distinct prompts, greedy: each answer equals its one-client answer
 names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo",

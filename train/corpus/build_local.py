@@ -25,9 +25,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 
-def npm_records(npm_dir, stats):
-    """Yields records of every kept source file of every npm tarball in npm_dir."""
-    for name in sorted(os.listdir(npm_dir)):
+def npm_records(npm_dir, stats, only=None, drop_compiled=False, meta_out=None, langs=None):
+    """Yields records of every kept source file of every npm tarball in npm_dir (or of the tarball
+    names in `only`). A package is left out when its name, repository, homepage or bugs URL names a
+    benchmark repository (common.EXCLUDED_NAMES) or its licence is not permissive. With
+    drop_compiled, JavaScript that a build made (common.compiled_js_reason) and files whose header
+    names a copyleft or commercial licence are dropped too; with langs, only those languages."""
+    for name in (only or sorted(os.listdir(npm_dir))):
         if not name.endswith(".tgz"):
             continue
         try:
@@ -35,6 +39,8 @@ def npm_records(npm_dir, stats):
             members = {m.name: m for m in tf.getmembers() if m.isfile()}
             pj = next((m for n, m in members.items() if n.count("/") == 1 and n.endswith("/package.json")), None)
             meta = json.load(tf.extractfile(pj)) if pj else {}
+            if not isinstance(meta, dict):
+                raise ValueError("package.json is not an object")
         except Exception as e:  # a broken tarball is skipped, not fatal
             stats["npm-broken"] += 1
             print(f"skip {name}: {e}", file=sys.stderr)
@@ -42,8 +48,13 @@ def npm_records(npm_dir, stats):
         lic = meta.get("license") or ""
         if isinstance(lic, dict):
             lic = lic.get("type", "")
-        pkg = meta.get("name", name)
-        if common.EXCLUDED_NAMES.search(pkg):
+        if isinstance(lic, list):   # old style: [{"type": "MIT"}, ...]
+            lic = " OR ".join(str(l.get("type", l) if isinstance(l, dict) else l) for l in lic)
+        lic = str(lic)
+        pkg = str(meta.get("name", name))
+        if meta_out is not None:
+            meta_out.update(name=pkg, version=meta.get("version", "?"), license=lic)
+        if common.EXCLUDED_NAMES.search(pkg) or common.EXCLUDED_NAMES.search(common.package_urls(meta)):
             stats["excluded-name"] += 1
             continue
         if not common.is_permissive(lic):
@@ -51,12 +62,32 @@ def npm_records(npm_dir, stats):
             print(f"licence skip {pkg}: {lic!r}", file=sys.stderr)
             continue
         source = f"npm:{pkg}@{meta.get('version', '?')}"
-        for mname, m in members.items():
-            rel = mname.split("/", 1)[1] if "/" in mname else mname
+        rels = {(mname.split("/", 1)[1] if "/" in mname else mname): m for mname, m in members.items()}
+        ts_stems = common.ts_stems(rels) if drop_compiled else set()
+        for rel, m in rels.items():
             lang = common.lang_of(rel)
-            if not lang:
+            if not lang or (langs and lang not in langs):
                 continue
-            yield lang, f"{pkg}/{rel}", source, lic, tf.extractfile(m).read()
+            raw = tf.extractfile(m).read()
+            if drop_compiled:
+                why = (common.compiled_js_reason(rel, raw, ts_stems) if lang == "javascript" else None) \
+                    or common.header_licence_reason(raw[:4000].decode("utf-8", "replace"))
+                if why:
+                    stats[why] += 1
+                    continue
+            yield lang, f"{pkg}/{rel}", source, lic, raw
+
+
+def npm_file(spec):
+    """The tarball name `npm pack` gives name@version: scope-name-version.tgz."""
+    name, version = spec.rsplit("@", 1)
+    return f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+
+
+def npm_list_files(path):
+    """Tarball names of a pin list (comments and blank lines skipped), in sorted order."""
+    specs = [l.split("#", 1)[0].strip() for l in open(path)]
+    return sorted(npm_file(s) for s in specs if s)
 
 
 def dep5_stanzas(path):
@@ -187,13 +218,19 @@ def main():
     ap.add_argument("--deb", required=True)
     ap.add_argument("--debbin", help="folder of .deb files (python3-*, node-*)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--npm-list", help="read only the tarballs this pin list names (name@version a line)")
+    ap.add_argument("--npm-langs", help="npm: only these languages (comma-separated, e.g. typescript,javascript)")
+    ap.add_argument("--drop-compiled", action="store_true",
+                    help="npm: drop JavaScript that a build made (TypeScript twins, tsc/Babel output)")
     args = ap.parse_args()
     stats = collections.Counter()
     kept = collections.Counter()
     kept_bytes = collections.Counter()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with lzma.open(args.out, "wt", encoding="utf-8", preset=1) as out:   # a work file: fast
-        gens = [npm_records(args.npm, stats), deb_records(args.deb, stats)]
+        only = npm_list_files(args.npm_list) if args.npm_list else None
+        gens = [npm_records(args.npm, stats, only=only, drop_compiled=args.drop_compiled,
+                            langs=args.npm_langs.split(",") if args.npm_langs else None), deb_records(args.deb, stats)]
         if args.debbin:
             gens.append(debbin_records(args.debbin, stats))
         for gen in gens:

@@ -25,13 +25,72 @@ PERMISSIVE = re.compile(
     r"zlib|0bsd|cc0|public[ -]domain|x11|boost|bsl-1\.0|hpnd|curl|openssl|ssleay|libpng|"
     r"ijg|blueoak|wtfpl|ncsa|sqlite|tcl|ofl)\b", re.I)
 COPYLEFT = re.compile(r"\b(a?gpl|lgpl|l?gpl-?[23]|mpl|epl|cddl|eupl|osl|sspl|cc-by-sa|"
-                      r"cc-by-nc|commercial|proprietary|other/proprietary)\b|general public|"
+                      r"cc-by-nc|commercial|noncommercial|proprietary|other/proprietary|polyform)\b|general public|military|"
                       r"mozilla public|eclipse public|copyleft|business source", re.I)
 
 # The 12 repositories behind the development benchmark and their published packages: never in the corpus.
 EXCLUDED_NAMES = re.compile(
     r"bruno|redash|refined-github|homarr|yaak|tic-80|tic80|lite-xl|hashlink|readthedocs|"
     r"defectdojo|warehouse|minbrowser", re.I)
+
+
+
+def package_urls(meta):
+    """The repository, homepage and bugs URLs of a package.json, joined: checked against
+    EXCLUDED_NAMES so that a benchmark project's package is left out under any name."""
+    out = []
+    for key in ("repository", "homepage", "bugs"):
+        v = meta.get(key)
+        if isinstance(v, dict):
+            v = v.get("url") or v.get("directory") or ""
+        if isinstance(v, str):
+            out.append(v)
+    return " ".join(out)
+
+
+# JavaScript that a build made rather than a person wrote: a module compiled from TypeScript or
+# Babel (its helpers, its source-map comment, compiled JSX). Only with build_local.py --drop-compiled.
+COMPILED_JS = re.compile(
+    r"(//# sourceMappingURL=|Object\.defineProperty\(exports, ['\"]__esModule['\"]|exports\.__esModule = true|"
+    r"\b__awaiter\(|\b__importDefault\(|\b__importStar\(|\b__createBinding\b|\b_interopRequireDefault\(|"
+    r"\b_interopRequireWildcard\(|/\*#__PURE__\*/|react/jsx-runtime|\b_jsxs?\(|\b__decorate\(|\b_classCallCheck\(|"
+    r"\bvar __defProp = |\b__toESM\(|\b__toCommonJS\(|\b__commonJS\(|\bSystem\.register\(|\bdefine\(\[\"require\", \"exports\")")
+# A file whose own header puts it under a copyleft or commercial licence, whatever its package says.
+LICENCE_WORD = re.compile(r"licen[cs]e", re.I)
+
+
+def header_licence_reason(text):
+    """'file-licence' when the first 2,000 characters name a licence and a copyleft or commercial
+    term (COPYLEFT), else None."""
+    head = text[:2000]
+    if LICENCE_WORD.search(head) and COPYLEFT.search(head):
+        return "file-licence"
+    return None
+JS_EXTS = (".js", ".mjs", ".cjs", ".jsx")
+TS_EXTS = (".ts", ".tsx", ".mts", ".cts")
+
+
+def _stem(rel):
+    base = rel.rsplit("/", 1)[-1]
+    return base.rsplit(".", 1)[0]
+
+
+def ts_stems(rels):
+    """Base names (no folder, no extension) of a package's TypeScript sources."""
+    return {_stem(r) for r in rels if r.endswith(TS_EXTS) and lang_of(r) == "typescript"}
+
+
+def compiled_js_reason(rel, raw, stems):
+    """'compiled-twin' for a JavaScript file beside a TypeScript source of the same name (the
+    build's output), 'compiled' for one that carries a compiler's helpers, else None."""
+    if not rel.endswith(JS_EXTS):
+        return None
+    if _stem(rel) in stems:
+        return "compiled-twin"
+    if COMPILED_JS.search(raw[:200_000].decode("utf-8", "replace")):
+        return "compiled"
+    return None
+
 
 VENDORED = re.compile(
     r"(^|/)(node_modules|vendor|vendored|_vendor|third[_-]?party|3rdparty|external|extern|"

@@ -7,6 +7,14 @@ checker flags, then writes the rest (records as train/corpus/common.py makes the
     python3 train/corpus/decontaminate.py --overlap "$(cat bench/overlap.path)" --near-dup \
         --shard-mb 48 --out '.carry/wisp-corpus/shard-v2-%03d.jsonl.xz' IN.jsonl[.xz] ...
 
+--exclude-exact drops files already in the corpus (its work files), --seen counts the shards of an
+earlier batch as kept (exact and near duplicates of them are dropped) and --first numbers the
+new shards after them, so that a corpus can grow batch by batch:
+
+    python3 train/corpus/decontaminate.py --overlap ... --near-dup --shard-mb 23 --first 3 \
+        --exclude-exact train/data/work/src-v2.jsonl.xz --seen .carry/wisp-corpus-ts/shard-v2-ts-000.jsonl.xz ... \
+        --out '.carry/wisp-corpus-ts/shard-v2-ts-%03d.jsonl.xz' NEW.jsonl.xz
+
 With --shard-mb, OUT is a printf pattern and the records are spread over as many shards as it
 takes for each to stay under that many compressed MB (at ~7x compression for source): every
 package (record `source`) lies whole in one shard, picked by a hash of its name, so each shard
@@ -39,6 +47,14 @@ def read(path):
     with opener(path, "rt", encoding="utf-8") as f:
         for line in f:
             yield json.loads(line)
+
+
+def digests(path):
+    """SHA-1 digests of the texts of a records file, or of a .sha1 file (20 bytes each)."""
+    if path.endswith(".sha1"):
+        data = open(path, "rb").read()
+        return {data[i:i + 20] for i in range(0, len(data), 20)}
+    return {hashlib.sha1(r["text"].encode("utf-8", "surrogatepass")).digest() for r in read(path)}
 
 
 def sketch_of(text):
@@ -87,21 +103,48 @@ def main():
     ap.add_argument("--near-dup", action="store_true", help="also drop near duplicates")
     ap.add_argument("--shard-mb", type=float, help="split into shards of about this many xz MB")
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
-    ap.add_argument("--xz-preset", type=int, default=6, help="xz level of the shards (1 is ~4x faster, ~10 %% larger)")
+    ap.add_argument("--exclude-exact", action="append", default=[], metavar="FILE",
+                    help="records already in the corpus: a file with the same text is dropped (exact-dup-corpus)")
+    ap.add_argument("--hashes-out", help="write the --exclude-exact digests to this .sha1 file")
+    ap.add_argument("--seen", action="append", default=[], metavar="FILE",
+                    help="shards packed before (an earlier batch): their files count as kept for the exact "
+                         "and near-duplicate checks, and are not written again")
+    ap.add_argument("--xz-preset", type=int, default=6,
+                    help="xz level of the shards (below 6 compresses less: lower --shard-mb to match)")
+    ap.add_argument("--seen-exact", action="append", default=[], metavar="FILE",
+                    help="as --seen, for exact duplicates only (cheaper: no sketches); FILE may be a .sha1")
+    ap.add_argument("--first", type=int, default=0, help="number of the first shard (with --shard-mb)")
     ap.add_argument("inputs", nargs="+")
     a = ap.parse_args()
     recs, seen = [], set()
     dropped = collections.Counter()
+    corpus = set()
+    for p in a.exclude_exact:
+        corpus.update(digests(p))
+    for p in a.seen_exact:
+        seen.update(digests(p))
+    if a.hashes_out:   # the corpus's digests, to pass as --exclude-exact FILE.sha1 next time
+        with open(a.hashes_out, "wb") as f:
+            f.write(b"".join(sorted(corpus)))
+    near = common.NearDups()
+    for p in a.seen:
+        for r in read(p):
+            seen.add(hashlib.sha1(r["text"].encode("utf-8", "surrogatepass")).digest())
+            if a.near_dup:
+                near.seen(common.sketch(r["text"]))
     for p in a.inputs:
         for r in read(p):
             h = hashlib.sha1(r["text"].encode("utf-8", "surrogatepass")).digest()
             if h in seen:   # exact duplicates (the same file in two distributions)
                 dropped["exact-dup"] += 1
                 continue
+            if h in corpus:
+                dropped["exact-dup-corpus"] += 1
+                continue
             seen.add(h)
             recs.append(r)
     if a.near_dup:
-        near, kept = common.NearDups(), []
+        kept = []
         with multiprocessing.Pool(a.jobs) as pool:
             for r, sk in zip(recs, pool.imap(sketch_of, (r["text"] for r in recs), chunksize=256)):
                 if near.seen(sk):
@@ -121,7 +164,7 @@ def main():
         groups = [[] for _ in range(n)]
         for r in recs:
             groups[shard_of(r["source"], n)].append(r)
-        paths = [a.out % i for i in range(n)]
+        paths = [a.out % (a.first + i) for i in range(n)]
     else:
         groups, paths = [recs], [a.out]
     for p in paths:

@@ -23,7 +23,8 @@ class Licences(unittest.TestCase):
 
     def test_copyleft_and_unknown_dropped(self):
         for lic in ("GPL-2+", "LGPL-2.1", "MPL-2.0", "GPL-3.0 OR MIT", "Other/Proprietary License",
-                    "", "SEE LICENSE IN LICENSE.txt", "Hippocratic-2.1", "EPL-2.0"):
+                    "", "SEE LICENSE IN LICENSE.txt", "Hippocratic-2.1", "EPL-2.0",
+                    "BSD-3-Clause-No-Military-License", "polyform-noncommercial-1.0.0"):
             self.assertFalse(common.is_permissive(lic), lic)
 
 
@@ -51,6 +52,31 @@ class Filters(unittest.TestCase):
     def test_bench_repositories_excluded_by_name(self):
         for name in ("@usebruno/lang", "@yaakapp/api", "readthedocs-sphinx-ext", "redash-toolbelt"):
             self.assertTrue(common.EXCLUDED_NAMES.search(name), name)
+
+
+    def test_bench_repositories_excluded_by_url(self):
+        meta = {"name": "some-http-client", "repository": {"type": "git", "url": "git+https://github.com/usebruno/bruno.git"}}
+        self.assertTrue(common.EXCLUDED_NAMES.search(common.package_urls(meta)))
+        self.assertTrue(common.EXCLUDED_NAMES.search(common.package_urls({"homepage": "https://github.com/mountain-loop/yaak"})))
+        self.assertFalse(common.EXCLUDED_NAMES.search(common.package_urls({"repository": "github:facebook/react", "bugs": 3})))
+
+
+class CompiledJs(unittest.TestCase):
+    def test_typescript_twin_and_compiler_helpers(self):
+        stems = common.ts_stems(["src/Button.tsx", "src/index.ts", "lib/index.d.ts", "README.md"])
+        self.assertEqual(stems, {"Button", "index"})
+        self.assertEqual(common.compiled_js_reason("lib/Button.js", b"x", stems), "compiled-twin")
+        for text in ('"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });',
+                     "var __defProp = Object.defineProperty;", "import { jsx as _jsx } from 'react/jsx-runtime';",
+                     "f();\n//# sourceMappingURL=a.js.map"):
+            self.assertEqual(common.compiled_js_reason("lib/a.js", text.encode(), stems), "compiled", text)
+        self.assertIsNone(common.compiled_js_reason("src/a.js", b"export function a(b) {\n  return b + 1;\n}\n", stems))
+        self.assertIsNone(common.compiled_js_reason("src/Button.tsx", b"x", stems))
+
+    def test_file_header_licence(self):
+        self.assertEqual(common.header_licence_reason(
+            "/**\n * This project is dual-licensed under AGPL-3.0 and a Commercial License.\n */\n"), "file-licence")
+        self.assertIsNone(common.header_licence_reason("// Licensed under the MIT License.\nexport const a = 1;\n"))
 
 
 class Shingles(unittest.TestCase):

@@ -2,12 +2,30 @@
  * The editor side of the worker protocol: typed requests that resolve to Results (never reject),
  * AbortSignal support, and document bookkeeping that repairs itself. Used by the VS Code
  * extension, the Monaco package and the benchmark page alike.
+ *
+ * A worker that stops answering (terminated, crashed, or stuck in one call) is noticed: while
+ * requests wait, the client pings it, and a ping unanswered for `deadMs` fails every waiting
+ * request with 'worker', terminates it and, given `respawn`, starts a new one with the same init;
+ * documents are then reopened with their full text at their next completion.
  */
 import type {
   CompleteOptions, CompletionResult, EngineInfo, FromWorker, InitParams, Position, ProgressEvent,
   RequestMap, RequestType, Result, SpeculativeEdit, Stats, TextChange, ToWorker,
 } from './protocol.js';
 import { fail } from './protocol.js';
+
+/** How the client watches its worker. */
+export interface ClientOptions {
+  /** Makes a new worker when the current one is dead; without it, a dead worker fails every
+   * request with 'worker'. */
+  respawn?: () => WorkerLike;
+  /** While requests wait, a ping this often (default 2000 ms); a ping unanswered this long means
+   * the worker is dead (default 15000 ms: longer than any single engine call). */
+  pingMs?: number;
+  deadMs?: number;
+  /** New workers started in a row without one coming up (default 3). */
+  maxRespawns?: number;
+}
 
 /** What the client needs of a worker (a Web Worker, or anything with the same two members). */
 export interface WorkerLike {
@@ -29,39 +47,114 @@ export class WispClient {
   private pending = new Map<number, (r: Result<unknown>) => void>();
   private needsReopen = new Set<string>();
   private opened = new Set<string>();
+  private initParams: InitParams | null = null;
+  private ping: { id: number; sentAt: number } | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private respawns = 0;
+  private gone: string | null = null; // why the worker is dead and none replaces it
   onProgress: ((ev: ProgressEvent) => void) | null = null;
+  /** A dead worker was replaced: why, and the new one's init (the editor's status shows both). */
+  onRestart: ((reason: string, ready: Promise<Result<EngineInfo>>) => void) | null = null;
   /** Requests sent to the worker, by type (tests count engine requests with it). */
   readonly sent: Partial<Record<RequestType, number>> = {};
 
   /** `source(uri)` gives the current text of an open document, for resynchronization. */
-  constructor(private worker: WorkerLike, private source: (uri: string) => DocSource | undefined) {
-    worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
+  constructor(private worker: WorkerLike, private source: (uri: string) => DocSource | undefined,
+              private options: ClientOptions = {}) {
+    this.attach(worker);
+  }
+
+  // Listens to `w`; events of a worker since replaced are ignored.
+  private attach(w: WorkerLike): void {
+    w.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
+      if (w !== this.worker) return;
       const msg = ev.data;
       if (msg.type === 'progress') {
         this.onProgress?.(msg);
+        return;
+      }
+      if (msg.id === this.ping?.id) {
+        this.ping = null;
         return;
       }
       const done = this.pending.get(msg.id);
       if (done) {
         this.pending.delete(msg.id);
         done(msg.result);
+        if (this.pending.size === 0) this.unwatch();
       }
     });
-    worker.addEventListener('error', (ev: ErrorEvent) => {
-      // A worker that failed to load answers nothing: fail everything waiting.
-      for (const [id, done] of this.pending) {
-        this.pending.delete(id);
-        done(fail('internal', `worker error: ${ev.message}`));
-      }
+    // A worker that failed to load or died of an uncaught error answers nothing more.
+    w.addEventListener('error', (ev: ErrorEvent) => {
+      if (w === this.worker) this.dead(`the worker failed: ${ev.message}`);
     });
   }
 
+  // While requests wait: ping the worker, and declare it dead when a ping goes unanswered.
+  private watch(): void {
+    if (this.timer) return;
+    const pingMs = this.options.pingMs ?? 2000, deadMs = this.options.deadMs ?? 15000;
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      if (this.ping && now - this.ping.sentAt >= deadMs) {
+        this.dead(`the worker did not answer for ${Math.round((now - this.ping.sentAt) / 1000)} s (terminated, crashed or stuck)`);
+        return;
+      }
+      if (!this.ping) {
+        this.ping = { id: this.nextId++, sentAt: now };
+        try {
+          this.worker.postMessage({ id: this.ping.id, type: 'ping' });
+        } catch {
+          // a terminated worker may refuse messages: the unanswered ping says so
+        }
+      }
+    }, pingMs);
+    (this.timer as { unref?: () => void }).unref?.(); // never keeps a Node process alive
+  }
+
+  private unwatch(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.ping = null;
+  }
+
+  // The worker is gone: every waiting request fails, documents will be reopened, and a new worker
+  // starts with the same init (a few times in a row at most).
+  private dead(reason: string): void {
+    const old = this.worker;
+    this.unwatch();
+    try {
+      old.terminate?.();
+    } catch {
+      // already gone
+    }
+    for (const [id, done] of this.pending) {
+      this.pending.delete(id);
+      done(fail('worker', reason));
+    }
+    this.opened.clear();
+    this.needsReopen.clear();
+    if (!this.options.respawn || !this.initParams || this.respawns >= (this.options.maxRespawns ?? 3)) {
+      this.gone = `${reason}; no new worker was started`;
+      return;
+    }
+    this.respawns++;
+    this.worker = this.options.respawn();
+    this.attach(this.worker);
+    const ready = this.request('init', this.initParams).then((r) => {
+      if (r.ok) this.respawns = 0;
+      return r;
+    });
+    this.onRestart?.(reason, ready);
+  }
+
   /** Sends one request; resolves with its answer, or 'cancelled' as soon as `signal` aborts (the
-   * worker is told to drop it if it has not started). */
+   * worker is told to drop it if it has not started), or 'worker' when the worker dies first. */
   request<K extends RequestType>(type: K, params: RequestMap[K]['params'], signal?: AbortSignal,
                                  transfer?: Transferable[]): Promise<Result<RequestMap[K]['result']>> {
     const id = this.nextId++;
     return new Promise((resolve) => {
+      if (this.gone) return resolve(fail('worker', this.gone));
       if (signal?.aborted) return resolve(fail('cancelled', 'aborted before sending'));
       const onAbort = () => {
         if (!this.pending.delete(id)) return;
@@ -74,14 +167,25 @@ export class WispClient {
       });
       signal?.addEventListener('abort', onAbort, { once: true });
       this.sent[type] = (this.sent[type] ?? 0) + 1;
-      this.worker.postMessage({ id, type, params } as ToWorker, transfer);
+      this.watch();
+      try {
+        this.worker.postMessage({ id, type, params } as ToWorker, transfer);
+      } catch (e) {
+        this.pending.delete(id);
+        resolve(fail('worker', `posting to the worker failed: ${e instanceof Error ? e.message : String(e)}`));
+      }
     });
   }
 
+  /** Starts the engine. The bytes of a `bytes` model (and `wasmBytes`) are handed over to the
+   * worker, unless a `respawn` may need them again. */
   init(params: InitParams): Promise<Result<EngineInfo>> {
+    this.initParams = params;
     const transfer: Transferable[] = [];
-    if (params.model.kind === 'bytes') transfer.push(params.model.bytes);
-    if (params.wasmBytes) transfer.push(params.wasmBytes);
+    if (!this.options.respawn) {
+      if (params.model.kind === 'bytes') transfer.push(params.model.bytes);
+      if (params.wasmBytes) transfer.push(params.wasmBytes);
+    }
     return this.request('init', params, undefined, transfer);
   }
 
@@ -186,10 +290,12 @@ export class WispClient {
   }
 
   dispose(): void {
+    this.unwatch();
     for (const [id, done] of this.pending) {
       this.pending.delete(id);
       done(fail('cancelled', 'client disposed'));
     }
+    this.gone = 'client disposed';
     this.worker.terminate?.();
   }
 }

@@ -25,6 +25,9 @@ export interface WispModule {
   _wisp_js_doc_close(doc: number): void;
   _wisp_js_doc_edit_u16(doc: number, offU16: number, lenU16: number, text: number, len: number): number;
   _wisp_js_doc_set_text(doc: number, text: number, len: number): number;
+  _wisp_js_doc_text(doc: number): number;
+  _wisp_js_doc_text_len(doc: number): number;
+  _wisp_js_heap_used(): number;
   _wisp_js_complete(engine: number, doc: number, line: number, colU16: number, maxLines: number,
                     maxTokens: number, timeBudgetMs: number, nCandidates: number, promptTokens: number,
                     speculative: number): number;
@@ -90,10 +93,15 @@ export function relaxedSimd(): boolean {
 // js_result layout in exports.c (static_asserts there, for every offset read below).
 const RESULT_TIMINGS = 24;
 const RESULT_ITEMS = 72;
-const ITEM_BYTES = 36;
+const ITEM_BYTES = 40;
+const ITEM_LOGPROB = 36;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** The WebAssembly heap could not hold what was to be copied in (memory growth refused or the
+ * 4 GiB limit): an answer ('engine', 'no memory'), not a trap. */
+export class OutOfMemory extends Error {}
 
 interface OpenDoc {
   ptr: number;
@@ -150,6 +158,11 @@ export class Engine {
     return this.m.HEAPU8.length;
   }
 
+  /** Bytes of the heap that malloc holds now (the heap's size only grows). */
+  get heapUsed(): number {
+    return this.m._wisp_js_heap_used() >>> 0;
+  }
+
   get openDocs(): number {
     return this.docs.size;
   }
@@ -184,7 +197,7 @@ export class Engine {
       for (const s of strs) {
         const b = encoder.encode(s);
         const p = this.put(b);
-        if (p === 0) throw new Error(`out of WebAssembly memory copying ${b.length} bytes`);
+        if (p === 0) throw new OutOfMemory(`out of WebAssembly memory copying ${b.length} bytes`);
         ptrs.push(p);
         lens.push(b.length);
       }
@@ -205,6 +218,7 @@ export class Engine {
   /** Loads the model: its bytes are copied into the heap and stay there for the engine's life. */
   load(model: Uint8Array, nCtx: number): Result<{ modelName: string }> {
     if (this.engine) return fail('bad_request', 'engine already loaded');
+    if (model.length === 0) return fail('engine', 'the model is empty (0 bytes)', 'bad model');
     this.modelPtr = this.m._malloc(model.length);
     if (this.modelPtr === 0) return fail('engine', `cannot allocate ${model.length} bytes for the model`, 'no memory');
     this.m.HEAPU8.set(model, this.modelPtr);
@@ -253,8 +267,15 @@ export class Engine {
       return fail('stale', `${uri}: edit to version ${version} but the worker holds version ${d.version}`);
     }
     for (const ch of changes) {
-      const st = this.withStrings([ch.text], ([t], [n]) =>
-        this.m._wisp_js_doc_edit_u16(d.ptr, ch.rangeOffset, ch.rangeLength, t!, n!));
+      let st: number;
+      try {
+        st = this.withStrings([ch.text], ([t], [n]) =>
+          this.m._wisp_js_doc_edit_u16(d.ptr, ch.rangeOffset, ch.rangeLength, t!, n!));
+      } catch (e) {
+        if (!(e instanceof OutOfMemory)) throw e;
+        this.close(uri);
+        return fail('engine', `${e.message}; ${uri} must be reopened`, 'no memory');
+      }
       if (st !== 0) {
         // The document may now hold part of the event: force a reopen.
         this.close(uri);
@@ -264,6 +285,14 @@ export class Engine {
     d.version = version;
     this.edits++;
     return ok(null);
+  }
+
+  /** The worker's copy of a document. */
+  text(uri: string): Result<{ text: string; version: number }> {
+    const d = this.docs.get(uri);
+    if (!d) return fail('no_document', `${uri} is not open`);
+    const p = this.m._wisp_js_doc_text(d.ptr);
+    return ok({ text: this.str(p, this.m._wisp_js_doc_text_len(d.ptr) >>> 0), version: d.version });
   }
 
   close(uri: string): Result<null> {
@@ -297,8 +326,13 @@ export class Engine {
     try {
       r = this.completeDoc(d.value, pos, opt, true);
     } finally {
-      const back = apply(edit.rangeOffset, edit.text.length, edit.removed);
-      if (back !== 0) this.close(uri);
+      let back = -1;
+      try {
+        back = apply(edit.rangeOffset, edit.text.length, edit.removed);
+      } catch (e) {
+        if (!(e instanceof OutOfMemory)) throw e;
+      }
+      if (back !== 0) this.close(uri); // it may still hold the edit: the client reopens it
     }
     return r;
   }
@@ -335,6 +369,7 @@ export class Engine {
         start: { line: it[3]!, character: it[4]! },
         endOffset: it[5]!,
         end: { line: it[6]!, character: it[7]! },
+        meanLogprob: new Float32Array(heap.buffer, r + RESULT_ITEMS + i * ITEM_BYTES + ITEM_LOGPROB, 1)[0]!,
       });
     }
     return ok({

@@ -8,15 +8,18 @@
  *   continues, so a keystroke waits at most for one piece.
  *   Between two requests the host yields to the event loop so that those messages get a chance to
  *   arrive.
- * - Everything is caught: each request gets exactly one typed answer. An exception out of the
- *   WebAssembly instance (a trap) drops the instance and builds a new one from the same wasm and
- *   model; its documents are gone, so later requests on them answer 'no_document' and the client
- *   reopens them.
+ * - Everything is checked (validate.ts) and caught: each request gets exactly one typed answer,
+ *   a malformed one 'bad_request'. A trap out of the WebAssembly instance drops the instance and
+ *   builds a new one from the same wasm and model; its documents are gone, so later requests on
+ *   them answer 'no_document' and the client reopens them.
+ * - The model is written to browser storage only once the engine has loaded it, so a download
+ *   that was cut short or corrupted never becomes the copy every later start reads.
  */
-import { Engine, type ModuleFactory, relaxedSimd, type WasmSource } from './engine.js';
+import { Engine, OutOfMemory, type ModuleFactory, relaxedSimd, type WasmSource } from './engine.js';
 import { loadModel, ModelError } from './model-store.js';
-import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats, ToWorker } from './protocol.js';
+import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats } from './protocol.js';
 import { fail, ok } from './protocol.js';
+import { validate } from './validate.js';
 
 // A macrotask boundary without setTimeout's 4 ms clamp, so that messages that arrived during an
 // engine call are delivered (and can cancel queued requests) before the next one runs.
@@ -43,14 +46,27 @@ export class Host {
   private restarts = 0;
   private editMs = 0; // edits applied since the last completion, for Timings.editMs
   private recovering: Promise<void> | null = null;
+  private running: { id: number; t0: number } | null = null; // the request being handled, for pings
+  private lastRecreate = 0;
 
   /** `relaxedFactory`: the relaxed-SIMD build's glue, where the worker has it (InitParams.relaxed). */
   constructor(private factory: ModuleFactory, private post: (msg: FromWorker) => void,
               private relaxedFactory?: ModuleFactory) {}
 
-  /** Entry point for every message; never throws. */
-  receive(msg: ToWorker): void {
+  /** Entry point for every message, whatever it holds (validate.ts); never throws. */
+  receive(raw: unknown): void {
     try {
+      const v = validate(raw);
+      if (!v.ok) {
+        this.answer(v.id, fail('bad_request', v.message));
+        return;
+      }
+      const msg = v.msg;
+      if (msg.type === 'ping') {
+        const busyMs = this.running ? performance.now() - this.running.t0 : 0;
+        this.post({ id: msg.id, type: 'response', result: ok({ busyMs, queued: this.queue.length }) });
+        return;
+      }
       if (msg.type === 'cancel') {
         const i = this.queue.findIndex((r) => r.id === msg.id);
         if (i >= 0) this.answer(this.queue.splice(i, 1)[0]!.id, fail('cancelled', 'cancelled by the caller'));
@@ -70,7 +86,7 @@ export class Host {
       if (msg.type === 'complete' || msg.type === 'speculate') this.received.set(msg.id, performance.now());
       if (!this.pumping) void this.pump();
     } catch (e) {
-      this.answer((msg as { id?: number }).id ?? -1, fail('bad_request', String(e)));
+      this.answer(-1, fail('internal', String(e)));
     }
   }
 
@@ -85,11 +101,13 @@ export class Host {
       while (this.queue.length > 0) {
         const req = this.queue.shift()!;
         let result: Result<unknown>;
+        this.running = { id: req.id, t0: performance.now() };
         try {
           result = await this.handle(req);
         } catch (e) {
           result = await this.onThrow(e);
         }
+        this.running = null;
         this.answer(req.id, result);
         // Only a long call can have let messages pile up; edits and opens are cheap.
         if (req.type === 'complete' || req.type === 'speculate' || req.type === 'init' || req.type === 'warm') await yieldToEvents();
@@ -99,10 +117,15 @@ export class Host {
     }
   }
 
-  // An exception escaped the engine: treat the instance as dead and build a new one.
+  // An exception escaped the engine. A trap (a RuntimeError out of WebAssembly, an abort, a stack
+  // overflow) leaves the instance in no known state: drop it and build a new one. Running out of
+  // heap while copying a string in is an answer; any other exception is a bug of ours, answered
+  // without touching the engine.
   private async onThrow(e: unknown): Promise<Result<unknown>> {
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    if (!this.engine) return fail('internal', message);
+    if (e instanceof OutOfMemory) return fail('engine', e.message, 'no memory');
+    const trap = e instanceof WebAssembly.RuntimeError || e instanceof RangeError;
+    if (!this.engine || !trap) return fail('internal', message);
     this.engine.dispose();
     this.engine = null;
     this.restarts++;
@@ -116,8 +139,10 @@ export class Host {
   // engine stays absent and requests answer 'not_ready'.
   private async recreate(): Promise<void> {
     if (!this.init || !this.wasm) return;
+    this.lastRecreate = performance.now();
     try {
-      await this.start(this.init, this.wasm, this.kernels);
+      const r = await this.start(this.init, this.wasm, this.kernels);
+      if (!r.ok) this.engine = null;
     } catch {
       this.engine = null;
     }
@@ -161,12 +186,15 @@ export class Host {
     if (!loaded.ok) return loaded;
     const t3 = performance.now();
     this.engine = engine;
+    const stored = await model.store();
     return ok({
       version: engine.version(),
       modelName: loaded.value.modelName,
       modelSha256: model.sha256,
       modelBytes: model.bytes.length,
       modelFromCache: model.fromCache,
+      storage: stored.storage,
+      ...(stored.error ? { storageError: stored.error } : {}),
       startMs: { wasm: t1 - t0, model: tModel - t0, engine: t3 - t2 },
       heapBytes: engine.heapBytes,
       simd: this.kernels ? 'relaxed' : 'simd128',
@@ -183,10 +211,16 @@ export class Host {
       return r;
     }
     if (this.recovering) await this.recovering;
+    // A restart that failed (say memory growth was refused then) is tried again, at most every 2 s.
+    if (!this.engine && this.init && this.wasm && performance.now() - this.lastRecreate > 2000) {
+      this.lastRecreate = performance.now();
+      await this.recreate();
+    }
     const e = this.engine;
     if (req.type === 'stats') {
       const s: Stats = {
         heapBytes: e?.heapBytes ?? 0,
+        heapUsed: e?.heapUsed ?? 0,
         openDocs: e?.openDocs ?? 0,
         restarts: this.restarts,
         edits: e?.edits ?? 0,
@@ -208,6 +242,8 @@ export class Host {
         return e.close(req.params.uri);
       case 'lastPrompt':
         return e.lastPrompt();
+      case 'text':
+        return e.text(req.params.uri);
       case 'warm': {
         for (const id of req.params.languageIds) {
           const r = e.warm(id);

@@ -14,10 +14,16 @@
  *    speculatively (`speculate` in the worker, dropped by any later request and run in short
  *    pieces), and `prefetch` computes the answer at the cursor of a document just opened or
  *    focused, which also prefills the KV cache with its prompt.
+ * 4. An opt-in remote endpoint (remote.ts), when the editor sets `remote`: its mode decides, per
+ *    engine request, whether the endpoint is asked first (`prefer`, or the user's explicit ask) or
+ *    after a local answer that is missing or unsure (`fallback`); its request shares the
+ *    keystroke's debounce and cancellation. In `prefer` mode no speculative work is done (its
+ *    local answers would be shown instead of the endpoint's).
  */
 import { AdaptiveDebounce } from './debounce.js';
 import type { WispClient } from './client.js';
 import type { CompleteOptions, CompletionItem, CompletionResult, Position } from './protocol.js';
+import { choose, type RemoteEndpoint } from './remote.js';
 import { acceptedState, cursorState, type CursorState, type Origin, type Reused, sameState, SuggestionCache } from './reuse.js';
 
 /** What both editors' cancellation tokens offer (vscode.CancellationToken, Monaco's). */
@@ -38,13 +44,22 @@ export interface InlineRequest {
   /** Asked for by the user (Alt+\, the trigger command): the engine answers, with the whole time
    * budget, whatever the cache holds. */
   explicit?: boolean;
+  /** The editor's language id (sent to a remote endpoint). */
+  languageId?: string;
+  /** The user asked for the remote endpoint's answer (its trigger command): it goes first,
+   * whatever the mode but `off`. */
+  toEndpoint?: boolean;
 }
+
+/** Where a shown answer came from. */
+export type Source = 'local' | 'endpoint';
 
 export interface InlineHooks {
   /** A failed request (cancelled and stale ones are not failures). */
   onError?(message: string): void;
-  /** A completed request: its latency from sending to answer, and the result. */
-  onDone?(latencyMs: number, result: CompletionResult): void;
+  /** A completed request: its latency from sending to answer, the result, and who answered (an
+   * endpoint's answer comes with the local result it replaced, when there was one). */
+  onDone?(latencyMs: number, result: CompletionResult, source: Source): void;
   /** A suggestion shown from the cache, without asking the engine. */
   onReuse?(reused: Reused): void;
 }
@@ -80,6 +95,8 @@ export interface InlineCounts {
   /** Speculative and prefetch requests that came back with a suggestion. */
   speculations: number;
   prefetches: number;
+  /** Answers shown from the remote endpoint (remote.ts). */
+  endpoint: number;
 }
 
 /** One thing the completer did, as counted in `InlineCounts`: a keystroke's request sent to the
@@ -98,6 +115,11 @@ const extendsState = (a: CursorState, b: CursorState) =>
 const stateOf = (q: InlineRequest) =>
   cursorState(q.uri, q.text, q.offset, q.position, `${q.options.maxLines ?? 0}/${q.options.maxTokens ?? 0}/${q.options.nCandidates ?? 1}`);
 
+const NO_TIMINGS: CompletionResult['timings'] = {
+  workerMs: 0, queueMs: 0, editMs: 0, requests: 0, engineMs: 0, contextMs: 0, promptMs: 0, prefillMs: 0, decodeMs: 0,
+  trimMs: 0, promptTokens: 0, reusedTokens: 0, generatedTokens: 0,
+};
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -108,12 +130,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export class InlineCompleter {
   readonly debounce: AdaptiveDebounce;
   readonly cache = new SuggestionCache();
-  readonly counts: InlineCounts = { engine: 0, typed: 0, same: 0, speculative: 0, prefetch: 0, speculations: 0, prefetches: 0 };
+  readonly counts: InlineCounts = { engine: 0, typed: 0, same: 0, speculative: 0, prefetch: 0, speculations: 0, prefetches: 0, endpoint: 0 };
   speculation: boolean;
   adaptiveBudget: boolean;
   /** Called after each event, once `counts` includes it (an `engine` event once its request is
    * on its way to the worker). The editors' end-to-end tests read them. */
   onEvent: ((event: InlineEvent, counts: InlineCounts) => void) | null = null;
+  /** The opt-in remote endpoint (remote.ts); null or mode `off`: local answers only. */
+  remote: RemoteEndpoint | null = null;
   private pieceMs: number;
   private idleMs: number;
   private nearEndChars: number;
@@ -162,16 +186,36 @@ export class InlineCompleter {
       const late = q.explicit ? null : this.reuse(at, q, hooks);
       if (late) return late;
       if (prev && this.inflight === prev) prev.ac.abort();
-      return await this.ask(q, at, token, hooks, performance.now() - tKey);
+      return await this.ask(q, at, token, hooks, ac.signal, performance.now() - tKey);
     } finally {
       sub.dispose();
     }
   }
 
-  // The engine request of a keystroke, `spentMs` after it. The editor's cancellation does not abort
-  // it once sent (a newer request supersedes it in the worker's queue, and its answer is
-  // remembered for typing through); a later keystroke elsewhere does.
-  private async ask(q: InlineRequest, at: CursorState, token: CancelToken, hooks: InlineHooks, spentMs: number): Promise<CompletionItem[]> {
+  // The answer to a keystroke: the engine's, or the remote endpoint's when its mode says so.
+  // `signal` is the keystroke's cancellation (it aborts the endpoint's request, not the engine's);
+  // `spentMs`, the time since the keystroke.
+  private async ask(q: InlineRequest, at: CursorState, token: CancelToken, hooks: InlineHooks,
+                    signal: AbortSignal, spentMs: number): Promise<CompletionItem[]> {
+    const chosen = await choose(this.remote, q, () => this.engine(q, at, hooks, spentMs), signal, q.toEndpoint);
+    if (!chosen) return [];
+    this.cache.remember(at, chosen.items);
+    if (chosen.source === 'endpoint') {
+      this.count('endpoint', q.uri, q.position);
+      hooks.onDone?.(chosen.ms, { items: chosen.items, mode: '', timings: NO_TIMINGS }, 'endpoint');
+    } else {
+      hooks.onDone?.(chosen.local.ms, chosen.local.result, 'local');
+    }
+    if (token.isCancellationRequested) return [];
+    this.speculateAfter(at, chosen.items[0], q);
+    return chosen.items;
+  }
+
+  // The engine request of a keystroke, `spentMs` after it; null when it failed or was cancelled. The editor's
+  // cancellation does not abort it once sent (a newer request supersedes it in the worker's queue,
+  // and its answer is remembered for typing through); a later keystroke elsewhere does.
+  private async engine(q: InlineRequest, at: CursorState, hooks: InlineHooks, spentMs: number):
+      Promise<{ items: CompletionItem[]; mode: string; result: CompletionResult; ms: number } | null> {
     const ac = new AbortController();
     const options = { ...q.options };
     if (this.adaptiveBudget && !q.explicit && options.timeBudgetMs) options.timeBudgetMs = this.debounce.budgetMs(options.timeBudgetMs, spentMs);
@@ -185,15 +229,11 @@ export class InlineCompleter {
     if (this.inflight === entry) this.inflight = null;
     if (!r.ok) {
       if (r.error.code !== 'cancelled' && r.error.code !== 'stale') hooks.onError?.(r.error.message);
-      return [];
+      return null;
     }
     const ms = performance.now() - t0;
     this.debounce.record(ms);
-    this.cache.remember(at, r.value.items);
-    hooks.onDone?.(ms, r.value);
-    if (token.isCancellationRequested) return [];
-    this.speculateAfter(at, r.value.items[0], q);
-    return r.value.items;
+    return { items: r.value.items, mode: r.value.mode, result: r.value, ms };
   }
 
   private reuse(at: CursorState, q: InlineRequest, hooks: InlineHooks): CompletionItem[] | null {
@@ -214,7 +254,7 @@ export class InlineCompleter {
    * the full one replaces it. */
   async prefetch(ready: Promise<boolean>, request: () => InlineRequest, delayMs = 0): Promise<void> {
     const epoch = this.epoch;
-    if (!(await ready) || epoch !== this.epoch) return; // a keystroke came meanwhile
+    if (this.prefersEndpoint || !(await ready) || epoch !== this.epoch) return; // a keystroke came meanwhile
     const q = request();
     const at = stateOf(q);
     if (this.cache.has(at)) return;
@@ -224,6 +264,12 @@ export class InlineCompleter {
       delayMs = 0;
     }
     await this.runSpeculative(at, q, undefined, 'prefetch', delayMs);
+  }
+
+  // In `prefer` mode idle-time answers are local ones, which would be shown instead of the
+  // endpoint's: none are made.
+  private get prefersEndpoint(): boolean {
+    return this.remote?.enabled === true && this.remote.settings.mode === 'prefer';
   }
 
   /** Forgets a closed document's suggestions. */
@@ -240,7 +286,7 @@ export class InlineCompleter {
 
   // Once `item` (made at `at`) is shown: the suggestion after it, as if accepted.
   private speculateAfter(at: CursorState, item: CompletionItem | undefined, q: InlineRequest): void {
-    if (!this.speculation || !item) return;
+    if (!this.speculation || !item || this.prefersEndpoint) return;
     const acc = acceptedState(at, item);
     if (!acc || this.cache.has(acc.state)) return;
     // Running for the same state and version already. After a keystroke typed through, the same

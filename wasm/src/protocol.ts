@@ -24,7 +24,14 @@ export interface TextChange {
  * (lowercase hex), when given, is checked against the bytes and lets a second start skip the
  * network entirely. `bytes` skips both download and storage. */
 export type ModelSource =
-  | { kind: 'url'; url: string; sha256?: string }
+  | {
+      kind: 'url'; url: string; sha256?: string;
+      /** A download that receives nothing for this long is dropped and tried again (default 30000). */
+      stallMs?: number;
+      /** Further attempts after a failed, cut off or stalled download (default 2); each resumes
+       * where the last stopped when the server honours a Range request. */
+      retries?: number;
+    }
   | { kind: 'bytes'; bytes: ArrayBuffer; sha256?: string };
 
 export interface InitParams {
@@ -66,6 +73,11 @@ export interface CompletionItem {
   endOffset: number;
   start: Position;
   end: Position;
+  /** The model's mean log-probability per generated token (<= 0; 0 when unknown): how sure the
+   * engine is. Set on the engine's answers; `exp` of it is the confidence remote.ts compares. */
+  meanLogprob?: number;
+  /** Set on answers from a remote endpoint (remote.ts); absent on the engine's. */
+  source?: 'endpoint';
 }
 
 export interface Timings {
@@ -104,6 +116,11 @@ export interface EngineInfo {
   modelBytes: number;
   /** True when the model came from browser storage (no download). */
   modelFromCache: boolean;
+  /** What browser storage did with the model: read from it, written to it (after the engine
+   * loaded it), unavailable (no Cache Storage here), or failed (full or refused: `storageError`
+   * says why, and the next start downloads again). */
+  storage: 'read' | 'written' | 'unavailable' | 'failed';
+  storageError?: string;
   /** Milliseconds: wasm instantiate, model load (fetch or storage, digest; at the same time as
    * the wasm, so the two overlap), engine create. */
   startMs: { wasm: number; model: number; engine: number };
@@ -114,6 +131,8 @@ export interface EngineInfo {
 
 export interface Stats {
   heapBytes: number;
+  /** Of the heap, the bytes malloc holds now (the heap itself only grows). */
+  heapUsed: number;
   openDocs: number;
   /** Instances replaced after a trap. */
   restarts: number;
@@ -134,6 +153,7 @@ export type ErrorCode =
   | 'integrity'   // model bytes do not match the expected SHA-256
   | 'engine'      // the engine returned an error
   | 'trap'        // the WebAssembly instance trapped; it is being recreated
+  | 'worker'      // the worker stopped answering (terminated, crashed); a new one is starting
   | 'internal';   // anything else (caught, never kills the worker)
 
 export interface WispError {
@@ -166,6 +186,9 @@ export interface RequestMap {
   /** Compiles what the first completion in these languages needs, before the first keystroke. */
   warm: { params: { languageIds: string[] }; result: null };
   lastPrompt: { params: Record<string, never>; result: string };
+  /** The worker's copy of a document (lone UTF-16 surrogates read back as U+FFFD), to check that
+   * it follows the editor's. */
+  text: { params: { uri: string }; result: { text: string; version: number } };
   stats: { params: Record<string, never>; result: Stats };
 }
 
@@ -181,7 +204,20 @@ export interface CancelMessage {
   type: 'cancel';
 }
 
-export type ToWorker = Request | CancelMessage;
+/** Asks the worker whether it is alive; answered at once (not queued) with a PingReply, between
+ * two engine calls at the latest: a worker that does not answer for long is dead or stuck. */
+export interface PingMessage {
+  id: number;
+  type: 'ping';
+}
+
+export interface PingReply {
+  /** How long the request being handled has been running (0 when idle). */
+  busyMs: number;
+  queued: number;
+}
+
+export type ToWorker = Request | CancelMessage | PingMessage;
 
 export interface Response {
   id: number;

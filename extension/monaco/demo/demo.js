@@ -1,5 +1,7 @@
 // The demo page: one Monaco editor, a tab per sample file, wisp registered on it. Everything comes
-// from this server: Monaco, the wisp worker, the wasm and the model.
+// from this server: Monaco, the wisp worker, the wasm and the model. A remote endpoint is used
+// only when the URL names one: ?endpoint=http://127.0.0.1:8012&endpointMode=fallback|prefer
+// &endpointKind=infill|openai (an API key is never read from the URL: window.wisp.setEndpoint).
 (function () {
   const samples = [
     { name: 'sample.py', language: 'python' },
@@ -48,6 +50,10 @@
       nCandidates: Number(params.get('candidates') || 1),
       timeBudgetMs: params.has('timeBudgetMs') ? Number(params.get('timeBudgetMs')) : undefined,
       onInline(event) { window.demo.inline.push(event); },
+      endpoint: params.has('endpoint')
+        ? { url: params.get('endpoint'), mode: params.get('endpointMode') || 'fallback', kind: params.get('endpointKind') || 'infill',
+            timeoutMs: Number(params.get('endpointTimeoutMs') || 2000) }
+        : undefined,
       onStatus(s) {
         window.demo.events.push(s.state);
         if (s.state === 'loading') {
@@ -55,11 +61,18 @@
           status(p.phase === 'download' && p.total ? `downloading ${Math.floor(100 * p.loaded / p.total)}%` : p.phase + '…');
         } else if (s.state === 'ready') {
           window.demo.info = s.info;
-          status(`ready: ${s.info.modelName || 'model'} (${(s.info.modelBytes / 1e6).toFixed(1)} MB${s.info.modelFromCache ? ', from browser storage' : ''})`);
+          status(`ready: ${s.info.modelName || 'model'} (${(s.info.modelBytes / 1e6).toFixed(1)} MB${s.info.modelFromCache ? ', from browser storage' : ''})${s.info.storageError ? '; ' + s.info.storageError : ''}`);
+        } else if (s.state === 'restarting') {
+          status('restarting: ' + s.reason);
         } else if (s.state === 'completed') {
           window.demo.lastLatencyMs = s.latencyMs;
           window.demo.lastResult = s.result;
-          status(`${s.result.items.length ? 'suggestion' : 'nothing to suggest'} in ${s.latencyMs.toFixed(1)} ms (${s.result.mode})`);
+          window.demo.lastSource = s.source;
+          status(s.source === 'endpoint'
+            ? `suggestion from the endpoint in ${s.latencyMs.toFixed(1)} ms`
+            : `${s.result.items.length ? 'suggestion' : 'nothing to suggest'} in ${s.latencyMs.toFixed(1)} ms (${s.result.mode})`);
+        } else if (s.state === 'endpoint-refused') {
+          status('endpoint: ' + s.message);
         } else if (s.state === 'error') {
           window.demo.lastError = s.message;
           status('error: ' + s.message);

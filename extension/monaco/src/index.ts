@@ -1,13 +1,16 @@
 /*
  * registerWisp(monaco, options): wisp's completions as Monaco ghost text. Builds on
- * registerInlineCompletionsProvider and the same worker and client as the VS Code extension.
+ * registerInlineCompletionsProvider and the same worker and client as the VS Code extension, and
+ * the same opt-in remote endpoint (wasm/src/remote.ts), off unless the host page names one.
  * Usable from the AMD build (dist/wisp-monaco.js defines the global `WispMonaco`) or as ESM.
  */
 import type * as Monaco from 'monaco-editor';
 import { WispClient, type DocSource } from '../../../wasm/src/client.js';
-import { InlineCompleter, type InlineCounts, type InlineEvent, type InlineRequest } from '../../../wasm/src/inline.js';
+import { InlineCompleter, type InlineCounts, type InlineEvent, type InlineRequest, type Source } from '../../../wasm/src/inline.js';
 import { LANGUAGE_IDS } from '../../../wasm/src/languages.js';
+import { checkSettings } from '../../../wasm/src/settings.js';
 import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
+import { EXTRA_FILES, RemoteEndpoint, type EndpointSettings } from '../../../wasm/src/remote.js';
 
 type MonacoApi = typeof Monaco;
 
@@ -30,18 +33,29 @@ export interface WispOptions {
   debounceMs?: number;
   nCandidates?: number;
   timeBudgetMs?: number;
-  /** Status changes: loading (with progress), ready, a completion's latency, errors. */
+  /** A remote completion endpoint (off unless given with a mode other than `off`). The API key
+   * is the host page's to supply (from its own UI or session); wisp never stores it. */
+  endpoint?: Partial<EndpointSettings>;
+  /** Status changes: loading (with progress), ready, a completion's latency and source, errors. */
   onStatus?: (status: WispStatus) => void;
   /** How each keystroke was served (the engine, or a remembered suggestion) and idle-time work that
    * came back, with the totals so far. */
   onInline?: (event: InlineEvent, counts: InlineCounts) => void;
+  /** Log lines (the endpoint's failures and pauses); default console.info. */
+  onLog?: (line: string) => void;
 }
 
 export type WispStatus =
   | { state: 'loading'; progress: ProgressEvent }
   | { state: 'ready'; info: EngineInfo }
-  | { state: 'completed'; latencyMs: number; result: CompletionResult }
-  | { state: 'error'; message: string };
+  /** `source`: whether the local engine or the remote endpoint answered. */
+  | { state: 'completed'; latencyMs: number; result: CompletionResult; source: Source }
+  | { state: 'restarting'; reason: string }
+  /** An option was wrong and its default (or the nearest allowed value) is used instead. */
+  | { state: 'warning'; message: string }
+  | { state: 'error'; message: string }
+  /** The endpoint refused the API key (once, until the key or URL changes). */
+  | { state: 'endpoint-refused'; message: string };
 
 export interface WispHandle {
   /** Resolves when the engine is up (or failed to come up). */
@@ -50,11 +64,21 @@ export interface WispHandle {
   /** How keystrokes were served: engine requests, typed-through and speculative suggestions. */
   readonly counts: InlineCounts;
   enabled: boolean;
+  /** Changes the endpoint's settings (mode, url, kind, apiKey, ...); `{ mode: 'off' }` stops it. */
+  setEndpoint(settings: Partial<EndpointSettings>): void;
+  /** Asks the endpoint for a suggestion at the cursor of `editor` now (its trigger command),
+   * whatever the mode's policy but `off`. */
+  askEndpoint(editor: Monaco.editor.ICodeEditor): void;
   dispose(): void;
 }
 
 export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandle {
   const languages = options.languages ?? [...LANGUAGE_IDS];
+  const { settings: opt, problems } = checkSettings({
+    maxLines: options.maxLines, maxTokens: options.maxTokens, debounceMs: options.debounceMs, candidates: options.nCandidates,
+    timeBudgetMs: options.timeBudgetMs, modelSha256: options.modelSha256,
+  }, { maxLines: 0, maxTokens: 0, debounceMs: 75, candidates: 1, timeBudgetMs: 150, modelUrl: '', modelSha256: '' });
+  for (const message of problems) queueMicrotask(() => options.onStatus?.({ state: 'warning', message }));
   const disposables: Monaco.IDisposable[] = [];
   const models = new Map<string, Monaco.editor.ITextModel>();
   const source = (uri: string): DocSource | undefined => {
@@ -62,13 +86,30 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
     if (!m || m.isDisposed()) return undefined;
     return { text: m.getValue(), version: m.getVersionId(), languageId: m.getLanguageId() };
   };
-  const worker = new Worker(options.workerUrl);
-  const client = new WispClient(worker, source);
+  // A worker that dies or hangs is replaced (WispClient's watchdog); the documents follow.
+  const spawn = () => new Worker(options.workerUrl);
+  const client = new WispClient(spawn(), source, { respawn: spawn });
   client.onProgress = (progress) => options.onStatus?.({ state: 'loading', progress });
-  const completer = new InlineCompleter(client, options.debounceMs ?? 75);
+  client.onRestart = (reason, again) => {
+    options.onStatus?.({ state: 'restarting', reason });
+    void again.then((r) => options.onStatus?.(r.ok ? { state: 'ready', info: r.value } : { state: 'error', message: r.error.message }));
+  };
+  const completer = new InlineCompleter(client, opt.debounceMs);
   completer.onEvent = options.onInline ?? null;
+  const log = options.onLog ?? ((line: string) => console.info(`[wisp] ${line}`));
+  const endpoint = new RemoteEndpoint({
+    log,
+    onAuthError: (message) => options.onStatus?.({ state: 'endpoint-refused', message }),
+    related: (uri, languageId) => [...models.values()]
+      .filter((m) => !m.isDisposed() && m.uri.toString() !== uri && m.getLanguageId() === languageId)
+      .slice(0, EXTRA_FILES)
+      .map((m) => ({ filename: m.uri.path.slice(m.uri.path.lastIndexOf('/') + 1), text: m.getValue() })),
+  });
+  endpoint.configure(options.endpoint ?? {});
+  completer.remote = endpoint;
+  let toEndpointNext = false;
 
-  const ready = client.init({ wasmUrl: options.wasmUrl, relaxed: options.relaxed, model: { kind: 'url', url: options.modelUrl, sha256: options.modelSha256 } })
+  const ready = client.init({ wasmUrl: options.wasmUrl, relaxed: options.relaxed, model: { kind: 'url', url: options.modelUrl, ...(opt.modelSha256 ? { sha256: opt.modelSha256 } : {}) } })
     .then(async (r) => {
       if (r.ok) {
         // Compile what the first completion in each language needs now, not at the first keystroke.
@@ -99,17 +140,31 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   for (const m of monaco.editor.getModels()) track(m);
   disposables.push(monaco.editor.onDidCreateModel(track));
 
-  const handle: WispHandle = { ready, client, counts: completer.counts, enabled: true, dispose: () => {} };
+  const handle: WispHandle = {
+    ready, client, counts: completer.counts, enabled: true,
+    setEndpoint: (settings) => endpoint.configure(settings),
+    askEndpoint: (editor) => {
+      if (!endpoint.enabled) {
+        log('endpoint: none (set its url and a mode other than off)');
+        return;
+      }
+      toEndpointNext = true;
+      editor.trigger('wisp', 'editor.action.inlineSuggest.trigger', {});
+    },
+    dispose: () => {},
+  };
   const engineUp = ready.then((r) => r.ok);
 
-  const requestAt = (model: Monaco.editor.ITextModel, position: Monaco.IPosition, explicit = false): InlineRequest => {
+  const requestAt = (model: Monaco.editor.ITextModel, position: Monaco.IPosition, explicit = false, toEndpoint = false): InlineRequest => {
     const uri = model.uri.toString();
     if (!models.has(uri)) track(model);
     return {
+      languageId: model.getLanguageId(),
+      toEndpoint,
       uri,
       version: model.getVersionId(),
       position: { line: position.lineNumber - 1, character: position.column - 1 },
-      options: { maxLines: options.maxLines ?? 0, maxTokens: options.maxTokens ?? 0, nCandidates: options.nCandidates ?? 1, timeBudgetMs: options.timeBudgetMs ?? 150 },
+      options: { maxLines: opt.maxLines, maxTokens: opt.maxTokens, nCandidates: opt.candidates, timeBudgetMs: opt.timeBudgetMs },
       text: model.getValue(),
       offset: model.getOffsetAt(position),
       explicit,
@@ -125,6 +180,11 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
     void completer.prefetch(engineUp, () => requestAt(model, position), delayMs);
   };
   const watchEditor = (editor: Monaco.editor.ICodeEditor) => {
+    // In a standalone editor's command palette (F1), as in VS Code.
+    const standalone = editor as Partial<Monaco.editor.IStandaloneCodeEditor>;
+    if (typeof standalone.addAction === 'function') {
+      disposables.push(standalone.addAction({ id: 'wisp.askEndpoint', label: 'wisp: Suggest from the Endpoint', run: () => handle.askEndpoint(editor) }));
+    }
     disposables.push(
       editor.onDidChangeModel(() => prefetch(editor)),
       editor.onDidFocusEditorText(() => prefetch(editor)),
@@ -142,9 +202,12 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   const provider: Monaco.languages.InlineCompletionsProvider = {
     async provideInlineCompletions(model, position, context, token) {
       if (!handle.enabled || !languages.includes(model.getLanguageId())) return { items: [] };
-      const items = await completer.complete(token, engineUp, () => requestAt(model, position, context.triggerKind === monaco.languages.InlineCompletionTriggerKind.Explicit), {
+      const explicit = context.triggerKind === monaco.languages.InlineCompletionTriggerKind.Explicit;
+      const toEndpoint = explicit && toEndpointNext;
+      if (explicit) toEndpointNext = false;
+      const items = await completer.complete(token, engineUp, () => requestAt(model, position, explicit, toEndpoint), {
         onError: (message) => options.onStatus?.({ state: 'error', message }),
-        onDone: (latencyMs, result) => options.onStatus?.({ state: 'completed', latencyMs, result }),
+        onDone: (latencyMs, result, source) => options.onStatus?.({ state: 'completed', latencyMs, result, source }),
       });
       return {
         items: items.map((it) => ({

@@ -1,0 +1,73 @@
+/*
+ * The settings an editor passes on (VS Code's wisp.* configuration, the Monaco package's options),
+ * checked before use: a value of the wrong type, out of range or malformed is replaced by its
+ * default or clamped, and each such repair is described in `problems`, for the editor's status.
+ * Without this, one setting such as "timeBudgetMs": "fast" made every request a bad_request.
+ */
+
+export interface EditorSettings {
+  /** Lines of a suggestion (0 = by the cursor's shape). */
+  maxLines: number;
+  /** Tokens of a suggestion (0 = by the cursor's shape). */
+  maxTokens: number;
+  /** Upper bound of the adaptive debounce, milliseconds. */
+  debounceMs: number;
+  /** Candidates per request, 1..8. */
+  candidates: number;
+  /** Wall-clock budget of a request in the engine, milliseconds (0 = none). */
+  timeBudgetMs: number;
+  /** A model to use instead of the bundled one ('' = the bundled one). */
+  modelUrl: string;
+  /** Its SHA-256, lowercase hex ('' = not checked). */
+  modelSha256: string;
+}
+
+export const DEFAULT_SETTINGS: EditorSettings = {
+  maxLines: 0, maxTokens: 0, debounceMs: 75, candidates: 3, timeBudgetMs: 150, modelUrl: '', modelSha256: '',
+};
+
+const RANGES: Record<'maxLines' | 'maxTokens' | 'debounceMs' | 'candidates' | 'timeBudgetMs', [number, number, boolean]> = {
+  maxLines: [0, 100, true], // min, max, integer
+  maxTokens: [0, 4096, true],
+  debounceMs: [0, 2000, false],
+  candidates: [1, 8, true],
+  timeBudgetMs: [0, 10000, false],
+};
+
+/** `raw` holds what the user set (undefined: not set). */
+export function checkSettings(raw: Partial<Record<keyof EditorSettings, unknown>>,
+                              defaults: EditorSettings = DEFAULT_SETTINGS): { settings: EditorSettings; problems: string[] } {
+  const settings = { ...defaults };
+  const problems: string[] = [];
+  for (const key of Object.keys(RANGES) as (keyof typeof RANGES)[]) {
+    const v = raw[key];
+    if (v === undefined || v === null) continue;
+    const [lo, hi, integer] = RANGES[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      problems.push(`${key} must be a number from ${lo} to ${hi}, not ${JSON.stringify(v)}; using ${defaults[key]}`);
+      continue;
+    }
+    const fixed = Math.min(hi, Math.max(lo, integer ? Math.round(v) : v));
+    if (fixed !== v) problems.push(`${key} must be ${integer ? 'a whole number' : 'a number'} from ${lo} to ${hi}, not ${v}; using ${fixed}`);
+    settings[key] = fixed;
+  }
+  const url = raw.modelUrl;
+  if (url !== undefined && url !== null) {
+    const u = typeof url === 'string' ? url.trim() : '';
+    let ok = false;
+    try {
+      ok = u === '' || ['http:', 'https:'].includes(new URL(u).protocol);
+    } catch {
+      ok = false;
+    }
+    if (ok) settings.modelUrl = u;
+    else problems.push(`modelUrl must be an http(s) URL, not ${JSON.stringify(url)}; using the bundled model`);
+  }
+  const sha = raw.modelSha256;
+  if (sha !== undefined && sha !== null) {
+    const s = typeof sha === 'string' ? sha.trim().toLowerCase() : '';
+    if (s === '' || /^[0-9a-f]{64}$/.test(s)) settings.modelSha256 = s;
+    else problems.push(`modelSha256 must be 64 hexadecimal digits, not ${JSON.stringify(sha)}; not checking the model's digest`);
+  }
+  return { settings, problems };
+}
