@@ -252,7 +252,7 @@ static wisp_status prompt__window_of(prompt__scratch *sc, const prompt_input *in
     if (in->sticky_suffix_tail <= in->len - pos) {
         size_t end = in->len - in->sticky_suffix_tail;
         if (end == pos) s_take = 0;
-        for (size_t i = 0; i < sl.n && sl.cum[i] <= s_take + room / 8; i++)
+        for (size_t i = 0; i < sl.n && sl.cum[i] <= s_take + room / 8 && sl.cum[i] <= room; i++)
             if (sl.start[i] == end) s_take = sl.cum[i];
     }
     uint32_t p_take = room - s_take;

@@ -402,6 +402,21 @@ static void test_sticky_suffix(void **state) {
     assert_int_equal(prompt_build(t, &fim, &in, &p1, NULL), WISP_OK);
     assert_true(len - p1.suffix_end_u8 > tail);
     prompt_free(&p1);
+    /* whatever line end below the cursor is kept, the prompt fits its budget: with a short
+     * prefix the suffix's share is nearly all the room, and an eighth more ran it over (found by
+     * fuzz_prompt) */
+    const char *small = "x = ";
+    len = (size_t)sprintf(doc, "%s\n", small);
+    for (int i = 0; i < 100; i++) len += (size_t)sprintf(doc + len, "print(x + %d)\n", i);
+    for (size_t end = strlen(small); end <= len; end++) {
+        if (end != strlen(small) && doc[end - 1] != '\n') continue;
+        in = input_of(doc, strlen(small), 128);
+        in.sticky_suffix_tail = len - end;
+        assert_int_equal(prompt_build(t, &fim, &in, &p1, NULL), WISP_OK);
+        if (p1.n_tokens > 128) fprintf(stderr, "suffix end kept at %zu: %zu tokens\n", end, p1.n_tokens);
+        assert_true(p1.n_tokens <= 128);
+        prompt_free(&p1);
+    }
     wisp_tokenizer_free(t);
     free(b.p);
 }
