@@ -30,10 +30,13 @@ struct wisp_engine {
     char *last_prompt;           /* labelled text of the last wisp_complete */
     size_t last_prompt_len;
     char *prompt_text;           /* result of wisp_engine_prompt_text */
-    /* the prefix start of the last prompt, kept while the user types in the same document
-     * (remembered by serial: a closed document's address may come back for another one) */
+    /* the window of the last prompt, kept while the user types in the same document with the
+     * same prompt budget: the prefix start, and the suffix end as bytes before the end of the
+     * document (the document remembered by serial: a closed document's address may come back
+     * for another one) */
     uint64_t sticky_doc;
-    size_t sticky_start_u8;
+    uint32_t sticky_budget;
+    size_t sticky_start_u8, sticky_suffix_tail;
     /* the last definitions block, reused while the cursor stays on the same line: typing an
      * identifier changes which names are near, and a changed head would cost a full prefill per
      * keystroke */
@@ -59,7 +62,7 @@ wisp_engine *wisp_engine_new(const void *model_data, size_t size, const wisp_eng
         wisp__fail(err, WISP_ERR_NO_MEMORY, "engine: %zu bytes", sizeof *e);
         return NULL;
     }
-    e->sticky_start_u8 = SIZE_MAX;
+    e->sticky_start_u8 = e->sticky_suffix_tail = SIZE_MAX;
     e->model = wisp_model_load(model_data, size, err);
     if (!e->model) goto fail;
     e->tok = wisp_model_tokenizer(e->model);
@@ -169,22 +172,24 @@ static wisp_status complete__check(wisp_engine *self, wisp_doc *doc, size_t pos_
     return WISP_OK;
 }
 
-/* Token budgets by shape, and the prompt budget that leaves room for them in the context. */
+/* Token budgets by shape, and the prompt budget that leaves room for them in the context; a
+ * window kept from the previous prompt may run over it by an eighth, within that room. */
 static void complete__budgets(const wisp_engine *self, const wisp_complete_params *p, trim_shape shape,
-                              uint32_t *max_tokens, uint32_t *max_lines, uint32_t *budget) {
+                              uint32_t *max_tokens, uint32_t *max_lines, uint32_t budget[2]) {
     *max_tokens = p->max_tokens ? p->max_tokens : shape == TRIM_SHAPE_BLOCK ? 160 : shape == TRIM_SHAPE_ARGS ? 64 : 48;
     *max_lines = p->max_lines ? p->max_lines : shape == TRIM_SHAPE_BLOCK ? 12 : shape == TRIM_SHAPE_ARGS ? 8 : 1;
     uint32_t n_ctx = wisp_ctx_n_ctx(self->ctx);
     if (*max_tokens > n_ctx / 2) *max_tokens = n_ctx / 2;
     uint32_t b = p->prompt_tokens ? p->prompt_tokens : COMPLETE__DEFAULT_BUDGET;
     uint32_t room = n_ctx > *max_tokens + 1 ? n_ctx - *max_tokens - 1 : 1;
-    *budget = b < room ? b : room;
+    budget[0] = b < room ? b : room;
+    budget[1] = budget[0] + budget[0] / 8 < room ? budget[0] + budget[0] / 8 : room;
 }
 
 /* Builds the prompt for one cursor: shared by wisp_complete and wisp_engine_prompt_text. */
 static wisp_status complete__prompt(wisp_engine *self, wisp_doc *doc, const char *text, size_t len,
                                     size_t pos_u8, const wisp_context *ctx, const wisp_complete_params *p,
-                                    uint32_t budget, prompt_input *in, prompt *out, wisp_error *err) {
+                                    const uint32_t budget[2], prompt_input *in, prompt *out, wisp_error *err) {
     memset(in, 0, sizeof *in);
     in->path = complete__display_path(wisp_doc_uri(doc));
     in->lang = p->lang != WISP_LANG_NONE ? p->lang : ctx->lang;
@@ -193,10 +198,12 @@ static wisp_status complete__prompt(wisp_engine *self, wisp_doc *doc, const char
     in->pos_u8 = pos_u8;
     in->ctx = ctx;
     in->sources = p->sources;
-    in->budget = budget;
-    bool same_doc = self->sticky_doc == wisp__doc_serial(doc);
-    in->sticky_start_u8 = same_doc ? self->sticky_start_u8 : SIZE_MAX;
-    if (self->frozen_defs && same_doc && self->frozen_line == ctx->line &&
+    in->budget = budget[0];
+    in->budget_max = budget[1];
+    bool same = self->sticky_doc == wisp__doc_serial(doc) && self->sticky_budget == budget[0];
+    in->sticky_start_u8 = same ? self->sticky_start_u8 : SIZE_MAX;
+    in->sticky_suffix_tail = same ? self->sticky_suffix_tail : SIZE_MAX;
+    if (self->frozen_defs && same && (self->frozen_line == ctx->line || p->speculative) &&
         self->frozen_sources == p->sources) {
         in->frozen_defs = self->frozen_defs;
         in->frozen_defs_len = self->frozen_defs_len;
@@ -214,9 +221,9 @@ const char *wisp_engine_prompt_text(wisp_engine *self, wisp_doc *doc, size_t pos
     wisp_complete_params p = params ? *params : wisp_complete_default_params();
     wisp_context *ctx = NULL;
     if (wisp_context_extract(doc, pos_u8, NULL, &ctx, err) != WISP_OK) return NULL;
-    uint32_t max_tokens, max_lines, budget;
+    uint32_t max_tokens, max_lines, budget[2];
     complete__budgets(self, &p, complete_shape_of(ctx->mode, ctx->line_prefix, ctx->line_suffix), &max_tokens,
-                      &max_lines, &budget);
+                      &max_lines, budget);
     prompt_input in;
     prompt pr;
     wisp_status st = complete__prompt(self, doc, text, n, pos_u8, ctx, &p, budget, &in, &pr, err);
@@ -353,7 +360,7 @@ typedef struct complete__call {
     double t0, deadline;
     wisp_context *ctx;
     trim_shape shape;
-    uint32_t max_tokens, max_lines, budget;
+    uint32_t max_tokens, max_lines, budget[2];
     prompt_input in;
     prompt pr;
     trim_input ti;
@@ -369,13 +376,15 @@ typedef struct complete__call {
  * definitions block). */
 static wisp_status complete__step_prompt(complete__call *c, wisp_error *err) {
     wisp_engine *self = c->self;
-    complete__budgets(self, &c->p, c->shape, &c->max_tokens, &c->max_lines, &c->budget);
+    complete__budgets(self, &c->p, c->shape, &c->max_tokens, &c->max_lines, c->budget);
     wisp_status st = complete__prompt(self, c->doc, c->text, c->len, c->pos_u8, c->ctx, &c->p, c->budget, &c->in,
                                       &c->pr, err);
     if (st != WISP_OK) return st;
     self->sticky_doc = wisp__doc_serial(c->doc);
+    self->sticky_budget = c->budget[0];
     self->sticky_start_u8 = c->pr.prefix_start_u8;
-    if (!c->in.frozen_defs) { /* remember this head for the next keystrokes on this line */
+    self->sticky_suffix_tail = c->len - c->pr.suffix_end_u8;
+    if (!c->in.frozen_defs && !c->p.speculative) { /* remember this head for the next keystrokes on this line */
         char *copy = malloc(c->pr.defs_len + 1);
         if (copy) {
             memcpy(copy, c->pr.defs, c->pr.defs_len + 1);
@@ -562,6 +571,9 @@ wisp_status wisp_complete(wisp_engine *self, wisp_doc *doc, size_t pos_u8,
     if (st != WISP_OK) return st;
     double t1 = wisp_now_ms();
     out->timings.context_ms = t1 - c.t0;
+    if (c.ctx->mode == WISP_MODE_NONE && c.p.speculative) /* a suggestion cut inside a string or a comment */
+        c.ctx->mode = complete__blank(c.ctx->line_suffix.ptr, (size_t)c.ctx->line_suffix.len) ? WISP_MODE_END_OF_LINE
+                                                                                              : WISP_MODE_MID_LINE;
     out->mode = c.ctx->mode;
     out->lang = c.ctx->lang;
     if (c.ctx->mode == WISP_MODE_NONE) {

@@ -246,6 +246,15 @@ static wisp_status prompt__window_of(prompt__scratch *sc, const prompt_input *in
     if (p_need < room - s_take) s_take = room - p_need;
     if (s_take > s_need) s_take = s_need;
     if (sl.n && sl.cum[0] > s_take && sl.cum[0] <= room / 2) s_take = sl.cum[0]; /* the rest of the line */
+    /* the sticky end while it is still a line end below the cursor and leaves the prefix at most
+     * an eighth of the room short of its share: the suffix comes before the prefix in the prompt,
+     * so a suffix that changes costs the prefill of both */
+    if (in->sticky_suffix_tail <= in->len - pos) {
+        size_t end = in->len - in->sticky_suffix_tail;
+        if (end == pos) s_take = 0;
+        for (size_t i = 0; i < sl.n && sl.cum[i] <= s_take + room / 8 && sl.cum[i] <= room; i++)
+            if (sl.start[i] == end) s_take = sl.cum[i];
+    }
     uint32_t p_take = room - s_take;
 
     /* suffix: whole lines down to the budget */
@@ -262,7 +271,10 @@ static wisp_status prompt__window_of(prompt__scratch *sc, const prompt_input *in
     w->prefix_start = ls;
     w->prefix_tokens = 0;
     bool sticky = false;
-    for (size_t i = 0; i < far; i++)
+    /* a start kept from the previous prompt may run the prompt over its budget, up to budget_max:
+     * typing on (or a suggestion applied for a speculative request) then moves neither end */
+    uint32_t over = in->budget_max > in->budget ? in->budget_max - in->budget : 0;
+    for (size_t i = 0; i < pl.n && pl.cum[i] <= p_take + over; i++)
         if (pl.start[i] == in->sticky_start_u8) {
             w->prefix_start = pl.start[i];
             w->prefix_tokens = pl.cum[i];

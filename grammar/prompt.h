@@ -9,8 +9,9 @@
  * Each part is tokenized on its own; the prefix is tokenized as two chunks split at the start of
  * the cursor line, so a keystroke at the cursor changes only the last chunk's few tokens. The
  * prefix is cut from the top and the suffix from the bottom at line boundaries to fit a token
- * budget; the prefix's first line is sticky (kept while it still fits) so that its top does not
- * slide with every keystroke.
+ * budget; the prefix's first line and the suffix's last are sticky (kept while they still fit)
+ * so that neither end slides with every keystroke or with a speculative request after a
+ * suggestion.
  */
 #ifndef WISP_PROMPT_H
 #define WISP_PROMPT_H
@@ -43,7 +44,11 @@ typedef struct prompt_input {
     const wisp_context *ctx;   /* scopes and definitions; may be NULL */
     uint32_t sources;          /* wisp_source flags */
     uint32_t budget;           /* tokens for the whole prompt, >= 32 */
+    uint32_t budget_max;       /* a window kept from the previous prompt (the sticky ends) may run
+                                  over `budget` up to this; 0 = never */
     size_t sticky_start_u8;    /* the previous prompt's prefix start for this document, or SIZE_MAX */
+    size_t sticky_suffix_tail; /* the previous prompt's suffix end as bytes before the end of the
+                                  document (typing before it does not move it), or SIZE_MAX */
     const char *frozen_defs;   /* when not NULL: the definitions block to use as is (a previous
                                   prompt's `defs`), so the head stays the same across keystrokes */
     size_t frozen_defs_len;

@@ -271,6 +271,99 @@ static void test_typing_reuses_cache(void **state) {
     wisp_doc_close(d);
 }
 
+/* The part of a labelled prompt (wisp_engine_last_prompt) from the line starting with `label` to
+ * the next label, malloc'd. */
+static char *section(const char *prompt, const char *label) {
+    const char *b = strstr(prompt, label);
+    assert_non_null(b);
+    const char *e = strstr(b + 1, "\n===");
+    size_t n = e ? (size_t)(e - b) : strlen(b);
+    char *s = malloc(n + 1);
+    memcpy(s, b, n);
+    s[n] = 0;
+    return s;
+}
+
+/* A speculative request (a suggestion applied at the cursor: another line, other names near the
+ * cursor) keeps the keystrokes' definitions block and window, so that the KV cache serves both
+ * it and the keystroke after it. */
+static void test_speculative_keeps_head(void **state) {
+    fixture *fx = *state;
+    char util[4096];
+    size_t ul = 0;
+    for (int i = 0; i < 12; i++)
+        ul += (size_t)sprintf(util + ul, "def helper_%d(value):\n    return value * %d\n\n", i, i);
+    wisp_doc *u = open_doc(fx, "util.py", WISP_LANG_PYTHON, util);
+    const char *src = "from util import *\n\ndef main():\n    total = helper_1(2)\n    total = \n    return total\n";
+    wisp_doc *d = open_doc(fx, "main.py", WISP_LANG_PYTHON, src);
+    size_t pos = offset_of(src, "total = \n", 8);
+    wisp_complete_params p = wisp_complete_default_params();
+    p.max_tokens = 4;
+    wisp_completion c;
+    wisp_error err;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    char *before = strdup(wisp_engine_last_prompt(fx->engine, NULL));
+    /* the suggestion after this one, as if accepted: two more lines naming other helpers */
+    const char *ins = "helper_3(total)\n    total = helper_7(total) + helper_9(total)\n    total = ";
+    size_t n = strlen(ins);
+    assert_int_equal(wisp_doc_edit(d, pos, pos, ins, n, &err), WISP_OK);
+    p.speculative = true;
+    assert_int_equal(wisp_complete(fx->engine, d, pos + n, &p, &c, &err), WISP_OK);
+    char *defs = section(before, "=== definitions"), *spec = section(wisp_engine_last_prompt(fx->engine, NULL), "=== definitions");
+    assert_non_null(strstr(defs, "helper_1"));
+    assert_string_equal(spec, defs); /* the head was kept (else it would name helper_7) */
+    free(defs);
+    free(spec);
+    assert_int_equal(wisp_doc_edit(d, pos, pos + n, "", 0, &err), WISP_OK);
+    p.speculative = false;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    if (c.timings.n_reused + 6 < c.timings.n_prompt)
+        fprintf(stderr, "after the speculation: %u of %u prompt tokens reused\n", c.timings.n_reused, c.timings.n_prompt);
+    assert_true(c.timings.n_reused + 6 >= c.timings.n_prompt);
+    /* a suggestion cut inside a string: the speculative request goes on where a keystroke's
+     * would not */
+    const char *cut = "helper_3(\"a st";
+    assert_int_equal(wisp_doc_edit(d, pos, pos, cut, strlen(cut), &err), WISP_OK);
+    p.speculative = true;
+    assert_int_equal(wisp_complete(fx->engine, d, pos + strlen(cut), &p, &c, &err), WISP_OK);
+    assert_int_equal(c.mode, WISP_MODE_END_OF_LINE);
+    p.speculative = false;
+    assert_int_equal(wisp_complete(fx->engine, d, pos + strlen(cut), &p, &c, &err), WISP_OK);
+    assert_int_equal(c.mode, WISP_MODE_NONE);
+    free(before);
+    wisp_doc_close(d);
+    wisp_doc_close(u);
+}
+
+/* The window kept from one prompt to the next is kept at the same prompt budget only: a quick
+ * answer from a small prompt leaves the next full-budget prompt as it would be without it. */
+static void test_window_per_budget(void **state) {
+    fixture *fx = *state;
+    char src[8192];
+    size_t len = 0;
+    for (int i = 0; i < 40; i++)
+        len += (size_t)sprintf(src + len, "def helper_%d(value):\n    return value * %d\n\n", i, i);
+    size_t pos = len;
+    len += (size_t)sprintf(src + len, "x = \n");
+    for (int i = 0; i < 40; i++) len += (size_t)sprintf(src + len, "print(helper_%d(x))\n", i);
+    pos += 4;
+    wisp_doc *d = open_doc(fx, "w.py", WISP_LANG_PYTHON, src);
+    wisp_complete_params p = wisp_complete_default_params();
+    p.max_tokens = 2;
+    wisp_completion c;
+    wisp_error err;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    char *full = strdup(wisp_engine_last_prompt(fx->engine, NULL));
+    p.prompt_tokens = 96;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    assert_true(c.timings.n_prompt <= 96);
+    p.prompt_tokens = 0;
+    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    assert_string_equal(wisp_engine_last_prompt(fx->engine, NULL), full);
+    free(full);
+    wisp_doc_close(d);
+}
+
 /* What the engine keeps between keystrokes for one document (the prefix start, the definitions
  * block) never carries over to another document, not even one that a reused allocation puts at
  * the same address: in `wisp serve` every request's document is opened and closed, and one
@@ -352,7 +445,9 @@ int main(void) {
         cmocka_unit_test(test_runs),        cmocka_unit_test(test_mode_none),
         cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_cancel_and_budgets), cmocka_unit_test(test_prompt_text),
-        cmocka_unit_test(test_typing_reuses_cache), cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_typing_reuses_cache), cmocka_unit_test(test_speculative_keeps_head),
+        cmocka_unit_test(test_window_per_budget),
+        cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_rank),        cmocka_unit_test(test_mean_logprob),
         cmocka_unit_test(test_no_state_across_documents),
     };

@@ -130,6 +130,7 @@ static prompt_input input_of(const char *text, size_t pos, uint32_t budget) {
     in.sources = WISP_SOURCE_ALL;
     in.budget = budget;
     in.sticky_start_u8 = SIZE_MAX;
+    in.sticky_suffix_tail = SIZE_MAX;
     return in;
 }
 
@@ -325,8 +326,97 @@ static void test_sticky_start(void **state) {
     in.pos_u8 = len;
     assert_int_equal(prompt_build(t, &fim, &in, &p2, NULL), WISP_OK);
     assert_true(p2.prefix_start_u8 > p1.prefix_start_u8);
+    prompt_free(&p2);
+    /* typing on the first cursor's line: the start moves once the budget is full, unless the
+     * prompt may run over it (budget_max), and then only by as much as allowed */
+    pos = len / 2;
+    while (doc[pos] != '\n') pos++;
+    size_t moved = 0;
+    for (size_t k = 1; k < 200 && !moved; k++) {
+        memmove(doc + pos + 2, doc + pos, len - pos + 1);
+        memcpy(doc + pos, " y", 2);
+        len += 2;
+        pos += 2;
+        in = input_of(doc, pos, 128);
+        in.sticky_start_u8 = p1.prefix_start_u8;
+        assert_int_equal(prompt_build(t, &fim, &in, &p2, NULL), WISP_OK);
+        if (p2.prefix_start_u8 != p1.prefix_start_u8) moved = k;
+        prompt_free(&p2);
+    }
+    assert_true(moved > 0);
+    in.budget_max = 128 + 16;
+    assert_int_equal(prompt_build(t, &fim, &in, &p2, NULL), WISP_OK);
+    assert_int_equal(p2.prefix_start_u8, p1.prefix_start_u8);
+    assert_true(p2.n_tokens > 128 && p2.n_tokens <= 128 + 16);
     prompt_free(&p1);
     prompt_free(&p2);
+    wisp_tokenizer_free(t);
+    free(b.p);
+}
+
+/* The suffix end is sticky too: when the whole prefix fits, the suffix takes the rest of the
+ * budget, and text added at the cursor (typing, or a suggestion applied for a speculative
+ * request) would otherwise shorten it, and with it change every token after the head. */
+static void test_sticky_suffix(void **state) {
+    (void)state;
+    gb b;
+    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
+    prompt_fim fim;
+    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    char doc[16384];
+    size_t len = 0;
+    for (int i = 0; i < 8; i++) len += (size_t)sprintf(doc + len, "a%d = %d\n", i, i);
+    len += (size_t)sprintf(doc + len, "total = ");
+    size_t pos = len;
+    len += (size_t)sprintf(doc + len, "\n");
+    for (int i = 0; i < 100; i++) len += (size_t)sprintf(doc + len, "print(total + %d)\n", i);
+    prompt_input in = input_of(doc, pos, 256);
+    prompt p1, p2, p3;
+    assert_int_equal(prompt_build(t, &fim, &in, &p1, NULL), WISP_OK);
+    assert_int_equal(p1.prefix_start_u8, 0); /* the whole prefix fits: the suffix takes the rest */
+    size_t tail = len - p1.suffix_end_u8;
+    /* a suggestion applied at the cursor */
+    const char *ins = "a0 + a1 + a2 + a3 + a4 + a5";
+    size_t n = strlen(ins);
+    memmove(doc + pos + n, doc + pos, len - pos + 1);
+    memcpy(doc + pos, ins, n);
+    len += n;
+    in = input_of(doc, pos + n, 256);
+    assert_int_equal(prompt_build(t, &fim, &in, &p2, NULL), WISP_OK);
+    assert_true(len - p2.suffix_end_u8 != tail); /* without the sticky end the suffix moves */
+    in.sticky_start_u8 = p1.prefix_start_u8;
+    in.sticky_suffix_tail = tail;
+    assert_int_equal(prompt_build(t, &fim, &in, &p3, NULL), WISP_OK);
+    assert_int_equal(len - p3.suffix_end_u8, tail);
+    /* so everything before the prefix's first line is shared with the first prompt */
+    size_t head = p1.part_begin[PROMPT_PART_PREFIX] + 1;
+    assert_true(p3.n_tokens > head);
+    assert_memory_equal(p1.tokens, p3.tokens, head * sizeof(int32_t));
+    assert_true(p3.n_tokens <= 256);
+    prompt_free(&p1);
+    prompt_free(&p2);
+    prompt_free(&p3);
+    /* a sticky end that no longer fits its share is not kept: the prefix comes first */
+    in = input_of(doc, pos + n, 64);
+    in.sticky_suffix_tail = tail;
+    assert_int_equal(prompt_build(t, &fim, &in, &p1, NULL), WISP_OK);
+    assert_true(len - p1.suffix_end_u8 > tail);
+    prompt_free(&p1);
+    /* whatever line end below the cursor is kept, the prompt fits its budget: with a short
+     * prefix the suffix's share is nearly all the room, and an eighth more ran it over (found by
+     * fuzz_prompt) */
+    const char *small = "x = ";
+    len = (size_t)sprintf(doc, "%s\n", small);
+    for (int i = 0; i < 100; i++) len += (size_t)sprintf(doc + len, "print(x + %d)\n", i);
+    for (size_t end = strlen(small); end <= len; end++) {
+        if (end != strlen(small) && doc[end - 1] != '\n') continue;
+        in = input_of(doc, strlen(small), 128);
+        in.sticky_suffix_tail = len - end;
+        assert_int_equal(prompt_build(t, &fim, &in, &p1, NULL), WISP_OK);
+        if (p1.n_tokens > 128) fprintf(stderr, "suffix end kept at %zu: %zu tokens\n", end, p1.n_tokens);
+        assert_true(p1.n_tokens <= 128);
+        prompt_free(&p1);
+    }
     wisp_tokenizer_free(t);
     free(b.p);
 }
@@ -564,7 +654,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fim_spellings), cmocka_unit_test(test_layout),
         cmocka_unit_test(test_budget),        cmocka_unit_test(test_cache_friendly),
-        cmocka_unit_test(test_sticky_start),  cmocka_unit_test(test_defs_block),
+        cmocka_unit_test(test_sticky_start),  cmocka_unit_test(test_sticky_suffix),
+        cmocka_unit_test(test_defs_block),
         cmocka_unit_test(test_crlf),          cmocka_unit_test(test_reference_vocab),
         cmocka_unit_test(test_long_line),     cmocka_unit_test(test_small_budget_scopes),
     };

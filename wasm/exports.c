@@ -168,10 +168,13 @@ EMSCRIPTEN_KEEPALIVE int wisp_js_doc_set_text(wisp_doc *doc, const char *text, s
 }
 
 /* Completes at 0-based `line`, UTF-16 column `col_u16`; on WISP_OK the results are in
- * wisp_js_result(), ranges converted back to the editor's units. Returns a wisp_status. */
+ * wisp_js_result(), ranges converted back to the editor's units. `prompt_tokens`: the prompt
+ * budget (0 = the engine's default); `speculative`: the document holds a suggestion applied for
+ * the time of this call (wisp_complete_params.speculative). Returns a wisp_status. */
 EMSCRIPTEN_KEEPALIVE int wisp_js_complete(wisp_engine *engine, wisp_doc *doc, uint32_t line,
                                           uint32_t col_u16, uint32_t max_lines, uint32_t max_tokens,
-                                          double time_budget_ms, uint32_t n_candidates) {
+                                          double time_budget_ms, uint32_t n_candidates,
+                                          uint32_t prompt_tokens, int speculative) {
     wisp_pos cur;
     wisp_status st = wisp_doc_pos_at_line_col(doc, line, col_u16, WISP_UNIT_U16, &cur, &js_err);
     if (st != WISP_OK) return st;
@@ -180,6 +183,8 @@ EMSCRIPTEN_KEEPALIVE int wisp_js_complete(wisp_engine *engine, wisp_doc *doc, ui
     params.max_tokens = max_tokens;
     params.time_budget_ms = time_budget_ms;
     params.n_candidates = n_candidates;
+    params.prompt_tokens = prompt_tokens;
+    params.speculative = speculative != 0;
     wisp_completion out;
     st = wisp_complete(engine, doc, cur.pos_u8, &params, &out, &js_err);
     if (st != WISP_OK) return st;

@@ -356,10 +356,19 @@ typedef struct wisp_complete_params {
     uint32_t n_candidates;   /* 1..WISP_MAX_CANDIDATES; 0 = 1. The first is greedy. */
     float temperature;       /* sampling temperature for candidates after the first (0 = 0.7) */
     uint64_t seed;
-    uint32_t prompt_tokens;  /* prompt budget in tokens; 0 = 512 (never above n_ctx - max_tokens) */
+    uint32_t prompt_tokens;  /* prompt budget in tokens; 0 = 512 (never above n_ctx - max_tokens).
+                                The engine keeps a prompt's window (where the prefix starts, the
+                                suffix ends) and definitions block for the next requests in the
+                                same document at the same budget, so that the KV cache serves them */
     uint32_t sources;        /* wisp_source flags; 0 = the plain prompt, no trimming. Start from
                                 wisp_complete_default_params(), which sets WISP_SOURCE_ALL */
     wisp_lang lang;          /* comment syntax and trimming rules; WISP_LANG_NONE = the document's */
+    bool speculative;        /* idle-time work at a hypothetical cursor (a suggestion accepted):
+                                the definitions block of the last prompt for this document is
+                                used wherever the cursor is and kept for the next keystrokes, so
+                                that the KV cache serves both; and inside a string or a comment,
+                                where a suggestion that was cut short may end, the answer goes on
+                                (WISP_MODE_NONE is for what the user types there) */
     wisp_should_stop_cb should_stop; /* may be NULL */
     void *user;
 } wisp_complete_params;

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the prompt-to-token path with real vocabularies: prompt_build (window,
- * cut lines, definitions block, sticky start, frozen definitions, path line) over a document and
+ * cut lines, definitions block, sticky start and suffix end, frozen definitions, path line) over a document and
  * its context, tokenized with one of fixtures/gguf/tiny-bpe*.gguf (byte-level BPE, Qwen FIM tokens
  * and file separator, one per pre-tokenizer), tiny-spm.gguf (SentencePiece, CodeLlama FIM tokens)
  * or fixtures/reference/qwen2.gguf (the converter's byte vocabulary). Checked:
@@ -94,6 +94,7 @@ static void check(const vocab *v, const prompt_input *in, const prompt *p, bool 
     }
     FUZZ_CHECK(pre == 1 && suf == 1 && mid == 1 && p->tokens[p->n_tokens - 1] == fim->mid);
     uint32_t budget = in->budget < 32 ? 32 : in->budget;
+    if (in->budget_max > budget) budget = in->budget_max; /* a kept window may run over, so far */
     if (exact_budget) FUZZ_CHECK(p->n_tokens <= budget);
     for (int k = 0; k < PROMPT_PART_COUNT; k++)
         FUZZ_CHECK(p->part_begin[k] <= p->part_end[k] && p->part_end[k] <= p->n_tokens);
@@ -161,7 +162,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         pi.ctx = ctx;
         pi.sources = flags & 4 ? fuzz_u8(&in) : WISP_SOURCE_ALL;
         pi.budget = fuzz_u16(&in) % 2048;
+        pi.budget_max = flags & 64 ? pi.budget + pi.budget / 8 : 0; /* as complete.c allows */
         pi.sticky_start_u8 = flags & 8 ? fuzz_pos(&in, len) : last.prefix_start_u8 ? last.prefix_start_u8 : SIZE_MAX;
+        /* the suffix end kept as bytes before the document's end: anywhere, or the last round's */
+        pi.sticky_suffix_tail = flags & 32 ? fuzz_pos(&in, len) : last.n_tokens ? len - last.suffix_end_u8 : SIZE_MAX;
         bool frozen = (flags & 16) && last.defs;
         if (frozen) { /* the previous round's definitions, as the engine reuses them on one line */
             pi.frozen_defs = last.defs;

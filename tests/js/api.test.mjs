@@ -231,6 +231,19 @@ test('adaptive debounce: the floor while completions fit between requests, their
   assert.equal(await p, false, 'an abort ends the wait');
 });
 
+test('adaptive time budget: cut to the typing pace from the second key of a burst, minus the time already spent', async () => {
+  const d = new api.AdaptiveDebounce(0, 75, 30);
+  d.note(); // the first key after a pause: nothing says the user types fast
+  assert.equal(d.budgetMs(150, 0), 150);
+  await new Promise((r) => setTimeout(r, 100));
+  d.note(); // 100 ms later
+  const b = d.budgetMs(150, 0);
+  assert.ok(b >= 40 && b <= 0.7 * 130, String(b));
+  assert.equal(d.budgetMs(150, 20), Math.max(40, b - 20));
+  assert.equal(d.budgetMs(150, 500), 40, 'never below the floor');
+  assert.equal(d.budgetMs(0, 0), 0, 'no budget stays none');
+});
+
 test('a model URL streams with progress and is checked against its SHA-256', async () => {
   const { createServer } = await import('node:http');
   const server = createServer((req, res) => {

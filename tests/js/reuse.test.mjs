@@ -130,11 +130,11 @@ test('acceptedState: the document after accepting, and the edit that undoes it',
 // A fake WispClient: answers `complete` with the suggestion `answer(position)`, and records calls.
 function fakeClient(answer) {
   const calls = [];
-  const respond = (kind, position, signal) => new Promise((resolve) => {
-    calls.push({ kind, position, signal });
+  const respond = (kind, position, signal, options) => new Promise((resolve) => {
+    calls.push({ kind, position, signal, promptTokens: options?.promptTokens });
     setTimeout(() => {
       if (signal?.aborted) return resolve({ ok: false, error: { code: 'cancelled', message: '' } });
-      const text = answer(kind, position);
+      const text = answer(kind, position, options);
       const off = position.offset ?? position.character; // speculative positions: one-line documents here
       const items = text ? [{ text, startOffset: off, endOffset: off, start: position, end: position }] : [];
       resolve({ ok: true, value: { items, mode: 'end_of_line', timings: {} } });
@@ -142,8 +142,8 @@ function fakeClient(answer) {
   });
   return {
     calls,
-    complete: (uri, version, position, options, signal) => respond('complete', position, signal),
-    speculate: (uri, version, position, options, edit, signal) => respond(edit ? 'speculate' : 'prefetch', position, signal),
+    complete: (uri, version, position, options, signal) => respond('complete', position, signal, options),
+    speculate: (uri, version, position, options, edit, signal) => respond(edit ? 'speculate' : 'prefetch', position, signal, options),
   };
 }
 const token = () => ({ isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) });
@@ -208,13 +208,24 @@ test('InlineCompleter: a keystroke that needs the engine cancels the speculative
 });
 
 test('InlineCompleter: prefetch computes the answer at the cursor of a document just opened', async () => {
-  const client = fakeClient((kind) => (kind === 'prefetch' ? 'print(x)' : null));
-  const ic = new InlineCompleter(client, { maxDebounceMs: 0, speculate: false });
+  // a quick answer from a small prompt first (in the cache as soon as it comes), then the full one
+  const client = fakeClient((kind, position, options) => (kind === 'prefetch' ? (options.promptTokens ? 'print(x)' : 'print(x, y)') : null));
+  const ic = new InlineCompleter(client, { maxDebounceMs: 0, speculate: false, quickPromptTokens: 200 });
+  const cached = [];
+  ic.onEvent = (ev) => cached.push(ic.cache.lookup({ ...at('x = 1\n|'), variant: '0/0/1' })?.items[0].text);
   await ic.prefetch(ready, req('x = 1\n|', 1));
+  assert.deepEqual(client.calls.map((c) => c.promptTokens), [200, undefined]);
+  assert.deepEqual(cached, ['print(x)', 'print(x, y)']);
   const r = await ic.complete(token(), ready, req('x = 1\npr|', 3));
-  assert.deepEqual(r.map((i) => i.text), ['int(x)']);
+  assert.deepEqual(r.map((i) => i.text), ['int(x, y)']);
   assert.equal(ic.counts.prefetch, 1);
-  assert.equal(client.calls.length, 1);
+  // the engine worked on this document last: the full prompt at once
+  await ic.prefetch(ready, req('x = 1\nprint(x, y)\n|', 4));
+  assert.deepEqual(client.calls.map((c) => c.promptTokens), [200, undefined, undefined]);
+  // off: the full prompt only
+  const c2 = fakeClient((kind) => (kind === 'prefetch' ? 'print(x)' : null));
+  await new InlineCompleter(c2, { maxDebounceMs: 0, speculate: false, quickPromptTokens: 0 }).prefetch(ready, req('x = 1\n|', 1));
+  assert.deepEqual(c2.calls.map((c) => c.promptTokens), [undefined]);
 });
 
 test('InlineCompleter: speculation waits for a pause unless the suggestion is nearly typed', async () => {

@@ -9,6 +9,7 @@
 export class AdaptiveDebounce {
   private avgCostMs: number;
   private avgGapMs = 1000;
+  private lastGapMs = 1000;
   private lastRequest = -Infinity;
 
   constructor(public minMs = 0, public maxMs = 75, initialCostMs = 30) {
@@ -21,13 +22,20 @@ export class AdaptiveDebounce {
     return Math.max(this.minMs, Math.min(this.maxMs, this.avgCostMs));
   }
 
+  /** The expected time to the next keystroke: the average gap, or less when the last one was
+   * shorter (the first keys of a burst after a pause). */
+  get paceMs(): number {
+    return Math.min(this.avgGapMs, this.lastGapMs);
+  }
+
   /** The time budget of the next request: the configured one while keystrokes come slower than
-   * it, else cut to what fits between two keystrokes after the debounce (never below
-   * `minBudgetMs`), so that one request does not hold up the next keystroke's: a cut answer is
-   * shorter, not lost, and typing through it serves the keys after it. 0 (none) stays 0. */
-  budgetMs(configuredMs: number, minBudgetMs = 60): number {
+   * it, else cut to what fits before the next keystroke once `spentMs` have gone since this one
+   * (the debounce, waiting for an earlier request; never below `minBudgetMs`), so that one request
+   * does not hold up the next keystroke's: a cut answer is shorter, not lost, and typing through
+   * it serves the keys after it. 0 (none) stays 0. */
+  budgetMs(configuredMs: number, spentMs = this.delayMs, minBudgetMs = 40): number {
     if (!(configuredMs > 0)) return configuredMs;
-    const fit = 0.8 * this.avgGapMs - this.delayMs;
+    const fit = 0.7 * this.paceMs - spentMs;
     return Math.round(Math.max(Math.min(minBudgetMs, configuredMs), Math.min(configuredMs, fit)));
   }
 
@@ -41,6 +49,7 @@ export class AdaptiveDebounce {
     const now = performance.now();
     const gap = Math.min(1000, now - this.lastRequest);
     this.lastRequest = now;
+    this.lastGapMs = gap;
     this.avgGapMs = 0.7 * this.avgGapMs + 0.3 * gap;
   }
 

@@ -29,7 +29,8 @@ export interface WispModule {
   _wisp_js_doc_text_len(doc: number): number;
   _wisp_js_heap_used(): number;
   _wisp_js_complete(engine: number, doc: number, line: number, colU16: number, maxLines: number,
-                    maxTokens: number, timeBudgetMs: number, nCandidates: number): number;
+                    maxTokens: number, timeBudgetMs: number, nCandidates: number, promptTokens: number,
+                    speculative: number): number;
   _wisp_js_last_prompt(engine: number): number;
   _wisp_js_mode_name(mode: number): number;
   _wisp_js_warm(engine: number, languageId: number): number;
@@ -323,7 +324,7 @@ export class Engine {
     }
     let r: Result<CompletionResult>;
     try {
-      r = this.completeDoc(d.value, pos, opt);
+      r = this.completeDoc(d.value, pos, opt, true);
     } finally {
       let back = -1;
       try {
@@ -344,10 +345,11 @@ export class Engine {
     return ok(d);
   }
 
-  private completeDoc(d: OpenDoc, pos: Position, opt: CompleteOptions): Result<CompletionResult> {
+  // `speculative`: the document holds a suggestion applied for this call only.
+  private completeDoc(d: OpenDoc, pos: Position, opt: CompleteOptions, speculative = false): Result<CompletionResult> {
     const t0 = performance.now();
     const st = this.m._wisp_js_complete(this.engine, d.ptr, pos.line, pos.character, opt.maxLines ?? 0,
-      opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1);
+      opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1, opt.promptTokens ?? 0, speculative ? 1 : 0);
     const engineMs = performance.now() - t0;
     if (st !== 0) return this.engineError(st);
     const r = this.m._wisp_js_result();

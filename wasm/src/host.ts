@@ -160,21 +160,25 @@ export class Host {
       wasm = relaxedWasm;
       kernels = relaxedKernels;
     }
+    // The model is read (from storage, or downloaded) while the wasm compiles.
+    let tModel = 0;
+    const loading = loadModel(params.model, (ev) => this.post(ev)).then(
+      (m) => ({ m, e: null }), (e: unknown) => ({ m: null, e })).finally(() => { tModel = performance.now(); });
     try {
       const made = await Engine.instantiate(kernels !== undefined && this.relaxedFactory ? this.relaxedFactory : this.factory, wasm, kernels);
       engine = made.engine;
       this.wasm = made.compiled;
       this.kernels = made.kernels;
     } catch (e) {
+      await loading;
       return fail('download', `loading wisp.wasm: ${e instanceof Error ? e.message : String(e)}`);
     }
     const t1 = performance.now();
-    let model;
-    try {
-      model = await loadModel(params.model, (ev) => this.post(ev));
-    } catch (e) {
-      if (e instanceof ModelError) return fail(e.code, e.message);
-      throw e;
+    const { m: model, e: modelError } = await loading;
+    if (!model) {
+      engine.dispose();
+      if (modelError instanceof ModelError) return fail(modelError.code, modelError.message);
+      throw modelError;
     }
     const t2 = performance.now();
     this.post({ type: 'progress', phase: 'engine', loaded: 0, total: 0 });
@@ -191,7 +195,7 @@ export class Host {
       modelFromCache: model.fromCache,
       storage: stored.storage,
       ...(stored.error ? { storageError: stored.error } : {}),
-      startMs: { wasm: t1 - t0, model: t2 - t1, engine: t3 - t2 },
+      startMs: { wasm: t1 - t0, model: tModel - t0, engine: t3 - t2 },
       heapBytes: engine.heapBytes,
       simd: this.kernels ? 'relaxed' : 'simd128',
     });

@@ -60,6 +60,9 @@ export interface CompleteOptions {
   timeBudgetMs?: number;
   /** How many candidates to return (the first is the engine's best). */
   nCandidates?: number;
+  /** Prompt budget in tokens (absent or 0: the engine's default, 512). The engine keeps the
+   * prompt's window and definitions from one request to the next only at the same budget. */
+  promptTokens?: number;
 }
 
 /** One suggestion: replace [start, end) (UTF-16 offsets and positions) by `text`. For a plain
@@ -118,7 +121,8 @@ export interface EngineInfo {
    * says why, and the next start downloads again). */
   storage: 'read' | 'written' | 'unavailable' | 'failed';
   storageError?: string;
-  /** Milliseconds: wasm instantiate, model load (fetch or storage, digest), engine create. */
+  /** Milliseconds: wasm instantiate, model load (fetch or storage, digest; at the same time as
+   * the wasm, so the two overlap), engine create. */
   startMs: { wasm: number; model: number; engine: number };
   heapBytes: number;
   /** Which build runs: 'relaxed' (relaxed-SIMD kernels) or 'simd128'. */
