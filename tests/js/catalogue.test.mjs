@@ -174,6 +174,10 @@ const setting = (raw) => {
   const { problems } = api.checkSettings(raw);
   return problems.length ? { code: 'setting', message: problems.join('; ') } : { code: 'ok', message: '' };
 };
+const endpointSetting = (raw) => {
+  const { problems } = api.checkEndpoint(raw);
+  return problems.length ? { code: 'setting', message: problems.join('; ') } : { code: 'ok', message: '' };
+};
 const infill = (body) => http('POST', '/infill', typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
 
 // A GGUF header with the given version, then nothing.
@@ -284,6 +288,10 @@ const cases = {
   'set-model-url-not-http': () => setting({ modelUrl: 'ftp://example.com/m.gguf' }),
   'set-model-url-garbage': () => setting({ modelUrl: ':: not a url' }),
   'set-sha-not-hex': () => setting({ modelSha256: 'abc' }),
+  'set-endpoint-mode-unknown': () => endpointSetting({ mode: 'always' }),
+  'set-endpoint-timeout-string': () => endpointSetting({ timeoutMs: '2s' }),
+  'set-endpoint-extra-files-too-many': () => endpointSetting({ extraFiles: 10 }),
+  'set-endpoint-url-not-string': () => endpointSetting({ url: 8012 }),
   // downloads
   'dl-404': () => download('/missing.gguf'),
   'dl-5xx': () => download('/busy.gguf'),

@@ -10,4 +10,4 @@ export { RemoteEndpoint, ENDPOINT_DEFAULTS, buildRequest, parseAnswer, type Endp
 export { SuggestionCache, acceptedState, advance, cursorState, sameState, type CursorState, type Origin, type ReuseKind, type Reused } from './reuse.js';
 export { LANGUAGE_IDS } from './languages.js';
 export { sha256Hex } from './model-store.js';
-export { checkSettings, DEFAULT_SETTINGS, type EditorSettings } from './settings.js';
+export { checkEndpoint, checkSettings, DEFAULT_SETTINGS, type EditorSettings, type EndpointOptions } from './settings.js';

@@ -7,5 +7,5 @@ export { InlineCompleter } from './inline.js';
 export * from './remote.js';
 export { SuggestionCache, acceptedState, advance, cursorState, sameState } from './reuse.js';
 export { loadModel, sha256Hex } from './model-store.js';
-export { checkSettings, DEFAULT_SETTINGS, type EditorSettings } from './settings.js';
+export { checkEndpoint, checkSettings, DEFAULT_SETTINGS, type EditorSettings, type EndpointOptions } from './settings.js';
 export * from './protocol.js';

@@ -4,6 +4,7 @@
  * default or clamped, and each such repair is described in `problems`, for the editor's status.
  * Without this, one setting such as "timeBudgetMs": "fast" made every request a bad_request.
  */
+import { ENDPOINT_DEFAULTS, EXTRA_FILES, type EndpointSettings } from './remote.js';
 
 export interface EditorSettings {
   /** Lines of a suggestion (0 = by the cursor's shape). */
@@ -68,6 +69,60 @@ export function checkSettings(raw: Partial<Record<keyof EditorSettings, unknown>
     const s = typeof sha === 'string' ? sha.trim().toLowerCase() : '';
     if (s === '' || /^[0-9a-f]{64}$/.test(s)) settings.modelSha256 = s;
     else problems.push(`modelSha256 must be 64 hexadecimal digits, not ${JSON.stringify(sha)}; not checking the model's digest`);
+  }
+  return { settings, problems };
+}
+
+/** The remote endpoint's settings but its key (the editor keeps that in secret storage). */
+export type EndpointOptions = Omit<EndpointSettings, 'apiKey'>;
+
+const ENDPOINT_NUMBERS: Record<'timeoutMs' | 'minConfidence' | 'maxTokens' | 'extraFiles', [number, number, boolean]> = {
+  timeoutMs: [1, 600_000, false], // min, max, integer
+  minConfidence: [0, 1, false],
+  maxTokens: [1, 4096, true],
+  extraFiles: [0, EXTRA_FILES, true],
+};
+const ENDPOINT_CHOICES = { mode: ['off', 'fallback', 'prefer'], kind: ['infill', 'openai'] } as const;
+
+/**
+ * The endpoint's settings checked as checkSettings checks the others: `raw` holds what the user
+ * or the host page set (undefined: not set, `defaults` stays); a wrong type, an unknown mode or
+ * kind, or a number out of range is its default or clamped, said in `problems` (with the
+ * `endpoint.` prefix VS Code's settings have). The URL itself is checked when a request is built
+ * (remote.ts, endpointUrl), where a bad one is named once in the log.
+ */
+export function checkEndpoint(raw: Partial<Record<keyof EndpointOptions, unknown>>,
+                              defaults: EndpointOptions = ENDPOINT_DEFAULTS): { settings: EndpointOptions; problems: string[] } {
+  const settings: EndpointOptions = {
+    mode: defaults.mode, url: defaults.url, kind: defaults.kind, timeoutMs: defaults.timeoutMs,
+    minConfidence: defaults.minConfidence, template: defaults.template, model: defaults.model,
+    maxTokens: defaults.maxTokens, extraFiles: defaults.extraFiles,
+  };
+  const problems: string[] = [];
+  for (const key of Object.keys(ENDPOINT_NUMBERS) as (keyof typeof ENDPOINT_NUMBERS)[]) {
+    const v = raw[key];
+    if (v === undefined || v === null) continue;
+    const [lo, hi, integer] = ENDPOINT_NUMBERS[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      problems.push(`endpoint.${key} must be a number from ${lo} to ${hi}, not ${JSON.stringify(v)}; using ${defaults[key]}`);
+      continue;
+    }
+    const fixed = Math.min(hi, Math.max(lo, integer ? Math.round(v) : v));
+    if (fixed !== v) problems.push(`endpoint.${key} must be ${integer ? 'a whole number' : 'a number'} from ${lo} to ${hi}, not ${v}; using ${fixed}`);
+    settings[key] = fixed;
+  }
+  for (const key of ['mode', 'kind'] as const) {
+    const v = raw[key];
+    if (v === undefined || v === null) continue;
+    const allowed: readonly string[] = ENDPOINT_CHOICES[key];
+    if (typeof v === 'string' && allowed.includes(v)) (settings as Record<string, unknown>)[key] = v;
+    else problems.push(`endpoint.${key} must be one of ${allowed.join(', ')}, not ${JSON.stringify(v)}; using ${defaults[key]}`);
+  }
+  for (const key of ['url', 'template', 'model'] as const) {
+    const v = raw[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v === 'string') settings[key] = key === 'template' ? v : v.trim();
+    else problems.push(`endpoint.${key} must be a string, not ${JSON.stringify(v)}; using ${JSON.stringify(defaults[key])}`);
   }
   return { settings, problems };
 }

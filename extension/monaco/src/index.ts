@@ -8,7 +8,7 @@ import type * as Monaco from 'monaco-editor';
 import { WispClient, type DocSource } from '../../../wasm/src/client.js';
 import { InlineCompleter, type InlineCounts, type InlineEvent, type InlineRequest, type Source } from '../../../wasm/src/inline.js';
 import { LANGUAGE_IDS } from '../../../wasm/src/languages.js';
-import { checkSettings } from '../../../wasm/src/settings.js';
+import { checkEndpoint, checkSettings } from '../../../wasm/src/settings.js';
 import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
 import { EXTRA_FILES, RemoteEndpoint, type EndpointSettings } from '../../../wasm/src/remote.js';
 
@@ -105,7 +105,14 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
       .slice(0, EXTRA_FILES)
       .map((m) => ({ filename: m.uri.path.slice(m.uri.path.lastIndexOf('/') + 1), text: m.getValue() })),
   });
-  endpoint.configure(options.endpoint ?? {});
+  // The endpoint's options are checked as the others (a bad one is its default, said as a warning).
+  const configureEndpoint = (raw: Partial<EndpointSettings>) => {
+    const { apiKey, ...rest } = raw;
+    const { settings, problems: wrong } = checkEndpoint(rest, endpoint.settings);
+    for (const message of wrong) queueMicrotask(() => options.onStatus?.({ state: 'warning', message }));
+    endpoint.configure(apiKey === undefined ? settings : { ...settings, apiKey: typeof apiKey === 'string' ? apiKey : '' });
+  };
+  configureEndpoint(options.endpoint ?? {});
   completer.remote = endpoint;
   let toEndpointNext = false;
 
@@ -142,7 +149,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
 
   const handle: WispHandle = {
     ready, client, counts: completer.counts, enabled: true,
-    setEndpoint: (settings) => endpoint.configure(settings),
+    setEndpoint: configureEndpoint,
     askEndpoint: (editor) => {
       if (!endpoint.enabled) {
         log('endpoint: none (set its url and a mode other than off)');
