@@ -511,48 +511,60 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
     }
     uint32_t n_defs_tok = (uint32_t)k;
     avail = budget > fixed + n_defs_tok ? budget - fixed - n_defs_tok : 0;
-    st = prompt__window_of(&sc, in, avail, &w, err);
-    if (st != WISP_OK) goto done;
+    /* The window counts its lines' tokens one line at a time, and a span of lines may tokenize
+     * into a few more (a pre-tokenizer split that crosses a line end): a prompt that comes out
+     * over its limit is made again with a smaller window (found by fuzz_prompt: 19 tokens over a
+     * budget of 1585, on text whose lines counted 12 % fewer tokens one by one than together). */
+    uint32_t limit = in->budget_max > budget ? in->budget_max : budget;
+    for (int attempt = 0;; attempt++) {
+        st = prompt__window_of(&sc, in, avail, &w, err);
+        if (st != WISP_OK) goto done;
+        out->n_tokens = 0;
 
-    /* tokens: [sep PATH\n] [defs] <suf> SUFFIX <pre> PREFIX-above-the-line PREFIX-line <mid> */
-    out->part_begin[PROMPT_PART_PATH] = 0;
-    if (path) {
-        if (!prompt__push(out, &cap, &fim->sep, 1)) goto oom;
-        k = prompt__tokenize(&sc, head.p, head.len, err);
+        /* tokens: [sep PATH\n] [defs] <suf> SUFFIX <pre> PREFIX-above-the-line PREFIX-line <mid> */
+        out->part_begin[PROMPT_PART_PATH] = 0;
+        if (path) {
+            if (!prompt__push(out, &cap, &fim->sep, 1)) goto oom;
+            k = prompt__tokenize(&sc, head.p, head.len, err);
+            if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
+        }
+        out->part_end[PROMPT_PART_PATH] = out->n_tokens;
+        bool defs_in_prefix = (in->sources & WISP_SOURCE_DEFS_IN_PREFIX) != 0;
+        if (!defs_in_prefix) {
+            out->part_begin[PROMPT_PART_DEFS] = out->n_tokens;
+            k = defs.len ? prompt__tokenize(&sc, defs.p, defs.len, err) : 0;
+            if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
+            out->part_end[PROMPT_PART_DEFS] = out->n_tokens;
+        }
+        out->part_begin[PROMPT_PART_SUFFIX] = out->n_tokens;
+        if (!prompt__push(out, &cap, &fim->suf, 1)) goto oom;
+        k = prompt__tokenize(&sc, in->text + in->pos_u8, w.suffix_end - in->pos_u8, err);
         if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
-    }
-    out->part_end[PROMPT_PART_PATH] = out->n_tokens;
-    bool defs_in_prefix = (in->sources & WISP_SOURCE_DEFS_IN_PREFIX) != 0;
-    if (!defs_in_prefix) {
-        out->part_begin[PROMPT_PART_DEFS] = out->n_tokens;
-        k = defs.len ? prompt__tokenize(&sc, defs.p, defs.len, err) : 0;
+        out->part_end[PROMPT_PART_SUFFIX] = out->n_tokens;
+        if (defs_in_prefix) { /* <pre> DEFS PREFIX: the definitions are part of the prefix text */
+            if (!prompt__push(out, &cap, &fim->pre, 1)) goto oom;
+            out->part_begin[PROMPT_PART_DEFS] = out->n_tokens;
+            k = defs.len ? prompt__tokenize(&sc, defs.p, defs.len, err) : 0;
+            if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
+            out->part_end[PROMPT_PART_DEFS] = out->part_begin[PROMPT_PART_PREFIX] = out->n_tokens;
+        } else {
+            out->part_begin[PROMPT_PART_PREFIX] = out->n_tokens;
+            if (!prompt__push(out, &cap, &fim->pre, 1)) goto oom;
+        }
+        size_t ls = in->pos_u8;
+        while (ls > w.prefix_start && in->text[ls - 1] != '\n') ls--;
+        k = prompt__tokenize(&sc, in->text + w.prefix_start, ls - w.prefix_start, err);
         if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
-        out->part_end[PROMPT_PART_DEFS] = out->n_tokens;
-    }
-    out->part_begin[PROMPT_PART_SUFFIX] = out->n_tokens;
-    if (!prompt__push(out, &cap, &fim->suf, 1)) goto oom;
-    k = prompt__tokenize(&sc, in->text + in->pos_u8, w.suffix_end - in->pos_u8, err);
-    if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
-    out->part_end[PROMPT_PART_SUFFIX] = out->n_tokens;
-    if (defs_in_prefix) { /* <pre> DEFS PREFIX: the definitions are part of the prefix text */
-        if (!prompt__push(out, &cap, &fim->pre, 1)) goto oom;
-        out->part_begin[PROMPT_PART_DEFS] = out->n_tokens;
-        k = defs.len ? prompt__tokenize(&sc, defs.p, defs.len, err) : 0;
+        out->tail_begin = out->n_tokens;
+        k = prompt__tokenize(&sc, in->text + ls, in->pos_u8 - ls, err);
         if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
-        out->part_end[PROMPT_PART_DEFS] = out->part_begin[PROMPT_PART_PREFIX] = out->n_tokens;
-    } else {
-        out->part_begin[PROMPT_PART_PREFIX] = out->n_tokens;
-        if (!prompt__push(out, &cap, &fim->pre, 1)) goto oom;
+        if (!prompt__push(out, &cap, &fim->mid, 1)) goto oom;
+        out->part_end[PROMPT_PART_PREFIX] = out->n_tokens;
+        if (out->n_tokens <= limit || attempt == 6 || avail == 0) break;
+        /* the excess, and from the second try a sixteenth more: the window moves by whole lines */
+        uint32_t cut = (uint32_t)(out->n_tokens - limit) + 1 + (attempt ? avail / 16 : 0);
+        avail = avail > cut ? avail - cut : 0;
     }
-    size_t ls = in->pos_u8;
-    while (ls > w.prefix_start && in->text[ls - 1] != '\n') ls--;
-    k = prompt__tokenize(&sc, in->text + w.prefix_start, ls - w.prefix_start, err);
-    if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
-    out->tail_begin = out->n_tokens;
-    k = prompt__tokenize(&sc, in->text + ls, in->pos_u8 - ls, err);
-    if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
-    if (!prompt__push(out, &cap, &fim->mid, 1)) goto oom;
-    out->part_end[PROMPT_PART_PREFIX] = out->n_tokens;
     out->prefix_start_u8 = w.prefix_start;
     out->suffix_end_u8 = w.suffix_end;
     out->defs = defs.p;
