@@ -208,7 +208,7 @@ wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_pr
         } else if (self->n_past >= self->n_ctx) {
             stop = WISP_STOP_CONTEXT;
         } else {
-            wisp_forward__batch(self, &id, 1, true, NULL);
+            wisp_forward__batch(self, &id, 1, wisp_ctx_depth(self), true, NULL);
             self->logits_valid = true;
             if (deadline > 0 && wisp_now_ms() >= deadline) stop = WISP_STOP_TIME;
         }
