@@ -80,6 +80,11 @@ typedef struct wisp_pass {
     uint32_t l_end;          /* blocks run: [l_begin, l_end), then output_norm and the head */
     bool want_logits;        /* logits after the last token to self->logits */
     float *all_logits;       /* or, when not NULL, after every token (n_tok x n_vocab) */
+    bool keep_x;             /* every token's residual stream after l_end blocks stays in self->x
+                                (without logits: the last block still runs for every token) */
+    bool exact;              /* attention one token at a time: with n_tok <= 5 every product is
+                                then added in the order a one-token pass adds it (the kernels'
+                                small tiles), so the logits equal decoding's bit for bit */
 } wisp_pass;
 
 /* Runs one pass and keeps the bookkeeping: tokens, n_past, each layer's fill. */

@@ -124,9 +124,9 @@ static void forward__attend(wisp_ctx *self, uint32_t il, uint32_t g, size_t pos0
  * query rows at a time so the score scratch stays (att_rows, n_ctx). Output: rows t_begin.. of
  * (n_tok, n_q) in `out`. */
 static void forward__attention(wisp_ctx *self, uint32_t il, size_t pos0, size_t t_begin, size_t n_tok,
-                               float *out) {
+                               bool exact, float *out) {
     const wisp_model_info *I = &self->model->info;
-    const size_t tokens_per_pass = self->att_rows / (I->n_head / I->n_head_kv);
+    const size_t tokens_per_pass = exact ? 1 : self->att_rows / (I->n_head / I->n_head_kv);
     for (uint32_t g = 0; g < I->n_head_kv; g++)
         for (size_t t0 = t_begin; t0 < n_tok; t0 += tokens_per_pass) {
             size_t n_t = n_tok - t0 < tokens_per_pass ? n_tok - t0 : tokens_per_pass;
@@ -175,7 +175,7 @@ void wisp_forward__pass(wisp_ctx *self, const wisp_pass *p) {
         /* Past the last layer's keys and values only the tokens whose logits are wanted matter:
          * every one for all_logits, the last for want_logits, none otherwise (as llama.cpp does);
          * rows t_out.. go on, the rest stop at the cache. */
-        const size_t t_out = il + 1 < p->l_end || all_logits ? 0 : want_logits ? n_tok - 1 : n_tok;
+        const size_t t_out = il + 1 < p->l_end || all_logits || p->keep_x ? 0 : want_logits ? n_tok - 1 : n_tok;
         const size_t n_out = n_tok - t_out;
 
         for (size_t t = 0; t < n_tok; t++)
@@ -196,7 +196,7 @@ void wisp_forward__pass(wisp_ctx *self, const wisp_pass *p) {
         for (size_t t = t_out; t < n_tok; t++)
             for (uint32_t h = 0; h < I->n_head; h++)
                 forward__rope(self, q + t * self->n_q + h * hd, pos0 + t, (uint32_t)hd, neox);
-        forward__attention(self, il, pos0, t_out, n_tok, xb); /* xb rows t_out..: (n_tok, n_q) */
+        forward__attention(self, il, pos0, t_out, n_tok, p->exact, xb); /* xb rows t_out..: (n_tok, n_q) */
         float *xo = x + t_out * n_embd, *ho = hb + t_out * n_embd;
         forward__mm(self, &L->wo, xb + t_out * self->n_q, n_out, ho);
         for (size_t i = 0; i < n_out * n_embd; i++) xo[i] += ho[i];
