@@ -27,6 +27,9 @@ typedef struct complete_args {
     int n_open;
     bool json;
     long long repeat;       /* run the completion this many times (warm timings); >= 1 */
+    long long exit_layers;  /* blocks to run (wisp_ctx_set_depth); 0 = all */
+    long long draft;        /* self-speculative decoding: tokens per draft, 0 = off */
+    long long draft_depth;  /* blocks the draft runs; 0 = the model's exit */
     wisp_complete_params params;
 } complete_args;
 
@@ -42,6 +45,10 @@ static const char *const complete_usage =
     "  --max-tokens N     tokens per candidate      --max-lines N   lines of a block\n"
     "  --candidates N     up to 8 (the first greedy) --temperature T --seed S\n"
     "  --budget N         prompt tokens (default 512)\n"
+    "  --exit-layers K    run only the first K blocks, then the norm and head (early exit)\n"
+    "  --speculative D    greedy decoding drafts up to D tokens (1..4) with the first blocks\n"
+    "                     and checks them with the full model in one batch (same answer)\n"
+    "  --draft-depth K    blocks the draft runs (default: the model's exit)\n"
     "  --time-ms MS       wall-clock budget of the call (default 8000, 0 = none)\n"
     "  --repeat N         complete N times at the cursor; --json then shows the last (warm)\n"
     "                     call's timings and the first call's under \"cold\"\n"
@@ -123,6 +130,9 @@ static int complete__args(int argc, char **argv, complete_args *a) {
             else if (!strcmp(s, "--budget")) a->params.prompt_tokens = (uint32_t)n;
             else if (!strcmp(s, "--time-ms")) a->params.time_budget_ms = (double)n;
             else if (!strcmp(s, "--repeat")) a->repeat = n < 1 ? 1 : n > 100 ? 100 : n;
+            else if (!strcmp(s, "--exit-layers")) a->exit_layers = n;
+            else if (!strcmp(s, "--speculative")) a->draft = n;
+            else if (!strcmp(s, "--draft-depth")) a->draft_depth = n;
             else {
                 fprintf(stderr, "wisp: unknown option %s\n%s", s, complete_usage);
                 return 2;
@@ -177,6 +187,8 @@ static int complete__open(const complete_args *a, complete_session *s) {
     double t0 = wisp_now_ms();
     s->engine = wisp_engine_new(s->model_file.data, s->model_file.size, NULL, &err);
     if (!s->engine) return cli_fail(model_path, &err);
+    if (cli_ctx_settings(wisp_engine_ctx(s->engine), a->exit_layers, a->draft, a->draft_depth, &err) != WISP_OK)
+        return cli_fail(model_path, &err);
     double t1 = wisp_now_ms();
     s->load_ms = t1 - t0;
     wisp_docs *docs = wisp_engine_docs(s->engine);
@@ -264,9 +276,9 @@ static void complete__print_json(const complete_session *s, const wisp_completio
     double outside = s->parse_ms + t->context_ms + t->prompt_ms + t->trim_ms;
     printf("],\"timings\":{\"load_ms\":%.3f,\"parse_ms\":%.3f,\"context_ms\":%.3f,\"prompt_ms\":%.3f,"
            "\"prefill_ms\":%.3f,\"decode_ms\":%.3f,\"trim_ms\":%.3f,\"total_ms\":%.3f,\"outside_model_ms\":%.3f},"
-           "\"tokens\":{\"prompt\":%u,\"reused\":%u,\"generated\":%u}",
+           "\"tokens\":{\"prompt\":%u,\"reused\":%u,\"generated\":%u,\"drafted\":%u,\"accepted\":%u}",
            s->load_ms, s->parse_ms, t->context_ms, t->prompt_ms, t->prefill_ms, t->decode_ms, t->trim_ms,
-           t->total_ms, outside, t->n_prompt, t->n_reused, t->n_generated);
+           t->total_ms, outside, t->n_prompt, t->n_reused, t->n_generated, t->n_drafted, t->n_accepted);
     if (cold)
         printf(",\"cold\":{\"context_ms\":%.3f,\"prompt_ms\":%.3f,\"prefill_ms\":%.3f,\"decode_ms\":%.3f,"
                "\"trim_ms\":%.3f,\"total_ms\":%.3f,\"reused\":%u}",

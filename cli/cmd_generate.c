@@ -5,9 +5,13 @@
  *
  *   wisp generate MODEL PROMPT [--n N] [--temp T] [--top-k K] [--top-p P] [--seed S]
  *                 [--stop STR]... [--ctx N] [--batch N] [--time-ms MS] [--kv-f16] [--raw-ids]
+ *                 [--exit-layers K] [--speculative D] [--draft-depth K]
  *     --n N        tokens to generate at most (default 64)
  *     --temp T     sampling temperature, 0 = greedy (default 0)
  *     --raw-ids    PROMPT is token ids ("1 2 3" or "1,2,3") and the output is ids, one line
+ *     --exit-layers K  run only the first K blocks (early exit; wisp_ctx_set_depth)
+ *     --speculative D  greedy: draft up to D tokens with --draft-depth K blocks (default the
+ *                  model's exit), check them with the full model in one batch (same output)
  *   Control tokens written in PROMPT ("<|fim_prefix|>") become their ids. A BOS id is added when
  *   the file asks for one (tokenizer.ggml.add_bos_token).
  */
@@ -20,7 +24,8 @@
 
 static int generate__usage(void) {
     fprintf(stderr, "usage: wisp generate MODEL PROMPT [--n N] [--temp T] [--top-k K] [--top-p P] "
-                    "[--seed S] [--stop STR]... [--ctx N] [--batch N] [--time-ms MS] [--kv-f16] [--raw-ids]\n");
+                    "[--seed S] [--stop STR]... [--ctx N] [--batch N] [--time-ms MS] [--kv-f16] [--raw-ids]\n"
+                    "       [--exit-layers K] [--speculative D] [--draft-depth K]\n");
     return 2;
 }
 
@@ -79,6 +84,7 @@ int cmd_generate(int argc, char **argv) {
     wisp_gen_params gp = {.max_tokens = 64};
     wisp_ctx_params cp = {0};
     bool raw_ids = false;
+    long long exit_layers = 0, draft = 0, draft_depth = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -92,6 +98,9 @@ int cmd_generate(int argc, char **argv) {
         else if (strcmp(a, "--time-ms") == 0 && has) gp.time_budget_ms = strtod(argv[++i], NULL);
         else if (strcmp(a, "--stop") == 0 && has && n_stops < 16) stops[n_stops++] = argv[++i];
         else if (strcmp(a, "--raw-ids") == 0) raw_ids = true;
+        else if (strcmp(a, "--exit-layers") == 0 && has) exit_layers = strtoll(argv[++i], NULL, 10);
+        else if (strcmp(a, "--speculative") == 0 && has) draft = strtoll(argv[++i], NULL, 10);
+        else if (strcmp(a, "--draft-depth") == 0 && has) draft_depth = strtoll(argv[++i], NULL, 10);
         else if (strcmp(a, "--kv-f16") == 0) cp.kv_f16 = true;
         else if (a[0] == '-' && a[1] == '-') return generate__usage();
         else if (!model_path) model_path = a;
@@ -132,7 +141,7 @@ int cmd_generate(int argc, char **argv) {
         n += (size_t)k; /* never more ids than bytes */
     }
     ctx = wisp_ctx_new(model, &cp, &err);
-    if (!ctx) {
+    if (!ctx || cli_ctx_settings(ctx, exit_layers, draft, draft_depth, &err) != WISP_OK) {
         rc = cli_fail("context", &err);
         goto done;
     }
@@ -157,6 +166,9 @@ int cmd_generate(int argc, char **argv) {
             res.n_prompt, res.prefill_ms, res.prefill_ms > 0 ? n_new * 1e3 / res.prefill_ms : 0.0,
             res.n_tokens, res.decode_ms, res.decode_ms > 0 ? res.n_tokens * 1e3 / res.decode_ms : 0.0,
             generate__stop_name(res.stop));
+    if (res.n_drafted)
+        fprintf(stderr, "speculative: %zu drafted, %zu accepted (%.1f%%)\n", res.n_drafted, res.n_accepted,
+                100.0 * (double)res.n_accepted / (double)res.n_drafted);
     rc = 0;
 done:
     free(ids);

@@ -4,9 +4,10 @@
  * is scored. Prints each window's perplexity and the total. For comparing quantizations of one
  * model (Q8_0 / Q4_0 against F32) on real code.
  *
- *   wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16]
+ *   wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16] [--exit-layers K]
  *     --ctx N     window in tokens (default 512, at most n_ctx_train)
  *     --kv-f16    f16 KV cache (see wisp_ctx_params.kv_f16)
+ *     --exit-layers K  only the first K blocks, then the norm and head (early exit)
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #include "cli.h"
 
 static int perplexity__usage(void) {
-    fprintf(stderr, "usage: wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16]\n");
+    fprintf(stderr, "usage: wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16] [--exit-layers K]\n");
     return 2;
 }
 
@@ -34,10 +35,12 @@ int cmd_perplexity(int argc, char **argv) {
     const char *model_path = NULL, *text_path = NULL;
     uint32_t n_win = 0, n_batch = 0;
     bool kv_f16 = false;
+    long long exit_layers = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--ctx") == 0 && i + 1 < argc) n_win = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) n_batch = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--kv-f16") == 0) kv_f16 = true;
+        else if (strcmp(argv[i], "--exit-layers") == 0 && i + 1 < argc) exit_layers = strtoll(argv[++i], NULL, 10);
         else if (argv[i][0] == '-' && argv[i][1] == '-') return perplexity__usage();
         else if (!model_path) model_path = argv[i];
         else if (!text_path) text_path = argv[i];
@@ -80,7 +83,7 @@ int cmd_perplexity(int argc, char **argv) {
     }
     wisp_ctx_params cp = {.n_ctx = n_win, .n_batch = n_batch, .kv_f16 = kv_f16};
     ctx = wisp_ctx_new(model, &cp, &err);
-    if (!ctx) {
+    if (!ctx || cli_ctx_settings(ctx, exit_layers, 0, 0, &err) != WISP_OK) {
         rc = cli_fail("context", &err);
         goto done;
     }

@@ -4,7 +4,6 @@
  * to a temporary file and renamed, so a failed run never leaves half a model (and IN == OUT is
  * safe even though IN is memory-mapped).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,25 +22,6 @@ static int quantize__parse_type(const char *s) {
         if (!*a && !*b) return (int)types[i].type;
     }
     return -1;
-}
-
-/* Writes `size` bytes to `path` via `path.tmp` + rename; prints the reason on failure. */
-static int quantize__write(const char *path, const void *data, size_t size) {
-    size_t n = strlen(path) + 5;
-    char *tmp = malloc(n);
-    if (!tmp) return 1;
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(data, 1, size, f) == size;
-    if (f && fclose(f) != 0) ok = 0;
-    if (ok && rename(tmp, path) != 0) ok = 0;
-    if (!ok) {
-        int e = errno; /* before remove() can change it */
-        fprintf(stderr, "wisp: %s: %s\n", path, strerror(e ? e : EIO));
-        remove(tmp);
-    }
-    free(tmp);
-    return !ok;
 }
 
 int cmd_quantize(int argc, char **argv) {
@@ -63,7 +43,7 @@ int cmd_quantize(int argc, char **argv) {
     size_t in_size = in.size;
     cli_file_free(&in);
     if (!out) return cli_fail(argv[1], &err);
-    int rc = quantize__write(argv[2], out, out_size);
+    int rc = cli_file_write(argv[2], out, out_size);
     free(out);
     if (rc) return 1;
     printf("%s: %zu bytes (%.2f MiB) -> %s: %zu bytes (%.2f MiB), %s, %.1f%% of the input\n",

@@ -15,6 +15,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "tokenize MODEL TEXT             token ids and pieces"},
     {"generate", cmd_generate, "generate MODEL PROMPT [opts]    continue a prompt, with timings"},
     {"quantize", cmd_quantize, "quantize IN OUT TYPE            F32/F16 -> q8_0 | q4_0 | f16"},
+    {"gguf-order", cmd_gguf_order, "gguf-order IN OUT [--manifest F] tensor data in download order, parts + SHA-256"},
     {"perplexity", cmd_perplexity, "perplexity MODEL FILE           perplexity of a text file"},
     {"complete", cmd_complete, "complete F:LINE:COL | --file F --offset N [--json] [--model M]"},
     {"prompt", cmd_prompt, "prompt F:LINE:COL               the assembled FIM prompt, labelled"},

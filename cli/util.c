@@ -51,6 +51,24 @@ void cli_file_free(cli_file *f) {
     f->data = NULL;
 }
 
+int cli_file_write(const char *path, const void *data, size_t size) {
+    size_t n = strlen(path) + 5;
+    char *tmp = malloc(n);
+    if (!tmp) return 1;
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(data, 1, size, f) == size;
+    if (f && fclose(f) != 0) ok = 0;
+    if (ok && rename(tmp, path) != 0) ok = 0;
+    if (!ok) {
+        int e = errno; /* before remove() can change it */
+        fprintf(stderr, "wisp: %s: %s\n", path, strerror(e ? e : EIO));
+        remove(tmp);
+    }
+    free(tmp);
+    return !ok;
+}
+
 const char *cli_model_path(const char *flag_value) {
     if (flag_value && *flag_value) return flag_value;
     const char *env = getenv("WISP_MODEL");
@@ -77,6 +95,15 @@ bool cli_parse_count(const char *s, long long *out) {
     if (*end || errno || v < 0) return false;
     *out = v;
     return true;
+}
+
+/* An option's count for a uint32 setting; a number past the range stays out of range. */
+static uint32_t cli__u32(long long v) { return v < 0 ? 0 : v > (long long)UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
+
+wisp_status cli_ctx_settings(wisp_ctx *ctx, long long exit_layers, long long draft, long long draft_depth,
+                             wisp_error *err) {
+    wisp_status st = wisp_ctx_set_depth(ctx, cli__u32(exit_layers), err);
+    return st != WISP_OK ? st : wisp_ctx_set_speculative(ctx, cli__u32(draft), cli__u32(draft_depth), err);
 }
 
 int cli_fail(const char *what, const wisp_error *err) {

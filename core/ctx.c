@@ -105,9 +105,12 @@ wisp_ctx *wisp_ctx_new(const wisp_model *model, const wisp_ctx_params *params, w
     c->gen_tokens = malloc((size_t)n_ctx * sizeof(int32_t));
     c->text_cap = 256;
     c->text = malloc(c->text_cap);
+    c->kv_fill = calloc(I->n_layer, sizeof *c->kv_fill);
+    c->spec_logits = malloc((size_t)(WISP_SPEC_MAX_DRAFT + 1) * I->n_vocab * sizeof(float));
+    c->spec_x = malloc((size_t)(WISP_SPEC_MAX_DRAFT + 1) * I->n_embd * sizeof(float));
     if (!c->k_cache || !c->v_cache || !c->tokens || !c->x || !c->xb || !c->q || !c->hb || !c->hb2 ||
         !c->kb || !c->vb || !c->att || !c->att_q || !c->att_o || !c->rope_cos || !c->rope_sin || !c->logits || !c->mm_scratch || !c->probs ||
-        !c->gen_tokens || !c->text) {
+        !c->gen_tokens || !c->text || !c->kv_fill || !c->spec_logits || !c->spec_x) {
         wisp__fail(err, WISP_ERR_NO_MEMORY, "wisp_ctx_new: out of memory for a %u-token cache (%zu MB)",
                    n_ctx, 2 * cache * kv_elem >> 20);
         wisp_ctx_free(c);
@@ -140,10 +143,67 @@ void wisp_ctx_free(wisp_ctx *self) {
     free(self->probs);
     free(self->gen_tokens);
     free(self->text);
+    free(self->kv_fill);
+    free(self->spec_logits);
+    free(self->spec_x);
     free(self);
 }
 
 uint32_t wisp_ctx_n_ctx(const wisp_ctx *self) { return self ? self->n_ctx : 0; }
+
+wisp_status wisp_ctx_set_depth(wisp_ctx *self, uint32_t n_layers, wisp_error *err) {
+    wisp__clear(err);
+    if (!self) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_set_depth: no context");
+    if (n_layers > self->model->info.n_layer)
+        return wisp__fail(err, WISP_ERR_RANGE, "depth %u: the model has %u blocks", n_layers,
+                          self->model->info.n_layer);
+    self->depth = n_layers;
+    return WISP_OK;
+}
+
+uint32_t wisp_ctx_depth(const wisp_ctx *self) {
+    if (!self) return 0;
+    const wisp_model *m = self->model;
+    const uint32_t n_layer = m->info.n_layer, ready = m->layers_ready;
+    uint32_t depth = self->depth ? self->depth : n_layer;
+    if (ready < n_layer) { /* still arriving: the trained exit once it is there, else what is */
+        uint32_t exit = m->info.exit_layers;
+        uint32_t partial = exit && exit <= ready ? exit : ready;
+        if (depth > partial) depth = partial;
+    }
+    return depth;
+}
+
+wisp_status wisp_ctx_set_speculative(wisp_ctx *self, uint32_t n_draft, uint32_t draft_depth,
+                                     wisp_error *err) {
+    wisp__clear(err);
+    if (!self) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_set_speculative: no context");
+    const wisp_model_info *I = &self->model->info;
+    if (n_draft > WISP_SPEC_MAX_DRAFT)
+        return wisp__fail(err, WISP_ERR_RANGE, "a draft of %u tokens: at most %d", n_draft, WISP_SPEC_MAX_DRAFT);
+    if (draft_depth >= I->n_layer)
+        return wisp__fail(err, WISP_ERR_RANGE, "draft depth %u: the model has %u blocks", draft_depth, I->n_layer);
+    if (n_draft && !draft_depth && !I->exit_layers)
+        return wisp__fail(err, WISP_ERR_INVALID_ARG,
+                          "the model has no early exit (wisp.early_exit.block_count): name a draft depth");
+    self->spec_n_draft = n_draft;
+    self->spec_depth = draft_depth;
+    return WISP_OK;
+}
+
+void wisp_ctx__truncate(wisp_ctx *self, size_t n) {
+    if (n > self->n_past) n = self->n_past;
+    self->n_past = n;
+    for (uint32_t il = 0; il < self->model->info.n_layer; il++)
+        if (self->kv_fill[il] > n) self->kv_fill[il] = n;
+}
+
+size_t wisp_ctx__filled(const wisp_ctx *self, uint32_t depth) {
+    size_t n = self->n_past;
+    for (uint32_t il = 0; il < depth; il++)
+        if (self->kv_fill[il] < n) n = self->kv_fill[il];
+    return n;
+}
 
 /* Checks a token sequence before anything in the cache changes. */
 static wisp_status ctx__check(const wisp_ctx *self, const int32_t *tokens, size_t n_tokens,
@@ -153,6 +213,11 @@ static wisp_status ctx__check(const wisp_ctx *self, const int32_t *tokens, size_
     if (n_tokens > self->n_ctx)
         return wisp__fail(err, WISP_ERR_CONTEXT_FULL, "%zu tokens do not fit in the %u-token context",
                           n_tokens, self->n_ctx);
+    if (wisp_ctx_depth(self) == 0)
+        return wisp__fail(err, WISP_ERR_LOADING,
+                          "model still loading: the token embedding, output norm and head need the file's "
+                          "first %zu bytes, %zu have arrived",
+                          wisp_model_bytes_needed(self->model, 0), self->model->n_avail);
     uint32_t n_vocab = self->model->info.n_vocab;
     for (size_t i = 0; i < n_tokens; i++)
         if (tokens[i] < 0 || (uint32_t)tokens[i] >= n_vocab)
@@ -167,15 +232,19 @@ wisp_status wisp_ctx__eval(wisp_ctx *self, const int32_t *tokens, size_t n_token
     if (timed_out) *timed_out = false;
     wisp_status st = ctx__check(self, tokens, n_tokens, err);
     if (st != WISP_OK) return st;
+    /* reusable: what matches and every layer of this depth holds (a shallower pass left the
+     * deeper layers behind) */
+    const uint32_t depth = wisp_ctx_depth(self);
+    const size_t filled = wisp_ctx__filled(self, depth);
     size_t common = 0;
-    while (common < self->n_past && common < n_tokens && self->tokens[common] == tokens[common]) common++;
+    while (common < filled && common < n_tokens && self->tokens[common] == tokens[common]) common++;
     if (common == n_tokens) common--; /* recompute the last token to get its logits back */
-    self->n_past = common;
+    wisp_ctx__truncate(self, common);
     self->logits_valid = false;
     if (n_reused) *n_reused = common;
     for (size_t i = common; i < n_tokens;) {
         size_t nb = n_tokens - i < self->n_batch ? n_tokens - i : self->n_batch;
-        wisp_forward__batch(self, tokens + i, nb, i + nb == n_tokens, NULL);
+        wisp_forward__batch(self, tokens + i, nb, depth, i + nb == n_tokens, NULL);
         i += nb;
         if (i < n_tokens && deadline_ms > 0 && wisp_now_ms() >= deadline_ms) {
             if (timed_out) *timed_out = true;
@@ -194,10 +263,11 @@ wisp_status wisp_ctx_eval(wisp_ctx *self, const int32_t *tokens, size_t n_tokens
 // Computes `tokens` after the n_past the cache holds, every position's logits to `logits`.
 static void ctx__eval_logits(wisp_ctx *self, const int32_t *tokens, size_t n_tokens, float *logits) {
     size_t n_vocab = self->model->info.n_vocab;
+    const uint32_t depth = wisp_ctx_depth(self);
     self->logits_valid = false;
     for (size_t i = 0; i < n_tokens;) {
         size_t nb = n_tokens - i < self->n_batch ? n_tokens - i : self->n_batch;
-        wisp_forward__batch(self, tokens + i, nb, false, logits + i * n_vocab);
+        wisp_forward__batch(self, tokens + i, nb, depth, false, logits + i * n_vocab);
         i += nb;
     }
     memcpy(self->logits, logits + (n_tokens - 1) * n_vocab, n_vocab * sizeof(float));
@@ -210,7 +280,7 @@ wisp_status wisp_ctx_eval_all(wisp_ctx *self, const int32_t *tokens, size_t n_to
     wisp_status st = ctx__check(self, tokens, n_tokens, err);
     if (st != WISP_OK) return st;
     if (!logits) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_ctx_eval_all: no logits buffer");
-    self->n_past = 0;
+    wisp_ctx__truncate(self, 0);
     ctx__eval_logits(self, tokens, n_tokens, logits);
     return WISP_OK;
 }
@@ -224,6 +294,10 @@ wisp_status wisp_ctx_eval_append(wisp_ctx *self, const int32_t *tokens, size_t n
     if (n_tokens > self->n_ctx - self->n_past)
         return wisp__fail(err, WISP_ERR_CONTEXT_FULL, "%zu more tokens do not fit after the %zu of the %u-token context",
                           n_tokens, (size_t)self->n_past, self->n_ctx);
+    if (wisp_ctx__filled(self, wisp_ctx_depth(self)) < self->n_past)
+        return wisp__fail(err, WISP_ERR_INVALID_ARG,
+                          "wisp_ctx_eval_append: the cache's last tokens were computed with fewer blocks than "
+                          "the context runs now (wisp_ctx_set_depth): evaluate them again");
     ctx__eval_logits(self, tokens, n_tokens, logits);
     return WISP_OK;
 }

@@ -16,6 +16,7 @@ const char *wisp_status_name(wisp_status code) {
     case WISP_ERR_CONTEXT_FULL: return "context full";
     case WISP_ERR_LANGUAGE: return "unknown language";
     case WISP_ERR_CANCELLED: return "cancelled";
+    case WISP_ERR_LOADING: return "model still loading";
     }
     return "unknown error";
 }

@@ -124,9 +124,9 @@ static void forward__attend(wisp_ctx *self, uint32_t il, uint32_t g, size_t pos0
  * query rows at a time so the score scratch stays (att_rows, n_ctx). Output: rows t_begin.. of
  * (n_tok, n_q) in `out`. */
 static void forward__attention(wisp_ctx *self, uint32_t il, size_t pos0, size_t t_begin, size_t n_tok,
-                               float *out) {
+                               bool exact, float *out) {
     const wisp_model_info *I = &self->model->info;
-    const size_t tokens_per_pass = self->att_rows / (I->n_head / I->n_head_kv);
+    const size_t tokens_per_pass = exact ? 1 : self->att_rows / (I->n_head / I->n_head_kv);
     for (uint32_t g = 0; g < I->n_head_kv; g++)
         for (size_t t0 = t_begin; t0 < n_tok; t0 += tokens_per_pass) {
             size_t n_t = n_tok - t0 < tokens_per_pass ? n_tok - t0 : tokens_per_pass;
@@ -135,24 +135,47 @@ static void forward__attention(wisp_ctx *self, uint32_t il, size_t pos0, size_t 
 }
 
 
-void wisp_forward__batch(wisp_ctx *self, const int32_t *tokens, size_t n_tok, bool want_logits,
-                         float *all_logits) {
+/* Keeps the cache's books after a pass wrote positions pos0..pos0+n_tok in layers [l_begin,
+ * l_end): the deeper layers hold nothing from pos0 on any more (those positions' tokens may
+ * be new), the layers below l_begin were filled there before. */
+static void forward__books(wisp_ctx *self, const wisp_pass *p) {
+    const size_t end = p->pos0 + p->n_tok;
+    for (size_t t = 0; t < p->n_tok; t++) self->tokens[p->pos0 + t] = p->tokens[t];
+    self->n_past = end;
+    for (uint32_t il = 0; il < self->model->info.n_layer; il++) {
+        if (il >= p->l_begin && il < p->l_end) self->kv_fill[il] = end;
+        else if (il >= p->l_end && self->kv_fill[il] > p->pos0) self->kv_fill[il] = p->pos0;
+        else if (self->kv_fill[il] > end) self->kv_fill[il] = end;
+    }
+    self->n_computed += p->n_tok;
+}
+
+void wisp_forward__batch(wisp_ctx *self, const int32_t *tokens, size_t n_tok, uint32_t depth,
+                         bool want_logits, float *all_logits) {
+    wisp_pass p = {.tokens = tokens, .n_tok = n_tok, .pos0 = self->n_past, .l_begin = 0,
+                   .l_end = depth, .want_logits = want_logits, .all_logits = all_logits};
+    wisp_forward__pass(self, &p);
+}
+
+void wisp_forward__pass(wisp_ctx *self, const wisp_pass *p) {
     const wisp_model *m = self->model;
     const wisp_model_info *I = &m->info;
     const size_t n_embd = I->n_embd, n_ff = I->n_ff, hd = I->head_dim;
-    const size_t pos0 = self->n_past;
-    const bool neox = I->arch == WISP_ARCH_QWEN2;
+    const size_t pos0 = p->pos0, n_tok = p->n_tok;
+    const bool want_logits = p->want_logits, neox = I->arch == WISP_ARCH_QWEN2;
+    float *all_logits = p->all_logits;
     float *x = self->x, *xb = self->xb, *q = self->q, *hb = self->hb, *hb2 = self->hb2;
 
-    for (size_t t = 0; t < n_tok; t++) wisp_model__embed(m, tokens[t], x + t * n_embd);
+    if (p->l_begin == 0)
+        for (size_t t = 0; t < n_tok; t++) wisp_model__embed(m, p->tokens[t], x + t * n_embd);
 
-    for (uint32_t il = 0; il < I->n_layer; il++) {
+    for (uint32_t il = p->l_begin; il < p->l_end; il++) {
         const wisp_layer *L = &m->layers[il];
         float *kc = self->kb, *vc = self->vb;
         /* Past the last layer's keys and values only the tokens whose logits are wanted matter:
          * every one for all_logits, the last for want_logits, none otherwise (as llama.cpp does);
          * rows t_out.. go on, the rest stop at the cache. */
-        const size_t t_out = il + 1 < I->n_layer || all_logits ? 0 : want_logits ? n_tok - 1 : n_tok;
+        const size_t t_out = il + 1 < p->l_end || all_logits || p->keep_x ? 0 : want_logits ? n_tok - 1 : n_tok;
         const size_t n_out = n_tok - t_out;
 
         for (size_t t = 0; t < n_tok; t++)
@@ -173,7 +196,7 @@ void wisp_forward__batch(wisp_ctx *self, const int32_t *tokens, size_t n_tok, bo
         for (size_t t = t_out; t < n_tok; t++)
             for (uint32_t h = 0; h < I->n_head; h++)
                 forward__rope(self, q + t * self->n_q + h * hd, pos0 + t, (uint32_t)hd, neox);
-        forward__attention(self, il, pos0, t_out, n_tok, xb); /* xb rows t_out..: (n_tok, n_q) */
+        forward__attention(self, il, pos0, t_out, n_tok, p->exact, xb); /* xb rows t_out..: (n_tok, n_q) */
         float *xo = x + t_out * n_embd, *ho = hb + t_out * n_embd;
         forward__mm(self, &L->wo, xb + t_out * self->n_q, n_out, ho);
         for (size_t i = 0; i < n_out * n_embd; i++) xo[i] += ho[i];
@@ -188,9 +211,7 @@ void wisp_forward__batch(wisp_ctx *self, const int32_t *tokens, size_t n_tok, bo
         for (size_t i = 0; i < n_out * n_embd; i++) xo[i] += dn[i];
     }
 
-    for (size_t t = 0; t < n_tok; t++) self->tokens[pos0 + t] = tokens[t];
-    self->n_past = pos0 + n_tok;
-    self->n_computed += n_tok;
+    forward__books(self, p);
 
     if (all_logits) {
         for (size_t t = 0; t < n_tok; t++)

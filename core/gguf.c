@@ -48,10 +48,13 @@ struct wisp_gguf {
     uint64_t data_off;         /* start of the aligned data section */
 };
 
-/* A bounds-checked reading position inside the buffer; every read fails past `size`. */
+/* A bounds-checked reading position inside the buffer. Every count and length is judged against
+ * `size` (the file: past it, the file is malformed); reads stop at `avail` (the bytes present,
+ * == size unless the file is still arriving: past it, WISP_ERR_LOADING). */
 typedef struct gguf__cursor {
     const uint8_t *base;
     size_t size;
+    size_t avail;
     size_t pos;
     wisp_error *err;
 } gguf__cursor;
@@ -77,6 +80,16 @@ static uint64_t gguf__hash(const char *s, uint64_t len) { return wisp__fnv1a(s, 
 
 static size_t gguf__remaining(const gguf__cursor *c) { return c->size - c->pos; }
 
+/* For `n` bytes at the cursor that lie inside the file: false (WISP_ERR_LOADING) when they have
+ * not all arrived yet. */
+static bool gguf__arrived(gguf__cursor *c, size_t n, const char *what) {
+    if (n <= c->avail - c->pos) return true;
+    wisp__fail(c->err, WISP_ERR_LOADING,
+               "model still loading: %s at byte %zu needs %zu bytes, %zu of the file's %zu have arrived",
+               what, c->pos, n, c->avail, c->size);
+    return false;
+}
+
 /* Reads `n` bytes into `out` or fails naming `what`. */
 static bool gguf__read(gguf__cursor *c, void *out, size_t n, const char *what) {
     if (n > gguf__remaining(c)) {
@@ -85,6 +98,7 @@ static bool gguf__read(gguf__cursor *c, void *out, size_t n, const char *what) {
                    n, c->size);
         return false;
     }
+    if (!gguf__arrived(c, n, what)) return false;
     memcpy(out, c->base + c->pos, n);
     c->pos += n;
     return true;
@@ -109,6 +123,7 @@ static bool gguf__str(gguf__cursor *c, wisp_str *out, const char *what) {
                    what, c->pos - 8, (unsigned long long)len, gguf__remaining(c));
         return false;
     }
+    if (!gguf__arrived(c, (size_t)len, what)) return false;
     out->ptr = (const char *)c->base + c->pos;
     out->len = len;
     c->pos += (size_t)len;
@@ -130,6 +145,7 @@ static bool gguf__skip_values(gguf__cursor *c, wisp_gguf_type t, uint64_t count,
                        gguf__remaining(c));
             return false;
         }
+        if (!gguf__arrived(c, (size_t)(count * fixed), "array values")) return false;
         c->pos += (size_t)(count * fixed);
         return true;
     }
@@ -431,9 +447,14 @@ static bool gguf__parse_header(wisp_gguf *g, gguf__cursor *c, wisp_error *err) {
 }
 
 wisp_gguf *wisp_gguf_open(const void *data, size_t size, wisp_error *err) {
+    return wisp_gguf__open_partial(data, size, size, err);
+}
+
+wisp_gguf *wisp_gguf__open_partial(const void *data, size_t size, size_t n_avail, wisp_error *err) {
     wisp__clear(err);
-    if (!data) {
-        wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_gguf_open: data is NULL");
+    if (!data || n_avail > size) {
+        wisp__fail(err, WISP_ERR_INVALID_ARG, data ? "wisp_gguf_open: %zu bytes available of a %zu-byte file"
+                                                   : "wisp_gguf_open: data is NULL", n_avail, size);
         return NULL;
     }
     wisp_gguf *g = calloc(1, sizeof *g);
@@ -443,7 +464,7 @@ wisp_gguf *wisp_gguf_open(const void *data, size_t size, wisp_error *err) {
     }
     g->base = data;
     g->size = size;
-    gguf__cursor c = {data, size, 0, err};
+    gguf__cursor c = {data, size, n_avail, 0, err};
     if (!gguf__parse_header(g, &c, err)) goto fail;
     g->kv = calloc((size_t)g->n_kv + 1, sizeof *g->kv);
     g->tensors = calloc((size_t)g->n_tensors + 1, sizeof *g->tensors);
@@ -482,6 +503,7 @@ void wisp_gguf_free(wisp_gguf *self) {
 
 uint32_t wisp_gguf_version(const wisp_gguf *self) { return self ? self->version : 0; }
 uint64_t wisp_gguf_alignment(const wisp_gguf *self) { return self ? self->alignment : 0; }
+uint64_t wisp_gguf__data_offset(const wisp_gguf *self) { return self ? self->data_off : 0; }
 int64_t wisp_gguf_n_kv(const wisp_gguf *self) { return self ? self->n_kv : 0; }
 
 int64_t wisp_gguf_find(const wisp_gguf *self, const char *key) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "gguf.h"
 #include "kernels.h"
 #include "model.h"
 #include "quant.h"
@@ -18,6 +19,8 @@
 #define MODEL_MAX_WIDTH 65536
 #define MODEL_MAX_HEADS 1024
 #define MODEL_MAX_VOCAB (1u << 22)
+#define MODEL_VECS_PER_LAYER 5 /* attn_norm, ffn_norm, q/k/v biases */
+#define MODEL_EXIT_KEY "wisp.early_exit.block_count"
 
 /* State while loading: the model being built and the f32 vector storage cursor. */
 typedef struct model_loader {
@@ -25,7 +28,19 @@ typedef struct model_loader {
     const char *arch;  /* "llama" / "qwen2" */
     size_t vec_used;   /* floats of m->vecs handed out */
     size_t vec_cap;
+    size_t need;       /* end of the furthest tensor bound since the caller reset it */
 } model_loader;
+
+/* Bytes from the start of the file to the end of tensor t's data. */
+static size_t model__end(const wisp_model *m, const wisp_gguf_tensor *t) {
+    return (size_t)((const uint8_t *)t->data - m->base) + (size_t)t->size;
+}
+
+/* Records that what is being bound needs tensor t. */
+static void model__needs(model_loader *L, const wisp_gguf_tensor *t) {
+    size_t end = model__end(L->m, t);
+    if (end > L->need) L->need = end;
+}
 
 /* Reads a required uint32 hyper-parameter `<arch>.<suffix>`. */
 static bool model__key_u32(model_loader *L, const char *suffix, uint32_t *out, wisp_error *err) {
@@ -90,11 +105,13 @@ static bool model__mat(model_loader *L, const char *name, uint32_t n_rows, uint3
     out->n_cols = n_cols;
     L->m->info.n_params += (uint64_t)n_rows * n_cols;
     L->m->info.weight_bytes += t->size;
+    model__needs(L, t);
     return true;
 }
 
-/* Finds a 1-D tensor of n elements (a norm weight or a bias) and converts it to f32 in the
- * model's vector storage. With `optional`, a missing tensor gives *out = NULL and succeeds. */
+/* Finds a 1-D tensor of n elements (a norm weight or a bias) and gives it room in the model's f32
+ * vector storage, where it is converted once its bytes have arrived (model__convert). With
+ * `optional`, a missing tensor gives *out = NULL and succeeds. */
 static bool model__vec(model_loader *L, const char *name, uint32_t n, bool optional,
                        const float **out, wisp_error *err) {
     *out = NULL;
@@ -115,17 +132,35 @@ static bool model__vec(model_loader *L, const char *name, uint32_t n, bool optio
                    tn ? tn : "unknown");
         return false;
     }
-    if (L->vec_used + n > L->vec_cap) { /* our own sizing bug, but fail cleanly */
+    wisp_model *m = L->m;
+    if (L->vec_used + n > L->vec_cap || m->n_vec == (size_t)m->info.n_layer * MODEL_VECS_PER_LAYER + 1) {
+        /* our own sizing bug, but fail cleanly */
         wisp__fail(err, WISP_ERR_BAD_MODEL, "tensor %s: vector storage exhausted", name);
         return false;
     }
-    float *dst = L->m->vecs + L->vec_used;
-    wisp_dequantize_row(t->type, t->data, dst, n);
+    float *dst = m->vecs + L->vec_used;
+    m->vec_src[m->n_vec++] = (wisp_model_vec){.t = t, .dst = dst, .n = n};
     L->vec_used += n;
-    L->m->info.n_params += n;
-    L->m->info.weight_bytes += t->size;
+    m->info.n_params += n;
+    m->info.weight_bytes += t->size;
+    model__needs(L, t);
     *out = dst;
     return true;
+}
+
+/* Converts every vector whose bytes have arrived and that is not converted yet, and counts the
+ * leading blocks that are ready. */
+static void model__convert(wisp_model *m) {
+    for (size_t i = 0; i < m->n_vec; i++) {
+        wisp_model_vec *v = &m->vec_src[i];
+        if (v->done || model__end(m, v->t) > m->n_avail) continue;
+        wisp_dequantize_row(v->t->type, v->t->data, v->dst, v->n);
+        v->done = true;
+    }
+    uint32_t ready = 0;
+    if (m->head_end <= m->n_avail)
+        while (ready < m->info.n_layer && m->layer_end[ready] <= m->n_avail) ready++;
+    m->layers_ready = ready;
 }
 
 /* Reads and checks the hyper-parameters; n_vocab comes from token_embd's rows. */
@@ -208,6 +243,7 @@ static bool model__layer(model_loader *L, uint32_t il, wisp_error *err) {
     wisp_layer *ly = &L->m->layers[il];
     uint32_t n_q = I->n_head * I->head_dim, n_kv = I->n_head_kv * I->head_dim;
     char name[96];
+    L->need = 0;
 #define MODEL_NAME(suffix) (snprintf(name, sizeof name, "blk.%u." suffix, il), name)
     if (!model__vec(L, MODEL_NAME("attn_norm.weight"), I->n_embd, false, &ly->attn_norm, err) ||
         !model__mat(L, MODEL_NAME("attn_q.weight"), n_q, I->n_embd, "n_embd, n_head * head_dim", &ly->wq, err) ||
@@ -226,6 +262,22 @@ static bool model__layer(model_loader *L, uint32_t il, wisp_error *err) {
         !model__vec(L, MODEL_NAME("attn_v.bias"), n_kv, !need_bias, &ly->bv, err))
         return false;
 #undef MODEL_NAME
+    L->m->layer_end[il] = L->need;
+    return true;
+}
+
+/* The early exit the model was trained with (train/export.py): `wisp.early_exit.block_count`,
+ * a number of blocks below n_layer; 0 when the key is absent. */
+static bool model__exit(model_loader *L, wisp_error *err) {
+    wisp_model *m = L->m;
+    if (wisp_gguf_find(m->gguf, MODEL_EXIT_KEY) < 0) return true;
+    uint32_t k;
+    if (!wisp_gguf_get_u32(m->gguf, MODEL_EXIT_KEY, &k) || k >= m->info.n_layer) {
+        wisp__fail(err, WISP_ERR_BAD_MODEL, "key " MODEL_EXIT_KEY " is not a block count below the %u blocks",
+                   m->info.n_layer);
+        return false;
+    }
+    m->info.exit_layers = k;
     return true;
 }
 
@@ -252,9 +304,14 @@ static bool model__tokenizer(model_loader *L, wisp_error *err) {
 }
 
 wisp_model *wisp_model_load(const void *data, size_t size, wisp_error *err) {
+    return wisp_model_load_partial(data, size, size, err);
+}
+
+wisp_model *wisp_model_load_partial(const void *data, size_t size, size_t n_avail, wisp_error *err) {
     wisp__clear(err);
-    if (!data || size == 0) {
-        wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_model_load: empty buffer");
+    if (!data || size == 0 || n_avail > size) {
+        wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_model_load: empty buffer, or %zu bytes available of %zu",
+                   n_avail, size);
         return NULL;
     }
     wisp_model *m = calloc(1, sizeof *m);
@@ -263,7 +320,10 @@ wisp_model *wisp_model_load(const void *data, size_t size, wisp_error *err) {
         return NULL;
     }
     model_loader L = {.m = m};
-    m->gguf = wisp_gguf_open(data, size, err);
+    m->base = data;
+    m->size = size;
+    m->n_avail = n_avail;
+    m->gguf = wisp_gguf__open_partial(data, size, n_avail, err);
     if (!m->gguf) goto fail;
 
     wisp_str arch;
@@ -282,7 +342,7 @@ wisp_model *wisp_model_load(const void *data, size_t size, wisp_error *err) {
                    (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
         goto fail;
     }
-    if (!model__hparams(&L, err)) goto fail;
+    if (!model__hparams(&L, err) || !model__exit(&L, err)) goto fail;
     const wisp_model_info *I = &m->info;
 
     wisp_str name = {"", 0};
@@ -292,7 +352,9 @@ wisp_model *wisp_model_load(const void *data, size_t size, wisp_error *err) {
     uint32_t n_q = I->n_head * I->head_dim, n_kv = I->n_head_kv * I->head_dim;
     L.vec_cap = (size_t)I->n_embd + (size_t)I->n_layer * (2 * (size_t)I->n_embd + n_q + 2 * (size_t)n_kv);
     m->vecs = malloc(L.vec_cap * sizeof(float));
-    if (!m->name || !m->layers || !m->vecs) {
+    m->layer_end = calloc(I->n_layer, sizeof *m->layer_end);
+    m->vec_src = calloc((size_t)I->n_layer * MODEL_VECS_PER_LAYER + 1, sizeof *m->vec_src);
+    if (!m->name || !m->layers || !m->vecs || !m->layer_end || !m->vec_src) {
         wisp__fail(err, WISP_ERR_NO_MEMORY, "wisp_model_load: out of memory for %u layers", I->n_layer);
         goto fail;
     }
@@ -300,6 +362,7 @@ wisp_model *wisp_model_load(const void *data, size_t size, wisp_error *err) {
     m->name[name.len] = '\0';
     m->info.name = m->name;
 
+    L.need = 0;
     if (!model__mat(&L, "token_embd.weight", I->n_vocab, I->n_embd, "n_embd, n_vocab", &m->token_embd, err))
         goto fail;
     if (!wisp_dequantize_row(m->token_embd.type, m->token_embd.data, m->vecs, 0)) {
@@ -307,8 +370,6 @@ wisp_model *wisp_model_load(const void *data, size_t size, wisp_error *err) {
                    wisp_dtype_name(m->token_embd.type));
         goto fail;
     }
-    for (uint32_t il = 0; il < I->n_layer; il++)
-        if (!model__layer(&L, il, err)) goto fail;
     if (!model__vec(&L, "output_norm.weight", I->n_embd, false, &m->output_norm, err)) goto fail;
     if (wisp_gguf_tensor_find(m->gguf, "output.weight")) {
         if (!model__mat(&L, "output.weight", I->n_vocab, I->n_embd, "n_embd, n_vocab", &m->output, err))
@@ -317,7 +378,11 @@ wisp_model *wisp_model_load(const void *data, size_t size, wisp_error *err) {
         m->output = m->token_embd;
         m->info.tied_output = true;
     }
+    m->head_end = L.need;
+    for (uint32_t il = 0; il < I->n_layer; il++)
+        if (!model__layer(&L, il, err)) goto fail;
     if (!model__tokenizer(&L, err)) goto fail;
+    model__convert(m);
     return m;
 fail:
     wisp_model_free(m);
@@ -331,7 +396,35 @@ void wisp_model_free(wisp_model *self) {
     free(self->layers);
     free(self->vecs);
     free(self->name);
+    free(self->layer_end);
+    free(self->vec_src);
     free(self);
+}
+
+wisp_status wisp_model_set_available(wisp_model *self, size_t n_avail, wisp_error *err) {
+    wisp__clear(err);
+    if (!self) return wisp__fail(err, WISP_ERR_INVALID_ARG, "wisp_model_set_available: no model");
+    if (n_avail < self->n_avail || n_avail > self->size)
+        return wisp__fail(err, WISP_ERR_INVALID_ARG,
+                          "wisp_model_set_available: %zu bytes, but %zu had arrived of the file's %zu", n_avail,
+                          self->n_avail, self->size);
+    self->n_avail = n_avail;
+    model__convert(self);
+    return WISP_OK;
+}
+
+uint32_t wisp_model_layers_ready(const wisp_model *self) { return self ? self->layers_ready : 0; }
+
+bool wisp_model_is_complete(const wisp_model *self) {
+    return self && self->layers_ready == self->info.n_layer;
+}
+
+size_t wisp_model_bytes_needed(const wisp_model *self, uint32_t n_layers) {
+    if (!self) return 0;
+    size_t need = self->head_end;
+    for (uint32_t il = 0; il < n_layers && il < self->info.n_layer; il++)
+        if (self->layer_end[il] > need) need = self->layer_end[il];
+    return need;
 }
 
 const wisp_model_info *wisp_model_get_info(const wisp_model *self) { return self ? &self->info : NULL; }

@@ -35,6 +35,14 @@ typedef struct wisp_layer {
     wisp_mat w_down;         /* (n_embd, n_ff) */
 } wisp_layer;
 
+/* A norm weight or bias in the file, converted to f32 into `dst` once its bytes have arrived. */
+typedef struct wisp_model_vec {
+    const wisp_gguf_tensor *t;
+    float *dst;               /* (n) inside wisp_model.vecs */
+    uint32_t n;
+    bool done;
+} wisp_model_vec;
+
 struct wisp_model {
     wisp_model_info info;
     wisp_gguf *gguf;          /* owned; borrows the caller's buffer */
@@ -45,6 +53,16 @@ struct wisp_model {
     wisp_layer *layers;       /* (n_layer), owned */
     float *vecs;              /* owned storage behind every f32 vector above */
     char *name;               /* owned copy of general.name */
+
+    /* Progressive loading (wisp_model_load_partial): the file has `size` bytes at `base`, of
+     * which the first n_avail have arrived; a tensor is read only once it lies within them. */
+    const uint8_t *base;
+    size_t size, n_avail;
+    size_t head_end;          /* bytes token_embd, output_norm and output need */
+    size_t *layer_end;        /* (n_layer) bytes block il needs: the end of its last tensor; owned */
+    uint32_t layers_ready;    /* leading blocks within n_avail, 0 until the head is */
+    wisp_model_vec *vec_src;  /* (n_vec) where each f32 vector comes from; owned */
+    size_t n_vec;
 };
 
 /* Copies row `id` of the token embedding into x (n_embd floats). The id must be < n_vocab. */

@@ -63,7 +63,8 @@ wisp_engine *wisp_engine_new(const void *model_data, size_t size, const wisp_eng
         return NULL;
     }
     e->sticky_start_u8 = e->sticky_suffix_tail = SIZE_MAX;
-    e->model = wisp_model_load(model_data, size, err);
+    size_t n_avail = params && params->n_avail ? params->n_avail : size;
+    e->model = wisp_model_load_partial(model_data, size, n_avail, err);
     if (!e->model) goto fail;
     e->tok = wisp_model_tokenizer(e->model);
     if (prompt_fim_ids(e->tok, &e->fim, err) != WISP_OK) goto fail;
@@ -108,6 +109,11 @@ void wisp_engine_free(wisp_engine *self) {
 
 wisp_docs *wisp_engine_docs(wisp_engine *self) { return self ? self->docs : NULL; }
 const wisp_model *wisp_engine_model(const wisp_engine *self) { return self ? self->model : NULL; }
+wisp_ctx *wisp_engine_ctx(wisp_engine *self) { return self ? self->ctx : NULL; }
+
+wisp_status wisp_engine_set_available(wisp_engine *self, size_t n_avail, wisp_error *err) {
+    return wisp_model_set_available(self ? self->model : NULL, n_avail, err);
+}
 
 const char *wisp_engine_last_prompt(const wisp_engine *self, size_t *len) {
     if (len) *len = self && self->last_prompt ? self->last_prompt_len : 0;
@@ -534,6 +540,8 @@ static wisp_status complete__step_candidates(complete__call *c, wisp_error *err)
         out->timings.prefill_ms += gr.prefill_ms;
         out->timings.decode_ms += gr.decode_ms;
         out->timings.n_generated += (uint32_t)gr.n_tokens;
+        out->timings.n_drafted += (uint32_t)gr.n_drafted;
+        out->timings.n_accepted += (uint32_t)gr.n_accepted;
         if (k == 0) out->timings.n_reused = (uint32_t)gr.n_reused;
         if (watch.cancelled) return wisp__fail(err, WISP_ERR_CANCELLED, "completion cancelled by the caller");
         double tt = wisp_now_ms();

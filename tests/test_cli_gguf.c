@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "read_file.h"
 #include "wisp.h"
 
@@ -130,11 +131,95 @@ static void test_errors(void **state) {
     remove(path);
 }
 
+/* sha256sum's digest of `len` bytes of `path` from `off` (64 hex digits + NUL into hex). */
+static void sha256_of(const char *path, size_t off, size_t len, char hex[65]) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "tail -c +%zu '%s' | head -c %zu | sha256sum", off + 1, path, len);
+    size_t n;
+    char *out = capture(cmd, &n);
+    assert_non_null(out);
+    assert_true(n >= 64);
+    memcpy(hex, out, 64);
+    hex[64] = 0;
+    free(out);
+}
+
+/* Checks a manifest against its file: the parts cover it in order, each part's digest is
+ * sha256sum's, and the part that completes block k leaves k + 1 blocks ready. Returns the parts. */
+static int check_manifest(const char *manifest, const char *file, size_t file_size) {
+    size_t n;
+    char *m = read_all(manifest, &n);
+    char hex[65], want[65];
+    const char *at = strstr(m, "\"sha256\": \"");
+    assert_non_null(at);
+    sha256_of(file, 0, file_size, hex);
+    assert_memory_equal(at + 11, hex, 64); /* the whole file's */
+    size_t next = 0;
+    int parts = 0;
+    for (at = strstr(m, "{\"offset\""); at; at = strstr(at + 1, "{\"offset\"")) {
+        size_t off, size;
+        unsigned ready;
+        assert_int_equal(sscanf(at, "{\"offset\": %zu, \"size\": %zu", &off, &size), 2);
+        assert_int_equal(off, next);
+        const char *r = strstr(at, "\"layers_ready\": ");
+        assert_int_equal(sscanf(r, "\"layers_ready\": %u, \"sha256\": \"%64[0-9a-f]\"", &ready, want), 2);
+        assert_int_equal(ready, parts); /* part 0 the head, then one block each */
+        sha256_of(file, off, size, hex);
+        assert_string_equal(hex, want);
+        next = off + size;
+        parts++;
+    }
+    assert_int_equal(next, file_size);
+    free(m);
+    return parts;
+}
+
+/* wisp gguf-order: a fixture's manifest is right (digests, ranges, blocks); the shipped model is
+ * in arrival order already (rewriting it gives it back byte for byte) and
+ * models/wisp-default.parts.json is its manifest, to the byte. */
+static void test_gguf_order(void **state) {
+    char dir[] = "/tmp/wisp-test-order-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char args[2048], out_path[600], man[600], *out;
+    snprintf(out_path, sizeof out_path, "%s/trained.gguf", dir);
+    snprintf(man, sizeof man, "%s/trained.parts.json", dir);
+    snprintf(args, sizeof args, "gguf-order fixtures/reference/trained.gguf %s --manifest %s", out_path, man);
+    int rc = run_wisp(args, &out);
+    if (rc) print_error("%s\n", out);
+    assert_int_equal(rc, 0);
+    free(out);
+    size_t size;
+    free(read_all(out_path, &size));
+    assert_int_equal(check_manifest(man, out_path, size), 1 + 4);
+
+    snprintf(out_path, sizeof out_path, "%s/wisp-default.gguf", dir);
+    snprintf(man, sizeof man, "%s/wisp-default.parts.json", dir);
+    snprintf(args, sizeof args, "gguf-order models/wisp-default.gguf %s --manifest %s", out_path, man);
+    assert_int_equal(run_wisp(args, &out), 0);
+    free(out);
+    size_t n_a, n_b, n_c, n_d;
+    char *a = read_all(out_path, &n_a), *b = read_all("models/wisp-default.gguf", &n_b);
+    assert_int_equal(n_a, n_b);
+    assert_true(memcmp(a, b, n_a) == 0);
+    free(a), free(b);
+    char *c = read_all(man, &n_c), *d = read_all("models/wisp-default.parts.json", &n_d);
+    assert_string_equal(c, d);
+    free(c), free(d);
+    assert_int_equal(check_manifest("models/wisp-default.parts.json", "models/wisp-default.gguf", n_b), 13);
+
+    assert_int_equal(run_wisp("gguf-order fixtures/reference/trained.gguf", &out), 2);
+    assert_non_null(strstr(out, "usage"));
+    free(out);
+    snprintf(args, sizeof args, "rm -r '%s'", dir);
+    assert_int_equal(system(args), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_quantize_roundtrip),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_gguf_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,71 @@ EMSCRIPTEN_KEEPALIVE wisp_engine *wisp_js_engine_new(const void *model, size_t s
 
 EMSCRIPTEN_KEEPALIVE void wisp_js_engine_free(wisp_engine *engine) { wisp_engine_free(engine); }
 
+/* ---- progressive loading (wisp_model_load_partial; the download and storage are the worker's) ----
+ * The JS allocates the whole file's `size` bytes in the heap at once (the engine keeps pointers
+ * into it: it must never move or shrink), writes the parts in file order as they arrive, and
+ * reports how many leading bytes are in place. A file laid out by `wisp gguf-order` answers once
+ * its first part (header, embedding, norm, head) and the first blocks are there; its manifest
+ * says which byte count completes which block. */
+
+/* An engine over a model of which the first `n_avail` of `size` bytes have arrived. 0 on
+ * failure; WISP_ERR_LOADING (wisp_js_error) when the header and tensor table have not all
+ * arrived yet: call again with more. */
+EMSCRIPTEN_KEEPALIVE wisp_engine *wisp_js_engine_new_partial(const void *model, size_t size, size_t n_avail,
+                                                             uint32_t n_ctx) {
+    if (n_avail == 0) { /* 0 means "all" to the engine; here it is nothing yet */
+        js_err.code = WISP_ERR_LOADING;
+        snprintf(js_err.message, sizeof js_err.message, "model still loading: no bytes have arrived");
+        return NULL;
+    }
+    wisp_engine_params params = {.n_ctx = n_ctx, .n_batch = 0, .n_avail = n_avail};
+    return wisp_engine_new(model, size, &params, &js_err);
+}
+
+/* The first `n_avail` bytes of the engine's model buffer now hold the file (never fewer than
+ * before). Completions run deeper as blocks become ready; documents and settings stay. Returns a
+ * wisp_status. */
+EMSCRIPTEN_KEEPALIVE int wisp_js_set_available(wisp_engine *engine, size_t n_avail) {
+    return wisp_engine_set_available(engine, n_avail, &js_err);
+}
+
+/* Leading blocks ready (0 until the embedding, norm and head are); the model's block count once
+ * complete. */
+EMSCRIPTEN_KEEPALIVE uint32_t wisp_js_layers_ready(wisp_engine *engine) {
+    return wisp_model_layers_ready(wisp_engine_model(engine));
+}
+
+/* The model's block count and its trained early exit (0 = none), for a status bar's "6 of 12". */
+EMSCRIPTEN_KEEPALIVE uint32_t wisp_js_model_layers(wisp_engine *engine) {
+    const wisp_model_info *info = wisp_model_get_info(wisp_engine_model(engine));
+    return info ? info->n_layer : 0;
+}
+
+EMSCRIPTEN_KEEPALIVE uint32_t wisp_js_model_exit_layers(wisp_engine *engine) {
+    const wisp_model_info *info = wisp_model_get_info(wisp_engine_model(engine));
+    return info ? info->exit_layers : 0;
+}
+
+/* Bytes from the file's start that must have arrived for the first `n_layers` blocks and the head
+ * to be ready (0 asks for the head alone). */
+EMSCRIPTEN_KEEPALIVE size_t wisp_js_bytes_needed(wisp_engine *engine, uint32_t n_layers) {
+    return wisp_model_bytes_needed(wisp_engine_model(engine), n_layers);
+}
+
+/* Blocks to run (wisp_ctx_set_depth; 0 = all); returns a wisp_status. */
+EMSCRIPTEN_KEEPALIVE int wisp_js_set_depth(wisp_engine *engine, uint32_t n_layers) {
+    return wisp_ctx_set_depth(wisp_engine_ctx(engine), n_layers, &js_err);
+}
+
+/* Blocks the next completion runs: the setting, capped while the model is still arriving. */
+EMSCRIPTEN_KEEPALIVE uint32_t wisp_js_depth(wisp_engine *engine) { return wisp_ctx_depth(wisp_engine_ctx(engine)); }
+
+/* Self-speculative greedy decoding (wisp_ctx_set_speculative): drafts of `n_draft` tokens (0 =
+ * off) by the first `draft_depth` blocks (0 = the model's exit). Returns a wisp_status. */
+EMSCRIPTEN_KEEPALIVE int wisp_js_set_speculative(wisp_engine *engine, uint32_t n_draft, uint32_t draft_depth) {
+    return wisp_ctx_set_speculative(wisp_engine_ctx(engine), n_draft, draft_depth, &js_err);
+}
+
 /* general.name of the model ("" when the file has none); static or owned by the engine. */
 EMSCRIPTEN_KEEPALIVE const char *wisp_js_model_name(wisp_engine *engine) {
     const wisp_model_info *info = wisp_model_get_info(wisp_engine_model(engine));

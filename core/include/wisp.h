@@ -14,7 +14,8 @@
  *   3. Models               wisp_model_*     (llama / qwen2 weights borrowed from the buffer)
  *   4. Tokenizer            wisp_tokenizer_* (byte-level BPE and SentencePiece, from GGUF keys)
  *   5. Inference context    wisp_ctx_*       (KV cache with prefix reuse, sampling, budgets)
- *   6. Quantization         wisp_quantize_*  (F32/F16 -> Q8_0/Q4_0 GGUF, our own quantizer)
+ *   6. Writing GGUF files   wisp_quantize_gguf (F32/F16 -> Q8_0/Q4_0, our own quantizer),
+ *                           wisp_gguf_reorder (tensor data in the order a download needs it)
  *
  * The engine alone (errors unchecked): the model's bytes outlive the model, which outlives its
  * contexts (the whole chain, with documents and completion: wisp_grammar.h).
@@ -62,6 +63,8 @@ typedef enum wisp_status {
     WISP_ERR_CONTEXT_FULL, /* the tokens do not fit in the context window */
     WISP_ERR_LANGUAGE,     /* no grammar for that language / extension */
     WISP_ERR_CANCELLED,    /* the caller's should_stop callback asked to stop */
+    WISP_ERR_LOADING,      /* the model is still arriving (wisp_model_load_partial): what the call
+                              needs lies past the bytes available so far; retry when more came */
 } wisp_status;
 
 /* Where a failing call explains itself. Callers may pass NULL when they only want the code. */
@@ -206,6 +209,9 @@ typedef struct wisp_model_info {
     float rope_theta;
     float norm_eps;        /* RMSNorm epsilon */
     bool tied_output;      /* output matrix is token_embd */
+    uint32_t exit_layers;  /* early exit: the model was trained to answer after this many blocks
+                              (then output_norm and the head, as after the last block); from
+                              `wisp.early_exit.block_count`, 0 when the file has none */
     uint64_t n_params;     /* elements over all weight tensors */
     uint64_t weight_bytes; /* bytes over all weight tensors */
     const char *name;      /* general.name or "" ; owned by the model */
@@ -222,6 +228,37 @@ typedef struct wisp_tokenizer wisp_tokenizer;
  */
 wisp_model *wisp_model_load(const void *data, size_t size, wisp_error *err);
 void wisp_model_free(wisp_model *self);
+
+/*
+ * Progressive loading: a model over a file that is still arriving. `data` is the whole file's
+ * buffer (`size` bytes, borrowed as for wisp_model_load), of which the first `n_avail` hold the
+ * file's bytes so far; the rest is written later, in order, without moving the buffer. The
+ * header, metadata and tensor table must have arrived (else NULL + WISP_ERR_LOADING: call again
+ * with more); every shape, type and offset is checked against `size` as wisp_model_load does
+ * (a hostile file fails the same way), and no byte at or past n_avail is ever read.
+ * A block is ready once its tensors have arrived and the token embedding, output_norm and the
+ * output head have too (wisp_model_layers_ready). A context on a partial model runs at the
+ * partial depth: the model's exit depth (wisp_model_info.exit_layers) when it has one and that
+ * many blocks are ready, else every ready block; as soon as every block is ready it runs the full
+ * model, without reloading (the same model and contexts; a context's depth setting,
+ * wisp_ctx_set_depth, still applies on top). Before the embedding, norm and head are ready,
+ * evaluation fails with WISP_ERR_LOADING. A file laid out by wisp_gguf_reorder is ready part by
+ * part; in another order a block may wait for the end of the file.
+ */
+wisp_model *wisp_model_load_partial(const void *data, size_t size, size_t n_avail, wisp_error *err);
+/* The first `n_avail` bytes of the buffer now hold the file's (never fewer than before, at most
+ * `size`): converts what arrived and updates the ready blocks. WISP_ERR_INVALID_ARG for a NULL
+ * model or an n_avail that shrinks or passes `size`. Not while another thread uses the model or
+ * one of its contexts. */
+wisp_status wisp_model_set_available(wisp_model *self, size_t n_avail, wisp_error *err);
+/* Leading blocks ready to run (0 while the embedding, output_norm or head are missing); n_layer
+ * when the model is complete. */
+uint32_t wisp_model_layers_ready(const wisp_model *self);
+/* True once every tensor has arrived (always, for wisp_model_load). */
+bool wisp_model_is_complete(const wisp_model *self);
+/* Bytes from the start of the file that must have arrived for the first `n_layers` blocks and
+ * the head to be ready (n_layers is capped at n_layer; 0 asks for the head alone). */
+size_t wisp_model_bytes_needed(const wisp_model *self, uint32_t n_layers);
 const wisp_model_info *wisp_model_get_info(const wisp_model *self); /* owned by the model */
 const wisp_tokenizer *wisp_model_tokenizer(const wisp_model *self); /* owned by the model */
 const wisp_gguf *wisp_model_gguf(const wisp_model *self);           /* owned by the model */
@@ -303,6 +340,43 @@ typedef struct wisp_ctx wisp_ctx;
 wisp_ctx *wisp_ctx_new(const wisp_model *model, const wisp_ctx_params *params, wisp_error *err);
 void wisp_ctx_free(wisp_ctx *self);
 uint32_t wisp_ctx_n_ctx(const wisp_ctx *self);
+
+/*
+ * Early exit: run only the first `n_layers` blocks, then output_norm and the head as after the
+ * last one (0 = every block, the default). Meant for models trained with an exit
+ * (wisp_model_info.exit_layers); any depth runs, but an untrained exit answers poorly. The cache
+ * remembers how far each layer's keys and values are filled: positions computed at a smaller
+ * depth lack the deeper layers' keys and values, so a later call at a greater depth recomputes
+ * them (its reusable prefix ends where the deeper layers' does); going shallower reuses all.
+ * WISP_ERR_RANGE when n_layers > n_layer. On a partial model the depth is also capped by what has
+ * arrived (wisp_model_load_partial).
+ */
+wisp_status wisp_ctx_set_depth(wisp_ctx *self, uint32_t n_layers, wisp_error *err);
+/* Blocks the next evaluation runs: the depth setting, capped by a partial model's ready blocks
+ * and its exit (wisp_model_load_partial); 0 while the model cannot answer yet. */
+uint32_t wisp_ctx_depth(const wisp_ctx *self);
+
+/* Longest draft of self-speculative decoding. The check of a draft of D tokens is one batch of
+ * D + 1 tokens; up to 5, the kernels add every product in the order a single token's step does,
+ * so the checked logits equal plain decoding's bit for bit. */
+#define WISP_SPEC_MAX_DRAFT 4
+
+/*
+ * Self-speculative decoding for greedy generation (temperature <= 0): up to `n_draft` tokens
+ * (1..WISP_SPEC_MAX_DRAFT; 0 = off, the default) are drafted one by one by the first
+ * `draft_depth` blocks (0 = the model's exit_layers), then checked by the full model (the
+ * context's depth) in one batch. The longest run the full model agrees with is kept, plus the
+ * full model's own next token, and the cache forgets the rest. The full model's logits are the
+ * ones plain decoding computes, and every rule (masks, healing, stop tokens and strings,
+ * max_tokens, the callback) applies to them exactly as in plain decoding: the tokens and text
+ * are plain greedy decoding's. What changes is only the time: faster when the draft is often
+ * right and a batch of tokens costs little more than one (bench/RESULTS.md, "Self-speculative").
+ * The time budget is checked after each drafted token and each check. Sampled generation
+ * ignores the setting. WISP_ERR_RANGE for n_draft > WISP_SPEC_MAX_DRAFT or a draft depth not
+ * below n_layer; WISP_ERR_INVALID_ARG for draft_depth 0 on a model without an exit.
+ */
+wisp_status wisp_ctx_set_speculative(wisp_ctx *self, uint32_t n_draft, uint32_t draft_depth,
+                                     wisp_error *err);
 
 /*
  * Makes the cache hold exactly `tokens`: keeps the longest common prefix with what the cache held,
@@ -397,6 +471,10 @@ typedef struct wisp_gen_result {
     double decode_ms;
     double sum_logprob;      /* natural log-probability of the generated tokens under the model
                                 (temperature 1, after the healing/non-empty masks), summed */
+    size_t n_drafted;        /* self-speculative decoding: tokens the draft proposed and the full
+                                model checked */
+    size_t n_accepted;       /* of which the full model agreed with (n_accepted / n_drafted is
+                                the acceptance rate); both 0 without wisp_ctx_set_speculative */
 } wisp_gen_result;
 
 /*
@@ -415,7 +493,7 @@ wisp_status wisp_ctx_generate(wisp_ctx *self, const int32_t *prompt, size_t n_pr
 double wisp_now_ms(void);
 
 /* ============================================================================================== */
-/* 6. Quantization                                                                                */
+/* 6. Writing GGUF files                                                                          */
 /* ============================================================================================== */
 
 /*
@@ -434,6 +512,20 @@ double wisp_now_ms(void);
  */
 void *wisp_quantize_gguf(const void *in, size_t in_size, wisp_dtype type, size_t *out_size,
                          wisp_error *err);
+
+/*
+ * Writes a copy of the GGUF file `in` whose tensor data comes in the order a progressive download
+ * needs it (wisp_model_load_partial): token_embd.weight, output_norm.weight, output.weight (when
+ * the head is untied), any tensor that belongs to no block, then blk.0.*, blk.1.*, ... (a
+ * block's tensors in their table order). The tensor table lists them in that order too (llama.cpp
+ * reads a tensor's offset as the aligned end of the previous entry's); each entry is the input's
+ * but for its offset. Everything else is the input's: header and metadata byte for byte, the
+ * alignment, every tensor's bytes; padding is zeros and the file ends at its last tensor's
+ * aligned end. Reordering a reordered file gives it back unchanged. `out_size` receives the size; the buffer is owned by
+ * the caller and freed with free(). NULL + err on failure (the reader's errors for a bad input,
+ * WISP_ERR_NO_MEMORY). Thread-safe: touches nothing but its arguments.
+ */
+void *wisp_gguf_reorder(const void *in, size_t in_size, size_t *out_size, wisp_error *err);
 
 #ifdef __cplusplus
 }

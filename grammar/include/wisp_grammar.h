@@ -307,14 +307,16 @@ typedef struct wisp_engine wisp_engine;
 typedef struct wisp_engine_params {
     uint32_t n_ctx;   /* KV cache tokens; 0 = min(model's n_ctx_train, 2048) */
     uint32_t n_batch; /* prompt tokens per matrix pass; 0 = the context's default */
+    size_t n_avail;   /* progressive loading: bytes of the model file that have arrived so far
+                         (wisp_model_load_partial); 0 = all `size` */
 } wisp_engine_params;
 
 /*
  * Loads the model from `size` bytes at `model_data` (borrowed: the buffer must outlive the
  * engine), allocates the context and an empty document set. `params` may be NULL (defaults).
- * Fails (NULL + err) like wisp_model_load, and with WISP_ERR_UNSUPPORTED when the vocabulary has
- * no fill-in-the-middle tokens (prefix, suffix, middle). Free with wisp_engine_free, which also
- * closes every document of the engine.
+ * Fails (NULL + err) like wisp_model_load (or wisp_model_load_partial with params->n_avail),
+ * and with WISP_ERR_UNSUPPORTED when the vocabulary has no fill-in-the-middle tokens (prefix,
+ * suffix, middle). Free with wisp_engine_free, which also closes every document of the engine.
  */
 wisp_engine *wisp_engine_new(const void *model_data, size_t size, const wisp_engine_params *params,
                              wisp_error *err);
@@ -323,6 +325,15 @@ void wisp_engine_free(wisp_engine *self);
  * engine. */
 wisp_docs *wisp_engine_docs(wisp_engine *self);
 const wisp_model *wisp_engine_model(const wisp_engine *self); /* owned by the engine */
+/* The engine's inference context (owned by the engine), for its settings: the depth
+ * (wisp_ctx_set_depth, early exit) and self-speculative decoding (wisp_ctx_set_speculative).
+ * Its KV cache is the one wisp_complete reuses. */
+wisp_ctx *wisp_engine_ctx(wisp_engine *self);
+/* Progressive loading: the first `n_avail` bytes of the engine's model buffer now hold the file
+ * (wisp_model_set_available). Documents, the cache and every setting stay; completions run
+ * deeper as blocks become ready, and at full depth once all have. Errors as
+ * wisp_model_set_available. */
+wisp_status wisp_engine_set_available(wisp_engine *self, size_t n_avail, wisp_error *err);
 
 /* Context sources and post-processing steps, as bit flags so the ablation can switch each off. */
 typedef enum wisp_source {
@@ -401,6 +412,8 @@ typedef struct wisp_complete_timings {
     uint32_t n_prompt;   /* prompt tokens */
     uint32_t n_reused;   /* of which came from the KV cache */
     uint32_t n_generated;/* tokens generated over all candidates */
+    uint32_t n_drafted;  /* self-speculative decoding (wisp_ctx_set_speculative): tokens drafted */
+    uint32_t n_accepted; /* and of them accepted by the full model */
 } wisp_complete_timings;
 
 typedef struct wisp_completion {

@@ -20,6 +20,15 @@ export interface WispModule {
   _wisp_js_result(): number;
   _wisp_js_engine_new(model: number, size: number, nCtx: number): number;
   _wisp_js_engine_free(engine: number): void;
+  _wisp_js_engine_new_partial(model: number, size: number, nAvail: number, nCtx: number): number;
+  _wisp_js_set_available(engine: number, nAvail: number): number;
+  _wisp_js_layers_ready(engine: number): number;
+  _wisp_js_model_layers(engine: number): number;
+  _wisp_js_model_exit_layers(engine: number): number;
+  _wisp_js_bytes_needed(engine: number, nLayers: number): number;
+  _wisp_js_set_depth(engine: number, nLayers: number): number;
+  _wisp_js_depth(engine: number): number;
+  _wisp_js_set_speculative(engine: number, nDraft: number, draftDepth: number): number;
   _wisp_js_model_name(engine: number): number;
   _wisp_js_doc_open(engine: number, uri: number, languageId: number, text: number, len: number): number;
   _wisp_js_doc_close(doc: number): void;
