@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { openDemo as openDemoAt, waitGhost } from './demo.mjs';
 import { artifacts, countRequests, freshProfile, launch, root, startServer, startWispServe } from './lib.mjs';
 const { shapeAnswer } = await import(join(root, 'wasm', 'dist', 'node.mjs'));
 
@@ -38,23 +39,7 @@ before(async () => {
 });
 after(() => server?.close());
 
-async function openDemo(page, query = '') {
-  await page.goto(origin + '/' + query);
-  await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
-  return page.evaluate(() => window.demo.ready);
-}
-
-// Waits for ghost text; if the debounced request came and went without one (the model had
-// nothing at that exact keystroke), asks again explicitly, as Alt+\ would.
-async function waitGhost(page, timeoutMs = 120_000) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    const el = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 4_000 }).catch(() => null);
-    if (el) return el;
-    await page.evaluate(() => window.demo.editor.trigger('e2e', 'editor.action.inlineSuggest.trigger', {}));
-  }
-  return null;
-}
+const openDemo = (page, query = '') => openDemoAt(page, origin, query);
 
 test('Monaco: ghost text in Python, TypeScript and C from the real engine; Tab accepts it', { timeout: 300_000 }, async () => {
   const { context, page, log, consoleLines } = await launch(profile, { origin, secrets });
