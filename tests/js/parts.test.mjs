@@ -6,7 +6,8 @@
 //     the partial depth, then, the rest let through, a 'full' event and the whole model's answer,
 //     equal to an engine loaded whole, in the same documents (no reopen);
 //   - a part served corrupt is fetched again from its offset (and a part corrupt every time is an
-//     'integrity' error); a connection cut mid-part resumes at that byte;
+//     'integrity' error); a connection cut mid-part resumes at that byte, so does a stall; server
+//     errors are tried again, a 404 is not;
 //   - a download cut for good after some parts ('stopped': the engine goes on at its depth); the
 //     next start reads those parts from storage and asks the server for the rest with one Range
 //     request from a part's offset; the start after that makes no request at all;
@@ -51,7 +52,10 @@ const storedParts = () => [...stored.keys()].filter((k) => k.includes('/part/'))
 let server;
 let base;
 const sockets = new Set();
-let plan = {}; // { gate: offset to hold at until release(), cut: offset to drop the connection at (once), corrupt: Map part -> 'once' | 'always' }
+// { gate: offset to hold at until release(), cut: offset to drop the connection at (once), stall:
+// offset to stop sending at, the connection left open (once), statuses: HTTP errors to answer
+// first, corrupt: Map part -> 'once' | 'always' }
+let plan = {};
 let release = () => {};
 let requests = []; // the Range header of each request (null: none)
 
@@ -80,6 +84,12 @@ async function send(res, from) {
     }
     return true;
   };
+  if (plan.stall !== undefined && plan.stall > from) {
+    const stall = plan.stall;
+    plan.stall = undefined;
+    await write(stall); // and nothing more
+    return;
+  }
   if (plan.cut !== undefined && plan.cut > from) {
     const cut = plan.cut;
     plan.cut = undefined;
@@ -97,6 +107,11 @@ async function send(res, from) {
 before(async () => {
   server = createServer((req, res) => {
     requests.push(req.headers.range ?? null);
+    const status = req.url === '/missing.gguf' ? 404 : plan.statuses?.shift();
+    if (status) {
+      res.writeHead(status);
+      return res.end('no');
+    }
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const from = m ? Number(m[1]) : 0;
     const head = { 'content-length': model.length - from, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
@@ -254,6 +269,21 @@ test('a connection cut mid-part resumes at that byte; one cut for good resumes o
   assert.equal(r.ok, true, JSON.stringify(r));
   await h.phase('full');
   assert.deepEqual(requests, [null, `bytes=${mid}-`], 'resumed at the byte where it stopped');
+
+  // a stall mid-part: dropped after stallMs, resumed at that byte; two 503s: tried again
+  const stall = parts[7].offset + 5000;
+  reset({ stall, statuses: [undefined, 503] });
+  h = harness();
+  r = await init(h, { stallMs: 500, retries: 3 });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  await h.phase('full');
+  assert.deepEqual(requests, [null, `bytes=${stall}-`, `bytes=${stall}-`], 'stalled, 503, then the rest');
+  reset();
+  h = harness();
+  r = await h.call('init', { wasmBytes: copy(wasm), model: source({ url: `${base}/missing.gguf` }) });
+  assert.equal(r.error.code, 'download');
+  assert.match(r.error.message, /missing\.gguf: HTTP 404; 0 bytes received/);
+  assert.deepEqual(requests, [null], 'a 404 is not tried again');
 
   // cut for good after part 8 began (no retries): the engine answers from blocks 0-7
   reset({ cut: parts[9].offset + 4096 });
