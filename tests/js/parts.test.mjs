@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { hostHarness } from './harness.mjs';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const api = await import(join(root, 'wasm', 'dist', 'node.mjs'));
@@ -137,37 +138,7 @@ function reset({ keepStorage = false, ...p } = {}) {
   if (p.gate !== undefined) plan.held = hold();
 }
 
-function harness() {
-  const events = [];
-  const waiters = new Map();
-  const eventWaiters = [];
-  const host = new api.Host(createWisp, (msg) => {
-    if (msg.type === 'progress') {
-      events.push(msg);
-      for (const w of eventWaiters.splice(0)) w();
-      return;
-    }
-    waiters.get(msg.id)?.(msg.result);
-  });
-  let id = 0;
-  const call = (type, params) => {
-    const rid = ++id;
-    const p = new Promise((r) => waiters.set(rid, r));
-    host.receive({ id: rid, type, params });
-    return p;
-  };
-  // Resolves with the first event of `phase` (already sent, or to come).
-  const phase = async (name, timeoutMs = 60_000) => {
-    const t0 = Date.now();
-    for (;;) {
-      const ev = events.find((e) => e.phase === name);
-      if (ev) return ev;
-      if (Date.now() - t0 > timeoutMs) throw new Error(`no '${name}' event in ${timeoutMs} ms: ${JSON.stringify(events.map((e) => e.phase))}`);
-      await new Promise((r) => { eventWaiters.push(r); setTimeout(r, 200); });
-    }
-  };
-  return { call, events, phase };
-}
+const harness = () => hostHarness(api, createWisp);
 
 const source = (more = {}) => ({ kind: 'url', url: `${base}/m.gguf`, manifest, stallMs: 5000, retries: 2, ...more });
 const init = (h, more = {}, params = {}) => h.call('init', { wasmBytes: copy(wasm), model: source(more), nCtx: 1024, ...params });
