@@ -357,8 +357,9 @@ wisp_status wisp_ctx_set_depth(wisp_ctx *self, uint32_t n_layers, wisp_error *er
 uint32_t wisp_ctx_depth(const wisp_ctx *self);
 
 /* Longest draft of self-speculative decoding. The check of a draft of D tokens is one batch of
- * D + 1 tokens; up to 5, the kernels add every product in the order a single token's step does,
- * so the checked logits equal plain decoding's bit for bit. */
+ * D + 1 tokens; up to 5, the kernels add every product in the order a single token's step does
+ * (and the check's attention runs token by token), so its logits equal plain decoding's bit for
+ * bit. */
 #define WISP_SPEC_MAX_DRAFT 4
 
 /*
@@ -370,9 +371,11 @@ uint32_t wisp_ctx_depth(const wisp_ctx *self);
  * ones plain decoding computes, and every rule (masks, healing, stop tokens and strings,
  * max_tokens, the callback) applies to them exactly as in plain decoding: the tokens and text
  * are plain greedy decoding's. What changes is only the time: faster when the draft is often
- * right and a batch of tokens costs little more than one (bench/RESULTS.md, "Self-speculative").
- * The time budget is checked after each drafted token and each check. Sampled generation
- * ignores the setting. WISP_ERR_RANGE for n_draft > WISP_SPEC_MAX_DRAFT or a draft depth not
+ * right and a batch of tokens costs little more than one (bench/RESULTS.md, "Self-speculative";
+ * slower with an untrained exit). The time budget is checked after each drafted token and each
+ * check; a time stop while drafting leaves the last token taken to be recomputed by the next
+ * call (wisp_ctx_logits is NULL then). Sampled generation, and a draft not shallower than the
+ * context's depth (a partial model), decode plainly. WISP_ERR_RANGE for n_draft > WISP_SPEC_MAX_DRAFT or a draft depth not
  * below n_layer; WISP_ERR_INVALID_ARG for draft_depth 0 on a model without an exit.
  */
 wisp_status wisp_ctx_set_speculative(wisp_ctx *self, uint32_t n_draft, uint32_t draft_depth,
@@ -404,7 +407,7 @@ wisp_status wisp_ctx_eval_append(wisp_ctx *self, const int32_t *tokens, size_t n
 uint32_t wisp_ctx_n_batch(const wisp_ctx *self);
 /* Logits after the last evaluated token, n_vocab floats, owned by the context, valid until the
  * next call that changes the context; NULL when there are none (nothing evaluated yet, or a
- * generate call ran out of time during the prompt). */
+ * generate call ran out of time during the prompt or, self-speculative, while drafting). */
 const float *wisp_ctx_logits(const wisp_ctx *self);
 /* The tokens the cache holds now (owned by the context). */
 const int32_t *wisp_ctx_tokens(const wisp_ctx *self, size_t *n_tokens);
@@ -521,9 +524,10 @@ void *wisp_quantize_gguf(const void *in, size_t in_size, wisp_dtype type, size_t
  * reads a tensor's offset as the aligned end of the previous entry's); each entry is the input's
  * but for its offset. Everything else is the input's: header and metadata byte for byte, the
  * alignment, every tensor's bytes; padding is zeros and the file ends at its last tensor's
- * aligned end. Reordering a reordered file gives it back unchanged. `out_size` receives the size; the buffer is owned by
- * the caller and freed with free(). NULL + err on failure (the reader's errors for a bad input,
- * WISP_ERR_NO_MEMORY). Thread-safe: touches nothing but its arguments.
+ * aligned end. Reordering a reordered file gives it back unchanged. `out_size` receives the
+ * size; the buffer is owned by the caller and freed with free(). NULL + err on failure (the
+ * reader's errors for a bad input, WISP_ERR_NO_MEMORY). Thread-safe: touches nothing but its
+ * arguments. `wisp gguf-order` writes it with the manifest of its parts.
  */
 void *wisp_gguf_reorder(const void *in, size_t in_size, size_t *out_size, wisp_error *err);
 
