@@ -4,7 +4,9 @@
 //   node extension/build.mjs [--no-check]      (--no-check: no tsc, so no declarations either)
 // The model bundled with the extension is models/wisp-default.gguf, or $WISP_MODEL when set
 // (e.g. a fixture before the trained model exists); its SHA-256 is compiled into the extension so
-// the worker can verify it and find it in browser storage without the network.
+// the worker can verify it and find it in browser storage without the network. The shipped model's
+// parts manifest (models/wisp-default.parts.json: progressive loading) is compiled into the
+// extension when it is the bundled model's, and into the Monaco package (its DEFAULT_MODEL).
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +34,8 @@ if (!existsSync(model)) {
   process.exit(1);
 }
 const sha256 = createHash('sha256').update(readFileSync(model)).digest('hex');
+const shipped = JSON.parse(readFileSync(join(root, 'models', 'wisp-default.parts.json'), 'utf8'));
+const manifest = shipped.sha256 === sha256 ? shipped : null; // another model ($WISP_MODEL) comes whole
 
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
@@ -40,7 +44,8 @@ await esbuild.build({
   outfile: join(dist, 'extension.js'),
   bundle: true, format: 'cjs', platform: 'browser', target: 'es2022', external: ['vscode'],
   sourcemap: false, minify: false, logLevel: 'warning',
-  define: { WISP_MODEL_SHA256: JSON.stringify(sha256), WISP_MODEL_FILE: JSON.stringify('wisp-default.gguf') },
+  define: { WISP_MODEL_SHA256: JSON.stringify(sha256), WISP_MODEL_FILE: JSON.stringify('wisp-default.gguf'),
+    WISP_MODEL_MANIFEST: JSON.stringify(manifest) },
 });
 copyFileSync(join(wasmDist, 'wisp-worker.js'), join(dist, 'wisp-worker.js'));
 for (const f of WASM_FILES) copyFileSync(join(wasmDist, f), join(dist, f));
@@ -49,7 +54,8 @@ copyFileSync(model, join(dist, 'wisp-default.gguf'));
 const monacoDist = join(here, 'monaco', 'dist');
 rmSync(monacoDist, { recursive: true, force: true }); // no stale declarations after --no-check
 mkdirSync(monacoDist, { recursive: true });
-const m = { entryPoints: [join(here, 'monaco', 'src', 'index.ts')], bundle: true, target: 'es2022', platform: 'browser', logLevel: 'warning', sourcemap: true };
+const m = { entryPoints: [join(here, 'monaco', 'src', 'index.ts')], bundle: true, target: 'es2022', platform: 'browser', logLevel: 'warning', sourcemap: true,
+  define: { WISP_DEFAULT_MANIFEST: JSON.stringify(shipped) } };
 await esbuild.build({ ...m, outfile: join(monacoDist, 'wisp-monaco.js'), format: 'iife', globalName: 'WispMonaco' });
 await esbuild.build({ ...m, outfile: join(monacoDist, 'wisp-monaco.mjs'), format: 'esm' });
 
@@ -62,5 +68,5 @@ if (!process.argv.includes('--no-check')) {
   writeFileSync(join(monacoDist, 'wisp-monaco.d.ts'),
     '// registerWisp(monaco, options) and its types; see ../README.md.\nexport * from \'./types/extension/monaco/src/index.js\';\n');
 }
-console.log(`extension/dist: extension.js wisp-worker.js ${WASM_FILES.join(' ')} wisp-default.gguf (${model}, sha256 ${sha256.slice(0, 12)}...)`);
+console.log(`extension/dist: extension.js wisp-worker.js ${WASM_FILES.join(' ')} wisp-default.gguf (${model}, sha256 ${sha256.slice(0, 12)}..., ${manifest ? `${manifest.parts.length} parts` : 'no parts manifest: loaded whole'})`);
 console.log(`extension/monaco/dist: wisp-monaco.js (global WispMonaco) wisp-monaco.mjs${process.argv.includes('--no-check') ? '' : ' wisp-monaco.d.ts'}`);

@@ -1,6 +1,11 @@
 // A tiny static server, localhost only, for the Monaco demo, VS Code for the Web with the wisp
 // extension, the end-to-end tests and the browser benchmark. No dependencies.
-//   node extension/server.mjs [--port N]      (port 0 = any free port; prints "listening URL")
+//   node extension/server.mjs [--port N] [--rate BYTES_PER_S]
+//     (port 0 = any free port; prints "listening URL"; --rate sends model files (.gguf) no faster,
+//     e.g. 2e6, to watch progressive loading)
+// Range requests (bytes=N- and bytes=N-M) are honoured, as a static host does, so that an
+// interrupted model download resumes. The tests shape model responses (startServer's `shaping`):
+// a rate, and a file offset where the next response that covers it is cut off.
 // Routes:
 //   /                  the Monaco demo (extension/monaco/demo/)
 //   /monaco/...        deps/node_modules/monaco-editor/
@@ -14,6 +19,7 @@
 // endpoints on this machine (what `wisp serve` allows by default); WISP_DEMO_CONNECT adds origins
 // (space-separated), e.g. a team's https server.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,9 +46,9 @@ const mounts = [
   ['/demo/', join(root, 'extension/monaco/demo')],
 ];
 
-function workbenchHtml(origin) {
+function workbenchHtml(origin, settings) {
   const html = readFileSync(join(vscodeDist, 'out/vs/code/browser/workbench/workbench.html'), 'utf8');
-  const config = { productConfiguration: product(origin) };
+  const config = { productConfiguration: product(origin, settings) };
   return html
     .replaceAll('{{WORKBENCH_WEB_BASE_URL}}', `${origin}/vscode-dist`)
     .replace('{{WORKBENCH_WEB_CONFIGURATION}}', JSON.stringify(config).replaceAll('"', '&quot;'))
@@ -50,7 +56,7 @@ function workbenchHtml(origin) {
     .replace('{{WORKBENCH_NLS_BASE_URL}}', '');
 }
 
-function product(origin) {
+function product(origin, settings = {}) {
   const u = new URL(origin);
   return {
     nameShort: 'Code - OSS (wisp)',
@@ -76,6 +82,7 @@ function product(origin) {
       'editor.suggestOnTriggerCharacters': false,
       'editor.wordBasedSuggestions': 'off',
       'editor.parameterHints.enabled': false,
+      ...settings,
     },
   };
 }
@@ -100,13 +107,52 @@ function resolveFile(pathname) {
   return null;
 }
 
-export function startServer(port = 0) {
+// Sends bytes [start, end] of a model file at `shaping.rate` bytes/s (0: as fast as it goes), and
+// drops the connection at file offset `shaping.cutAt` (then forgets it: the next request is whole).
+async function sendShaped(res, file, start, end, shaping) {
+  const fh = await open(file, 'r');
+  try {
+    const t0 = Date.now();
+    for (let at = start; at <= end && !res.destroyed;) {
+      let n = Math.min(64 * 1024, end + 1 - at);
+      const cut = shaping.cutAt;
+      if (cut !== undefined && cut > at && cut < at + n) n = cut - at;
+      const buf = Buffer.alloc(n);
+      await fh.read(buf, 0, n, at);
+      at += n;
+      if (!res.write(buf)) {
+        await new Promise((r) => {
+          const done = () => { res.off('drain', done); res.off('close', done); r(); };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+      if (cut !== undefined && at === cut) {
+        shaping.cutAt = undefined;
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
+      const rate = shaping.rate || 0;
+      const wait = rate > 0 ? t0 + ((at - start) * 1000) / rate - Date.now() : 0;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    res.end();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `shaping` (model files only; the caller may change it while the server runs): `rate` in
+ * bytes/s, `cutAt` a file offset where the next response covering it is cut off.
+ * `vscodeSettings`: defaults of VS Code for the Web's settings (the workbench's
+ * configurationDefaults), extensions' included. */
+export function startServer(port = 0, shaping = {}, vscodeSettings = {}) {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const origin = `http://${req.headers.host}`;
-    if (url.pathname === '/vscode' || url.pathname === '/vscode/') return send(res, 200, workbenchHtml(origin), types['.html']);
+    if (url.pathname === '/vscode' || url.pathname === '/vscode/') return send(res, 200, workbenchHtml(origin, vscodeSettings), types['.html']);
     if (url.pathname.endsWith('/product.json') && !url.pathname.startsWith('/ext/')) {
-      return send(res, 200, JSON.stringify(product(origin)), types['.json']);
+      return send(res, 200, JSON.stringify(product(origin, vscodeSettings)), types['.json']);
     }
     const file = resolveFile(url.pathname);
     if (!file || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${url.pathname}`);
@@ -115,22 +161,34 @@ export function startServer(port = 0) {
     // Revalidation as any static host does it; it also lets Chromium reuse its compiled-code
     // cache for wisp.wasm.
     const etag = `"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
-    if (req.headers['if-none-match'] === etag) {
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (!range && req.headers['if-none-match'] === etag) {
       res.writeHead(304, { etag, 'cache-control': 'no-cache' });
       return res.end();
     }
-    res.writeHead(200, {
+    const start = range ? Number(range[1]) : 0;
+    const end = range && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+    if (range && (start >= size || end < start)) {
+      res.writeHead(416, { 'content-range': `bytes */${size}` });
+      return res.end();
+    }
+    res.writeHead(range ? 206 : 200, {
       etag,
       'last-modified': st.mtime.toUTCString(),
       'content-type': types[extname(file)] ?? 'application/octet-stream',
-      'content-length': size,
+      'content-length': end + 1 - start,
+      'accept-ranges': 'bytes',
+      ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
       // Let the browser revalidate: a second start must come from wisp's own storage, not HTTP cache.
       'cache-control': 'no-cache',
       'access-control-allow-origin': '*',
       ...(file.endsWith(join('monaco', 'demo', 'index.html')) ? { 'content-security-policy': demoCsp() } : {}),
     });
     if (req.method === 'HEAD') return res.end();
-    createReadStream(file).pipe(res);
+    if (extname(file) === '.gguf' && (shaping.rate || shaping.cutAt !== undefined)) {
+      return void sendShaped(res, file, start, end, shaping).catch(() => res.destroy());
+    }
+    createReadStream(file, { start, end }).pipe(res);
   });
   return new Promise((resolve) => {
     server.listen(port, '127.0.0.1', () => {
@@ -143,6 +201,7 @@ export function startServer(port = 0) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--port');
   const port = i > 0 ? Number(process.argv[i + 1]) : 8080;
-  const { url } = await startServer(port);
+  const r = process.argv.indexOf('--rate');
+  const { url } = await startServer(port, r > 0 ? { rate: Number(process.argv[r + 1]) } : {});
   console.log(`listening ${url}  (Monaco demo: ${url}/   VS Code for the Web: ${url}/vscode/)`);
 }

@@ -2,7 +2,8 @@
 # End-to-end tests in headless Chromium (tests/e2e/): the Monaco demo and VS Code for the Web with
 # the wisp extension, the real engine and model (models/wisp-default.gguf, or $WISP_MODEL).
 # Builds the web side and the .vsix first. Prints "N passed, N failed"; exits non-zero on failure.
-# Screenshots go to tests/artifacts/.
+# Screenshots go to tests/artifacts/; the progressive-loading figures (first suggestion after
+# activation, in parts against whole, tests/e2e/progressive.test.mjs) are printed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 buildlog=$(mktemp)
@@ -15,7 +16,7 @@ tail -1 "$buildlog"
 rm -f "$buildlog"
 export WISP_MODEL=${WISP_MODEL:-$PWD/models/wisp-default.gguf}
 tap=$(mktemp)
-node --test --test-concurrency=1 --test-reporter=tap tests/e2e/ | tee "$tap" | grep -E '^(not )?ok |^# (Subtest|pass|fail)|^ +(error|actual|expected):' 
+node --test --test-concurrency=1 --test-reporter=tap tests/e2e/ | tee "$tap" | grep -E '^(not )?ok |^# (Subtest|pass|fail|progressive loading)|^ +(error|actual|expected):' 
 pass=$(grep -E '^# pass ' "$tap" | awk '{print $3}')
 fail=$(grep -E '^# fail ' "$tap" | awk '{print $3}')
 rm -f "$tap"

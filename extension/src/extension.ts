@@ -8,17 +8,21 @@
 import * as vscode from 'vscode';
 import { WispClient, type DocSource } from '../../wasm/src/client.js';
 import { LANGUAGE_IDS } from '../../wasm/src/languages.js';
-import type { TextChange } from '../../wasm/src/protocol.js';
+import type { EngineInfo, ModelManifest, PartialModel, TextChange } from '../../wasm/src/protocol.js';
 import { EXTRA_FILES, RemoteEndpoint } from '../../wasm/src/remote.js';
 import { WispInlineProvider } from './provider.js';
+import { speculativeOf } from '../../wasm/src/settings.js';
 import { readSettings } from './settings.js';
 import { Status } from './status.js';
 
-// Filled in by extension/build.mjs from the bundled model file.
+// Filled in by extension/build.mjs from the bundled model file (and its parts manifest, when it
+// is the shipped model: the model then arrives progressively).
 declare const WISP_MODEL_SHA256: string;
 declare const WISP_MODEL_FILE: string;
+declare const WISP_MODEL_MANIFEST: ModelManifest | null;
 
 export function activate(context: vscode.ExtensionContext): void {
+  const t0 = Date.now();
   const status = new Status();
   const output = vscode.window.createOutputChannel('wisp');
   context.subscriptions.push(status, output);
@@ -34,23 +38,51 @@ export function activate(context: vscode.ExtensionContext): void {
   const client = new WispClient(spawn(), source, { respawn: spawn });
   context.subscriptions.push({ dispose: () => client.dispose() });
 
-  client.onProgress = (ev) => {
-    if (ev.phase === 'download') status.downloading(ev.loaded, ev.total);
-    else status.loading(ev.phase === 'storage' ? 'reading the model from browser storage' : ev.phase === 'verify' ? 'verifying the model' : 'loading the model');
-  };
   const s = readSettings();
   for (const p of s.problems) output.appendLine(`[wisp] setting ignored: ${p}`);
   const settingsNote = s.problems.length ? `; settings: ${s.problems.join('; ')}` : '';
   const bundled = vscode.Uri.joinPath(context.extensionUri, 'dist', WISP_MODEL_FILE).toString(true);
+  // The bundled model arrives in parts (progressive loading) when build.mjs found its manifest; a
+  // model of the user's (wisp.modelUrl) comes whole.
   const model = s.modelUrl
     ? { kind: 'url' as const, url: s.modelUrl, sha256: s.modelSha256 || undefined }
-    : { kind: 'url' as const, url: bundled, sha256: WISP_MODEL_SHA256 || undefined };
-  const t0 = Date.now();
+    : { kind: 'url' as const, url: bundled, sha256: WISP_MODEL_SHA256 || undefined, ...(WISP_MODEL_MANIFEST ? { manifest: WISP_MODEL_MANIFEST } : {}) };
   const file = (name: string) => vscode.Uri.joinPath(context.extensionUri, 'dist', name).toString(true);
+
+  // The whole model runs: the status bar's ready state, and a log line the tests read.
+  let early = false;
+  const whole = (i: EngineInfo) => {
+    // storage full or refused: the engine runs, the next start downloads again; say so
+    const stored = i.storageError ? `; ${i.storageError}` : '';
+    const spec = i.speculativeError ? `; ${i.speculativeError}` : i.speculative ? `; self-speculative drafts of ${i.speculative.nDraft}` : '';
+    const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms${stored}${spec}${settingsNote}`;
+    status.ready(detail);
+    output.appendLine(`[wisp] ready: ${detail}; ${i.simd} build, wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
+    if (early) {
+      early = false;
+      provider.completer.modelChanged(); // suggestions remembered from the first blocks go
+      console.log(`[wisp] full model after ${Date.now() - t0} ms`);
+    }
+  };
+  const partial = (p: PartialModel, loaded: number) => {
+    early = true;
+    status.earlyAnswers(loaded, p.total, p.depth, p.layers);
+  };
+  client.onProgress = (ev) => {
+    if (ev.phase === 'download') status.downloading(ev.loaded, ev.total);
+    else if (ev.phase === 'early') partial(ev.partial, ev.loaded);
+    else if (ev.phase === 'full') whole(ev.info);
+    else if (ev.phase === 'stopped') {
+      const { depth, layers } = ev.partial;
+      status.error(`${ev.error.message}; answering with ${depth} of the model's ${layers} blocks until the next start`);
+      output.appendLine(`[wisp] the model download stopped: ${ev.error.code}: ${ev.error.message}; answering with ${depth} of ${layers} blocks`);
+    } else status.loading(ev.phase === 'storage' ? 'reading the model from browser storage' : ev.phase === 'verify' ? 'verifying the model' : 'loading the model');
+  };
   const ready = client.init({
     wasmUrl: file('wisp.wasm'),
     relaxed: { wasmUrl: file('wisp-relaxed.wasm'), kernelsUrl: file('wisp-kernels-relaxed.wasm') },
     model,
+    speculative: speculativeOf(s),
   })
     .then((r) => {
       if (!r.ok) {
@@ -59,12 +91,11 @@ export function activate(context: vscode.ExtensionContext): void {
         return false;
       }
       const i = r.value;
-      // storage full or refused: the engine runs, the next start downloads again; say so
-      const stored = i.storageError ? `; ${i.storageError}` : '';
-      const detail = `${i.modelName || 'model'}, ${(i.modelBytes / 1e6).toFixed(1)} MB ${i.modelFromCache ? 'from browser storage' : 'downloaded'}, ${Date.now() - t0} ms${stored}${settingsNote}`;
-      status.ready(detail);
-      output.appendLine(`[wisp] ready: ${detail}; ${i.simd} build, wasm ${i.startMs.wasm.toFixed(0)} ms, model ${i.startMs.model.toFixed(0)} ms, engine ${i.startMs.engine.toFixed(0)} ms`);
-      console.log(`[wisp] ready fromCache=${i.modelFromCache} sha256=${i.modelSha256} startMs=${Date.now() - t0}`);
+      if (i.partial) {
+        partial(i.partial, i.partial.loaded);
+        output.appendLine(`[wisp] early answers from ${i.partial.depth} of ${i.partial.layers} blocks while the model downloads`);
+      } else whole(i);
+      console.log(`[wisp] ready fromCache=${i.modelFromCache} sha256=${i.modelSha256} startMs=${Date.now() - t0}${i.partial ? ` early=${i.partial.depth}/${i.partial.layers}` : ''}`);
       return true;
     });
 
@@ -130,6 +161,8 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => (e.affectsConfiguration('wisp.endpoint') ? checkUrl() : undefined)));
 
   const provider = new WispInlineProvider(client, Promise.all([ready, keyRead]).then(([up]) => up), readSettings, status, endpoint);
+  // For the end-to-end tests and the benchmark: how long the first suggestion took to show.
+  provider.onFirstShown = () => console.log(`[wisp] first suggestion ${Date.now() - t0} ms after activation${early ? ' (early answers)' : ''}`);
   const lastVersion = new WeakMap<vscode.TextDocument, number>();
   const selector = LANGUAGE_IDS.map((language) => ({ language }));
   context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider(selector, provider));

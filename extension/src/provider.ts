@@ -16,6 +16,8 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
   readonly completer: InlineCompleter;
   /** Set by the command wisp.askEndpoint: the next explicit request goes to the endpoint first. */
   toEndpointNext = false;
+  /** Called once, when the first suggestion is shown. */
+  onFirstShown: (() => void) | null = null;
 
   constructor(client: WispClient, private ready: Promise<boolean>, private settings: () => Settings,
               private status: Status, private endpoint: RemoteEndpoint) {
@@ -53,6 +55,10 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
       onError: (message) => this.status.error(message),
       onDone: (ms, _result, source) => this.status.latency(ms, source === 'endpoint' ? hostOf(s.endpoint.url) : undefined),
     });
+    if (items.length > 0 && this.onFirstShown) {
+      this.onFirstShown();
+      this.onFirstShown = null;
+    }
     return items.map((it) => new vscode.InlineCompletionItem(it.text,
       new vscode.Range(it.start.line, it.start.character, it.end.line, it.end.character)));
   }

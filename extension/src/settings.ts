@@ -22,6 +22,8 @@ export function readSettings(): Settings {
     timeBudgetMs: c.get<unknown>('timeBudgetMs'),
     modelUrl: c.get<unknown>('modelUrl'),
     modelSha256: c.get<unknown>('modelSha256'),
+    speculativeDraft: c.get<unknown>('speculative.draft'),
+    speculativeDepth: c.get<unknown>('speculative.depth'),
   });
   return {
     ...settings,

@@ -7,8 +7,13 @@
 //       corrupted is caught by its hash, dropped and downloaded again;
 //   (b) storage cleared while the engine runs: completions go on, the next start downloads again;
 //   (c) storage full (a quota of 256 KB for the origin): the engine runs, the answer says the model
-//       was not saved and why, and the next start downloads again.
+//       was not saved and why, and the next start downloads again;
+//   (d) the same two with the model in parts (progressive loading: a parts manifest, each part
+//       stored on its own): storage full stores the first part only, says so, and the next start
+//       reads it and fetches the rest from its offset; storage cleared while the engine runs, the
+//       next start downloads every part again.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
@@ -38,6 +43,7 @@ let server;
 let origin;
 let mode = 'ok';
 let modelRequests = 0;
+let ranges = []; // the Range header of each model request (null: none)
 const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
 
 before(async () => {
@@ -49,6 +55,12 @@ before(async () => {
     }
     if (path === '/m.gguf') {
       modelRequests++;
+      ranges.push(req.headers.range ?? null);
+      const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+      if (from > 0 && mode === 'ok') {
+        res.writeHead(206, { 'content-length': model.length - from, 'content-range': `bytes ${from}-${model.length - 1}/${model.length}` });
+        return res.end(model.subarray(from));
+      }
       res.writeHead(200, { 'content-length': model.length, 'content-type': 'application/octet-stream' });
       if (mode === 'cut') {
         res.write(model.subarray(0, model.length >> 1));
@@ -166,6 +178,53 @@ test('storage full: the engine runs and says the model was not saved; the next s
     assert.match(r.value.storageError, /the model was not saved in browser storage \(.*quota.*\); the next start downloads it again/i);
     assert.equal((await page.evaluate(() => window.complete('def g(x):\n    return '))).ok, true);
     await startDownloadsAgain(page);
+  } finally {
+    await context.close();
+  }
+});
+
+// The fixture in two parts (progressive loading): its first KB, then the rest (1.3 MB, more than
+// the quota below).
+const hex = (b) => createHash('sha256').update(b).digest('hex');
+const inParts = {
+  ...source,
+  manifest: {
+    size: model.length, sha256: hex(model), block_count: 1, exit_layers: 0, parts: [
+      { offset: 0, size: 1024, blocks: [], layers_ready: 0, sha256: hex(model.subarray(0, 1024)) },
+      { offset: 1024, size: model.length - 1024, blocks: [0], layers_ready: 1, sha256: hex(model.subarray(1024)) },
+    ],
+  },
+};
+
+test('a model in parts: storage full keeps what fits and says so, the next start fetches the rest from its offset; storage cleared, the next start fetches it all', { timeout: 180_000 }, async () => {
+  const { context, page, log } = await launch(freshProfile('faults-parts'), { origin });
+  try {
+    mode = 'ok';
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 256 * 1024 });
+    await open(page);
+    ranges = [];
+    let r = await page.evaluate((m) => window.start(m), inParts);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(r.value.storage, 'failed');
+    assert.match(r.value.storageError, /the model was not saved in browser storage from part 1 on \(.*quota.*\); the next start downloads those parts again/i);
+    assert.equal((await page.evaluate(() => window.complete('def g(x):\n    return '))).ok, true);
+    assert.deepEqual((await page.evaluate(() => window.stored())).map((u) => u.replace(/.*\/model\/[0-9a-f]+/, '')), ['/part/0']);
+    await open(page);
+    r = await page.evaluate((m) => window.start(m), inParts);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.deepEqual(ranges, [null, 'bytes=1024-'], 'the first part from storage, the second from its offset');
+
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin }); // the quota back
+    await page.evaluate(() => caches.delete('wisp-models-v1'));
+    assert.equal((await page.evaluate(() => window.complete('x = [1, 2, 3]\nfor v in x:\n    '))).ok, true, 'completions go on');
+    await open(page);
+    ranges = [];
+    r = await page.evaluate((m) => window.start(m), inParts);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(r.value.storage, 'written');
+    assert.deepEqual(ranges, [null], 'every part downloaded again');
+    assert.deepEqual(log.violations, []);
   } finally {
     await context.close();
   }

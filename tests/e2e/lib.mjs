@@ -19,9 +19,12 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-export async function startServer() {
+/** extension/server.mjs on a free port. `shaping` (model files: `rate` bytes/s, `cutAt` a file
+ * offset where the next response covering it is cut off) may be changed while it runs;
+ * `vscodeSettings` are VS Code for the Web's setting defaults. */
+export async function startServer(shaping = {}, vscodeSettings = {}) {
   const { startServer: start } = await import(join(root, 'extension', 'server.mjs'));
-  return start(0);
+  return start(0, shaping, vscodeSettings);
 }
 
 export function freshProfile(tag) {
@@ -53,7 +56,7 @@ export async function launch(profile, { origin, secrets = [], allow = [] } = {})
       log.requests.push({ url, method: req.method(), body });
       return route.continue();
     }
-    log.requests.push({ url, method: req.method() });
+    log.requests.push({ url, method: req.method(), range: (await req.allHeaders()).range ?? null });
     const local = u.origin === origin || u.protocol === 'data:' || u.protocol === 'blob:';
     if (!local) {
       log.violations.push(`request leaves localhost: ${req.method()} ${url}`);
@@ -75,7 +78,12 @@ export async function launch(profile, { origin, secrets = [], allow = [] } = {})
 }
 
 export function countRequests(log, pathSuffix) {
-  return log.requests.filter((r) => new URL(r.url).pathname.endsWith(pathSuffix)).length;
+  return requestsTo(log, pathSuffix).length;
+}
+
+/** The requests made for paths ending in `pathSuffix`, with their Range header (or null). */
+export function requestsTo(log, pathSuffix) {
+  return log.requests.filter((r) => new URL(r.url).pathname.endsWith(pathSuffix));
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

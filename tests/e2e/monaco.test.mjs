@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { openDemo as openDemoAt, toEnd, waitGhost } from './demo.mjs';
 import { artifacts, countRequests, freshProfile, launch, root, startServer, startWispServe } from './lib.mjs';
 const { shapeAnswer } = await import(join(root, 'wasm', 'dist', 'node.mjs'));
 
@@ -38,23 +39,7 @@ before(async () => {
 });
 after(() => server?.close());
 
-async function openDemo(page, query = '') {
-  await page.goto(origin + '/' + query);
-  await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
-  return page.evaluate(() => window.demo.ready);
-}
-
-// Waits for ghost text; if the debounced request came and went without one (the model had
-// nothing at that exact keystroke), asks again explicitly, as Alt+\ would.
-async function waitGhost(page, timeoutMs = 120_000) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    const el = await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 4_000 }).catch(() => null);
-    if (el) return el;
-    await page.evaluate(() => window.demo.editor.trigger('e2e', 'editor.action.inlineSuggest.trigger', {}));
-  }
-  return null;
-}
+const openDemo = (page, query = '') => openDemoAt(page, origin, query);
 
 test('Monaco: ghost text in Python, TypeScript and C from the real engine; Tab accepts it', { timeout: 300_000 }, async () => {
   const { context, page, log, consoleLines } = await launch(profile, { origin, secrets });
@@ -64,14 +49,7 @@ test('Monaco: ghost text in Python, TypeScript and C from the real engine; Tab a
     assert.equal(ready.value.modelFromCache, false, 'first start downloads the model');
     assert.equal(ready.value.simd, 'relaxed', 'Chromium runs relaxed SIMD: the worker took the relaxed build');
     for (const c of CASES) {
-      await page.evaluate((lang) => {
-        window.demo.select(lang);
-        const ed = window.demo.editor;
-        const m = ed.getModel();
-        const last = m.getLineCount();
-        ed.setPosition({ lineNumber: last, column: m.getLineMaxColumn(last) });
-        ed.focus();
-      }, c.language);
+      await toEnd(page, c.language);
       await page.keyboard.type(c.text, { delay: 30 });
       await page.keyboard.type(c.next, { delay: 90 });
       const ghost = await waitGhost(page);
@@ -195,14 +173,7 @@ test('Monaco: typing the suggested characters keeps the ghost text with no new e
     let from = 0;
     // Find a suggestion that starts with two word characters and goes on (a few places).
     for (const [i, next] of ['return [v * ', 'return sum(v * ', 'total = '].entries()) {
-      await page.evaluate(() => {
-        window.demo.select('python');
-        const ed = window.demo.editor;
-        const m = ed.getModel();
-        const last = m.getLineCount();
-        ed.setPosition({ lineNumber: last, column: m.getLineMaxColumn(last) });
-        ed.focus();
-      });
+      await toEnd(page, 'python');
       await page.keyboard.type(`def wisp_secret_scale${i}(values, factor):\n`, { delay: 30 });
       from = await mark();
       await page.keyboard.type(next, { delay: 90 });
@@ -259,13 +230,7 @@ test('Monaco: the endpoint (OpenAI kind, prefer mode, wisp serve with another mo
     await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
     assert.equal((await page.evaluate(() => window.demo.ready)).ok, true);
     const typeAt = async (text, next) => {
-      await page.evaluate(() => {
-        window.demo.select('python');
-        const ed = window.demo.editor;
-        const m = ed.getModel();
-        ed.setPosition({ lineNumber: m.getLineCount(), column: m.getLineMaxColumn(m.getLineCount()) });
-        ed.focus();
-      });
+      await toEnd(page, 'python');
       await page.keyboard.type(text, { delay: 30 });
       await page.keyboard.type(next, { delay: 90 });
     };

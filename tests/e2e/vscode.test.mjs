@@ -21,7 +21,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { artifacts, countRequests, freshProfile, launch, root, sleep, startServer, startWispServe } from './lib.mjs';
-import { cursor, documentChange, documentText, ghostLines, insertAt, newUntitled, paste, runCommand, triggerInline, waitGhost, writeUserSettings } from './workbench.mjs';
+import {
+  cursor, documentChange, documentText, ghostLines, insertAt, newUntitled, openWorkbench as openWorkbenchAt, paste, runCommand,
+  triggerInline, waitGhost, waitReady, writeUserSettings,
+} from './workbench.mjs';
 
 const MODEL_PATH = '/ext/dist/wisp-default.gguf';
 const TYPED = ['def wisp_secret_area(width, height):', 'return width * '];
@@ -72,30 +75,7 @@ function firstStart() {
   return first;
 }
 
-// The extension logs one "[wisp] ready {...}" line in the extension host; it reaches the page
-// console. Returns what it says.
-async function waitReady(consoleLines, timeoutMs) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    const line = consoleLines.find((l) => l.includes('[wisp] ready'));
-    if (line) {
-      const m = /fromCache=(true|false) sha256=([0-9a-f]+) startMs=(\d+)/.exec(line);
-      if (!m) throw new Error(`unexpected ready line: ${line}`);
-      return { fromCache: m[1] === 'true', sha256: m[2], startMs: Number(m[3]) };
-    }
-    const failed = consoleLines.find((l) => l.includes('[wisp] engine failed'));
-    if (failed) throw new Error(failed);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`no "[wisp] ready" within ${timeoutMs} ms; console tail: ${consoleLines.slice(-8).join(' | ')}`);
-}
-
-async function openWorkbench(page) {
-  await page.goto(origin + '/vscode/');
-  // The workbench opens an untitled Python file at start (server.mjs configuration defaults).
-  await page.waitForSelector('.monaco-editor textarea', { timeout: 120_000 });
-  await page.click('.monaco-editor .view-lines');
-}
+const openWorkbench = (page) => openWorkbenchAt(page, origin);
 
 test('VS Code for the Web: ghost text from the real engine in a Python file', { timeout: 300_000 }, async () => {
   first = await launch(profile, { origin, secrets, allow: allowed });

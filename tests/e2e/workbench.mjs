@@ -165,3 +165,33 @@ export function insertAt(doc, { line, col }, text) {
   lines[line - 1] = l.slice(0, col - 1) + text + l.slice(col - 1);
   return lines.join('\n');
 }
+
+/** Opens VS Code for the Web from the test server at `origin` and clicks into the untitled
+ * Python file it starts with (server.mjs configuration defaults). */
+export async function openWorkbench(page, origin) {
+  await page.goto(origin + '/vscode/');
+  await page.waitForSelector('.monaco-editor textarea', { timeout: 120_000 });
+  await page.click('.monaco-editor .view-lines');
+}
+
+/**
+ * Waits for the extension's "[wisp] ready ..." line (logged in the extension host, it reaches the
+ * page console) and returns what it says: whether the model came from storage, its SHA-256, the
+ * milliseconds since activation, and `early` ("6/12": the engine answers from the first blocks of
+ * a model still arriving; null: the whole model runs).
+ */
+export async function waitReady(consoleLines, timeoutMs) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const line = consoleLines.find((l) => l.includes('[wisp] ready'));
+    if (line) {
+      const m = /fromCache=(true|false) sha256=([0-9a-f]+) startMs=(\d+)(?: early=(\d+\/\d+))?/.exec(line);
+      if (!m) throw new Error(`unexpected ready line: ${line}`);
+      return { fromCache: m[1] === 'true', sha256: m[2], startMs: Number(m[3]), early: m[4] ?? null };
+    }
+    const failed = consoleLines.find((l) => l.includes('[wisp] engine failed'));
+    if (failed) throw new Error(failed);
+    await sleep(250);
+  }
+  throw new Error(`no "[wisp] ready" within ${timeoutMs} ms; console tail: ${consoleLines.slice(-8).join(' | ')}`);
+}

@@ -96,6 +96,11 @@ before(async () => {
       return res.write(model.subarray(0, 64));
     }
     if (path === '/silent.gguf') return undefined;
+    if (path === '/corrupt-part.gguf') { // a byte of the second part flipped, every time
+      const bad = Buffer.from(model);
+      bad[model.length >> 1] ^= 0x5a;
+      return serveModel(req, res, bad);
+    }
     if (path === '/html.gguf') {
       const page = Buffer.from('<!doctype html><title>Sign in</title>');
       res.writeHead(200, { 'content-type': 'text/html', 'content-length': page.length });
@@ -170,6 +175,14 @@ async function completeIn(text, languageId, ext, position) {
 const initWith = async (m) => outcome(await fresh.call('init', { wasmBytes: copy(wasm), model: m }));
 const modelBytes = (bytes, more = {}) => initWith({ kind: 'bytes', bytes: copy(Buffer.from(bytes)), ...more });
 const download = (path, more = {}) => initWith({ kind: 'url', url: base + path, stallMs: 200, retries: 1, ...more });
+// The fixture model as two parts (progressive loading): its first KB, then the rest.
+const hex = (b) => createHash('sha256').update(b).digest('hex');
+const twoParts = () => ({
+  size: model.length, sha256: sha, block_count: 1, exit_layers: 0, parts: [
+    { offset: 0, size: 1024, blocks: [], layers_ready: 0, sha256: hex(model.subarray(0, 1024)) },
+    { offset: 1024, size: model.length - 1024, blocks: [0], layers_ready: 1, sha256: hex(model.subarray(1024)) },
+  ],
+});
 const setting = (raw) => {
   const { problems } = api.checkSettings(raw);
   return problems.length ? { code: 'setting', message: problems.join('; ') } : { code: 'ok', message: '' };
@@ -280,6 +293,12 @@ const cases = {
     return outcome(await queued);
   },
   'msg-warm-unknown-language': async () => outcome(await ready.call('warm', { languageIds: ['cobol'] })),
+  'model-manifest-gap': () => {
+    const m = twoParts();
+    m.parts[1].offset += 1;
+    return download('/ok.gguf', { manifest: m });
+  },
+  'model-manifest-other-digest': () => download('/ok.gguf', { manifest: twoParts(), sha256: 'ab'.repeat(32) }),
   // settings
   'set-budget-not-a-number': () => setting({ timeBudgetMs: 'fast' }),
   'set-candidates-too-many': () => setting({ candidates: 100 }),
@@ -306,6 +325,13 @@ const cases = {
     const port = probe.address().port;
     await new Promise((r) => probe.close(r));
     return initWith({ kind: 'url', url: `http://127.0.0.1:${port}/m.gguf`, stallMs: 200, retries: 0 });
+  },
+  'dl-part-corrupt': () => download('/corrupt-part.gguf', { manifest: twoParts() }),
+  'dl-part-other-size': () => {
+    const m = twoParts();
+    m.size += 1;
+    m.parts[1].size += 1;
+    return download('/ok.gguf', { manifest: m });
   },
   // HTTP requests to wisp serve
   'http-malformed-json': () => infill('{"input_prefix": '),

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { hostHarness } from './harness.mjs';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const api = await import(join(root, 'wasm', 'dist', 'node.mjs'));
@@ -87,22 +88,7 @@ after(() => {
   server.close();
 });
 
-function harness(factory = createWisp) {
-  const events = [];
-  const waiters = new Map();
-  const host = new api.Host(factory, (msg) => {
-    if (msg.type === 'progress') return events.push(msg);
-    waiters.get(msg.id)?.(msg.result);
-  });
-  let id = 0;
-  const call = (type, params) => {
-    const rid = ++id;
-    const p = new Promise((r) => waiters.set(rid, r));
-    host.receive({ id: rid, type, params });
-    return p;
-  };
-  return { host, call, events };
-}
+const harness = (factory = createWisp) => hostHarness(api, factory);
 
 const url = (path, more = {}) => ({ kind: 'url', url: base + path, stallMs: 300, retries: 2, ...more });
 

@@ -121,6 +121,7 @@ interface OpenDoc {
 export class Engine {
   private engine = 0;
   private modelPtr = 0;
+  private modelSize = 0;
   private docs = new Map<string, OpenDoc>();
   /** Counters for Stats: edit events applied, full-text resends of open documents. */
   edits = 0;
@@ -226,19 +227,74 @@ export class Engine {
 
   /** Loads the model: its bytes are copied into the heap and stay there for the engine's life. */
   load(model: Uint8Array, nCtx: number): Result<{ modelName: string }> {
-    if (this.engine) return fail('bad_request', 'engine already loaded');
-    if (model.length === 0) return fail('engine', 'the model is empty (0 bytes)', 'bad model');
-    this.modelPtr = this.m._malloc(model.length);
-    if (this.modelPtr === 0) return fail('engine', `cannot allocate ${model.length} bytes for the model`, 'no memory');
+    const room = this.reserve(model.length);
+    if (!room.ok) return room;
     this.m.HEAPU8.set(model, this.modelPtr);
-    this.engine = this.m._wisp_js_engine_new(this.modelPtr, model.length, nCtx >>> 0);
-    if (this.engine === 0) {
-      const r = this.engineError<{ modelName: string }>();
+    const r = this.create(this.m._wisp_js_engine_new(this.modelPtr, model.length, nCtx >>> 0));
+    if (!r.ok) {
       this.m._free(this.modelPtr);
       this.modelPtr = 0;
-      return r;
     }
-    return ok({ modelName: this.str(this.m._wisp_js_model_name(this.engine)) });
+    return r;
+  }
+
+  /** Progressive loading: room in the heap for the whole file, `size` bytes, which the caller
+   * fills in file order (`modelView`) and announces (`loadPartial`, then `setAvailable`). The
+   * buffer never moves: the engine keeps pointers into it. */
+  reserve(size: number): Result<null> {
+    if (this.engine || this.modelPtr) return fail('bad_request', 'engine already loaded');
+    if (size === 0) return fail('engine', 'the model is empty (0 bytes)', 'bad model');
+    this.modelPtr = this.m._malloc(size);
+    if (this.modelPtr === 0) return fail('engine', `cannot allocate ${size} bytes for the model`, 'no memory');
+    this.modelSize = size;
+    return ok(null);
+  }
+
+  /** Bytes [offset, offset + n) of the reserved model buffer: a view that is valid until the heap
+   * next grows (take a new one after any engine call). */
+  modelView(offset: number, n: number): Uint8Array {
+    return this.m.HEAPU8.subarray(this.modelPtr + offset, this.modelPtr + offset + n);
+  }
+
+  /** Makes the engine over the reserved buffer of which the first `nAvail` bytes hold the file.
+   * Fails with engineStatus 'model still loading' while the header and tables have not all
+   * arrived (call again with more); the buffer stays either way. */
+  loadPartial(nAvail: number, nCtx: number): Result<{ modelName: string }> {
+    if (this.engine || !this.modelPtr) return fail('bad_request', this.engine ? 'engine already loaded' : 'no model buffer');
+    return this.create(this.m._wisp_js_engine_new_partial(this.modelPtr, this.modelSize, nAvail, nCtx >>> 0));
+  }
+
+  /** The first `nAvail` bytes of the buffer now hold the file: the engine runs deeper as blocks
+   * become ready, with the same documents. */
+  setAvailable(nAvail: number): Result<null> {
+    if (!this.engine) return fail('not_ready', 'no engine');
+    const st = this.m._wisp_js_set_available(this.engine, nAvail);
+    return st === 0 ? ok(null) : this.engineError(st);
+  }
+
+  /** How much of the model can run: leading blocks ready, of `layers`; the depth the next
+   * completion runs at (0 while it cannot answer yet). */
+  depth(): { layersReady: number; layers: number; depth: number } {
+    if (!this.engine) return { layersReady: 0, layers: 0, depth: 0 };
+    return {
+      layersReady: this.m._wisp_js_layers_ready(this.engine) >>> 0,
+      layers: this.m._wisp_js_model_layers(this.engine) >>> 0,
+      depth: this.m._wisp_js_depth(this.engine) >>> 0,
+    };
+  }
+
+  /** Self-speculative greedy decoding (protocol.ts SpeculativeDecoding); nDraft 0 turns it off. */
+  setSpeculative(nDraft: number, draftDepth: number): Result<null> {
+    if (!this.engine) return fail('not_ready', 'no engine');
+    const st = this.m._wisp_js_set_speculative(this.engine, nDraft, draftDepth);
+    return st === 0 ? ok(null) : this.engineError(st);
+  }
+
+  // The engine just made (0: failed, its error in js_err).
+  private create(engine: number): Result<{ modelName: string }> {
+    this.engine = engine;
+    if (engine === 0) return this.engineError();
+    return ok({ modelName: this.str(this.m._wisp_js_model_name(engine)) });
   }
 
   isOpen(uri: string): boolean {
@@ -357,6 +413,7 @@ export class Engine {
   // `speculative`: the document holds a suggestion applied for this call only.
   private completeDoc(d: OpenDoc, pos: Position, opt: CompleteOptions, speculative = false): Result<CompletionResult> {
     const t0 = performance.now();
+    const depth = this.m._wisp_js_depth(this.engine) >>> 0;
     const st = this.m._wisp_js_complete(this.engine, d.ptr, pos.line, pos.character, opt.maxLines ?? 0,
       opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1, opt.promptTokens ?? 0, speculative ? 1 : 0);
     const engineMs = performance.now() - t0;
@@ -383,6 +440,7 @@ export class Engine {
     }
     return ok({
       items,
+      depth,
       mode: this.str(this.m._wisp_js_mode_name(u32[1]!)),
       timings: {
         workerMs: 0,
@@ -427,5 +485,10 @@ export class Engine {
     this.docs.clear();
     this.engine = 0;
     this.modelPtr = 0;
+    this.modelSize = 0;
+    this.disposed = true;
   }
+
+  /** True once dispose() ran: a download still writing into this engine's buffer must stop. */
+  disposed = false;
 }

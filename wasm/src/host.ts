@@ -14,9 +14,13 @@
  *   them answer 'no_document' and the client reopens them.
  * - The model is written to browser storage only once the engine has loaded it, so a download
  *   that was cut short or corrupted never becomes the copy every later start reads.
+ * - A model with a parts manifest (progressive loading, model-parts.ts) streams into the engine
+ *   part by part: `init` answers once the engine answers from the first blocks, and the download
+ *   goes on between requests (a 'full' progress event when the whole model runs).
  */
 import { Engine, OutOfMemory, type ModuleFactory, relaxedSimd, type WasmSource } from './engine.js';
-import { loadModel, ModelError } from './model-store.js';
+import { PartLoader, type PartsSource } from './model-parts.js';
+import { loadModel, ModelError, type StoreResult } from './model-store.js';
 import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats } from './protocol.js';
 import { fail, ok } from './protocol.js';
 import { validate } from './validate.js';
@@ -40,6 +44,7 @@ export class Host {
   private received = new Map<number, number>(); // request id -> performance.now() at arrival
   private pumping = false;
   private engine: Engine | null = null;
+  private parts: PartLoader | null = null; // the model still arriving in parts, for this.engine
   private init: InitParams | null = null;
   private wasm: WebAssembly.Module | null = null; // compiled once, reused by a restart
   private kernels: WebAssembly.Module | undefined; // the relaxed build's kernel module, likewise
@@ -126,6 +131,8 @@ export class Host {
     if (e instanceof OutOfMemory) return fail('engine', e.message, 'no memory');
     const trap = e instanceof WebAssembly.RuntimeError || e instanceof RangeError;
     if (!this.engine || !trap) return fail('internal', message);
+    this.parts?.stop();
+    this.parts = null;
     this.engine.dispose();
     this.engine = null;
     this.restarts++;
@@ -160,9 +167,12 @@ export class Host {
       wasm = relaxedWasm;
       kernels = relaxedKernels;
     }
-    // The model is read (from storage, or downloaded) while the wasm compiles.
+    // The model is read (from storage, or downloaded) while the wasm compiles; a model that
+    // arrives in parts streams into the engine's heap once the wasm is up.
+    const src = params.model;
+    const parts = src.kind === 'url' && src.manifest ? { ...src, manifest: src.manifest } : null;
     let tModel = 0;
-    const loading = loadModel(params.model, (ev) => this.post(ev)).then(
+    const loading = parts ? null : loadModel(src, (ev) => this.post(ev)).then(
       (m) => ({ m, e: null }), (e: unknown) => ({ m: null, e })).finally(() => { tModel = performance.now(); });
     try {
       const made = await Engine.instantiate(kernels !== undefined && this.relaxedFactory ? this.relaxedFactory : this.factory, wasm, kernels);
@@ -174,7 +184,8 @@ export class Host {
       return fail('download', `loading wisp.wasm: ${e instanceof Error ? e.message : String(e)}`);
     }
     const t1 = performance.now();
-    const { m: model, e: modelError } = await loading;
+    if (parts) return this.startParts(engine, params, parts, t0, t1);
+    const { m: model, e: modelError } = await loading!;
     if (!model) {
       engine.dispose();
       if (modelError instanceof ModelError) return fail(modelError.code, modelError.message);
@@ -198,7 +209,61 @@ export class Host {
       startMs: { wasm: t1 - t0, model: tModel - t0, engine: t3 - t2 },
       heapBytes: engine.heapBytes,
       simd: this.kernels ? 'relaxed' : 'simd128',
+      ...this.speculate(engine, params),
     });
+  }
+
+  // Progressive loading (model-parts.ts): answers `init` as soon as the engine answers, from the
+  // first blocks; the rest arrives meanwhile, and a 'full' progress event (or 'stopped') follows.
+  private async startParts(engine: Engine, params: InitParams, src: PartsSource, t0: number, t1: number): Promise<Result<EngineInfo>> {
+    const loader = new PartLoader(engine, src, params.nCtx ?? 0, (ev) => { if (this.parts === loader) this.post(ev); });
+    this.parts = loader;
+    const first = await loader.answering;
+    const tAnswer = performance.now();
+    if (!first.ok) {
+      loader.stop();
+      engine.dispose();
+      this.parts = null;
+      return first;
+    }
+    this.engine = engine;
+    const info = (stored: StoreResult): EngineInfo => ({
+      version: engine.version(),
+      modelName: first.value.modelName,
+      modelSha256: src.manifest.sha256.toLowerCase(),
+      modelBytes: src.manifest.size,
+      modelFromCache: !loader.downloaded,
+      storage: stored.storage,
+      ...(stored.error ? { storageError: stored.error } : {}),
+      startMs: { wasm: t1 - t0, model: tAnswer - t0, engine: loader.engineMs },
+      heapBytes: engine.heapBytes,
+      simd: this.kernels ? 'relaxed' : 'simd128',
+      ...(loader.complete ? this.speculate(engine, params) : { partial: loader.partial() }),
+    });
+    // Whole already (every part was in storage): one answer with all of it. Else the 'full' event
+    // comes after at least one more part, long after this answer.
+    if (loader.complete) {
+      const done = await loader.done;
+      this.parts = null;
+      return ok(info(done.ok ? done.value : { storage: 'failed', error: done.error.message }));
+    }
+    void loader.done.then((r) => {
+      if (this.parts !== loader) return; // dropped by a trap: the new engine's loader reports
+      this.parts = null;
+      const { loaded, total } = loader.partial();
+      if (r.ok) this.post({ type: 'progress', phase: 'full', loaded, total, info: info(r.value) });
+      else this.post({ type: 'progress', phase: 'stopped', loaded, total, partial: loader.partial(), error: r.error });
+    });
+    return ok(info(loader.storageSoFar()));
+  }
+
+  // Self-speculative decoding, asked for by `init` and turned on once the model is whole.
+  private speculate(engine: Engine, params: InitParams): Pick<EngineInfo, 'speculative' | 'speculativeError'> {
+    const sp = params.speculative;
+    if (!sp || sp.nDraft === 0) return {};
+    const r = engine.setSpeculative(sp.nDraft, sp.draftDepth ?? 0);
+    return r.ok ? { speculative: { nDraft: sp.nDraft, draftDepth: sp.draftDepth ?? 0 } }
+      : { speculativeError: `self-speculative decoding is off: ${r.error.message}` };
   }
 
   private async handle(req: Request): Promise<Result<unknown>> {

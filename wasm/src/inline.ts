@@ -277,6 +277,13 @@ export class InlineCompleter {
     this.cache.clear(uri);
   }
 
+  /** The engine now runs another model (the whole one after early answers from its first
+   * blocks): what was remembered or is being computed ahead came from the old one. */
+  modelChanged(): void {
+    this.cancelSpeculation();
+    this.cache.clear();
+  }
+
   /** Stops speculative work (a keystroke that needs the engine): queued pieces are dropped. */
   cancelSpeculation(): void {
     this.epoch++;

@@ -16,9 +16,11 @@ import type { ModelSource, ProgressEvent } from './protocol.js';
 
 const CACHE_NAME = 'wisp-models-v1';
 // Cache Storage keys must be http(s) URLs; these are never fetched.
-const KEY_BASE = 'https://wisp.invalid/';
-const DEFAULT_STALL_MS = 30000;
-const DEFAULT_RETRIES = 2;
+export const KEY_BASE = 'https://wisp.invalid/';
+export const DEFAULT_STALL_MS = 30000;
+export const DEFAULT_RETRIES = 2;
+/** Bytes between two download progress events. */
+export const PROGRESS_STEP = 256 * 1024;
 
 export interface StoreResult {
   storage: 'read' | 'written' | 'unavailable' | 'failed';
@@ -39,7 +41,7 @@ export class ModelError extends Error {
   }
 }
 
-type Progress = (ev: ProgressEvent) => void;
+export type Progress = (ev: ProgressEvent) => void;
 
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes);
@@ -50,7 +52,7 @@ export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string>
 }
 
 // Cache Storage exists in secure contexts (https, localhost) only; elsewhere we just download.
-async function openCache(): Promise<Cache | null> {
+export async function openCache(): Promise<Cache | null> {
   try {
     if (typeof caches === 'undefined') return null;
     return await caches.open(CACHE_NAME);
@@ -81,29 +83,34 @@ async function readStored(cache: Cache, sha: string, progress: Progress): Promis
   }
 }
 
-/** One attempt's failure: `retry` when trying again may help. */
-class AttemptError extends Error {
-  constructor(message: string, public retry: boolean) {
+/** One attempt's failure: `retry` when trying again may help, `restart` when the next attempt
+ * must start from byte 0 (the server answered another range than the one asked for). */
+export class AttemptError extends Error {
+  constructor(message: string, public retry: boolean, public restart = false) {
     super(message);
   }
 }
 
 // An error's message, with its cause's (Node's fetch says only "fetch failed" without it).
-const errText = (e: unknown): string => {
+export const errText = (e: unknown): string => {
   if (!(e instanceof Error)) return String(e);
   const cause = (e as { cause?: unknown }).cause;
   return cause instanceof Error && cause.message && !e.message.includes(cause.message) ? `${e.message}: ${cause.message}` : e.message;
 };
 
-// Bytes received so far, across attempts.
-interface Received {
-  buf: Uint8Array<ArrayBuffer>;
-  n: number;
-  total: number; // the whole model's size when a response said, else 0
+/** Where a streamed fetch puts the body. */
+export interface Sink {
+  /** The body starts at byte `start` of the file (0 when the server sent the whole file although
+   * a range was asked for); `total` is the file's size, 0 when the answer does not say. Returns
+   * the size to hold the body to (0: unknown). */
+  begin(start: number, total: number): number;
+  /** Each chunk of the body, in order. The stall clock waits while a returned promise runs. */
+  chunk(bytes: Uint8Array): void | Promise<void>;
 }
 
-// One fetch: from byte `got.n` when resuming. Appends to `got`; throws AttemptError.
-async function attempt(url: string, got: Received, stallMs: number, progress: Progress): Promise<void> {
+/** One fetch of `url` from byte `from` (a Range request when > 0) into `sink`; throws AttemptError
+ * (and whatever the sink throws). */
+export async function fetchFrom(url: string, from: number, stallMs: number, sink: Sink): Promise<void> {
   const ac = new AbortController();
   let stalled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -118,55 +125,86 @@ async function attempt(url: string, got: Received, stallMs: number, progress: Pr
   try {
     let res: Response;
     try {
-      res = await fetch(url, { signal: ac.signal, ...(got.n > 0 ? { headers: { Range: `bytes=${got.n}-` } } : {}) });
+      res = await fetch(url, { signal: ac.signal, ...(from > 0 ? { headers: { Range: `bytes=${from}-` } } : {}) });
     } catch (e) {
       throw new AttemptError(stalled ? `no answer for ${stallMs} ms` : errText(e), true);
     }
-    if (res.status === 206 && got.n > 0) {
+    let start = 0, total = 0;
+    if (res.status === 206 && from > 0) {
       const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-      if (!range || Number(range[1]) !== got.n) {
-        got.n = 0; // not the range asked for: the next attempt starts over
-        throw new AttemptError(`a resumed download answered the range ${res.headers.get('content-range') ?? '(none)'}`, true);
+      if (!range || Number(range[1]) !== from) {
+        throw new AttemptError(`a resumed download answered the range ${res.headers.get('content-range') ?? '(none)'}`, true, true);
       }
-      if (range[2] !== '*') got.total = Number(range[2]);
+      start = from;
+      if (range[2] !== '*') total = Number(range[2]);
     } else if (res.ok) {
-      got.n = 0; // a whole body (a server that ignores Range starts from the beginning)
-      got.total = Number(res.headers.get('content-length') ?? 0) || 0;
+      total = Number(res.headers.get('content-length') ?? 0) || 0; // a whole body (a server that ignores Range)
     } else {
       const retry = res.status >= 500 || res.status === 408 || res.status === 429;
       throw new AttemptError(`HTTP ${res.status}`, retry);
     }
-    if (got.total > got.buf.length) {
-      const bigger = new Uint8Array(got.total);
-      bigger.set(got.buf.subarray(0, got.n));
-      got.buf = bigger;
-    }
+    const size = sink.begin(start, total);
+    let at = start;
     if (!res.body) {
-      const all = new Uint8Array(await res.arrayBuffer());
-      put(got, all);
-    } else {
-      const reader = res.body.getReader();
-      let lastReport = got.n;
+      let all: Uint8Array;
       try {
-        for (;;) {
-          arm();
-          const { done, value } = await reader.read();
-          if (done) break;
-          put(got, value);
-          if (got.n - lastReport >= 256 * 1024 || got.n === got.total) {
-            lastReport = got.n;
-            progress({ type: 'progress', phase: 'download', loaded: got.n, total: got.total });
-          }
-        }
+        all = new Uint8Array(await res.arrayBuffer());
       } catch (e) {
         throw new AttemptError(stalled ? `stalled: no data for ${stallMs} ms` : `cut off: ${errText(e)}`, true);
       }
+      at += all.length;
+      await sink.chunk(all);
+    } else {
+      const reader = res.body.getReader();
+      for (;;) {
+        arm();
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          throw new AttemptError(stalled ? `stalled: no data for ${stallMs} ms` : `cut off: ${errText(e)}`, true);
+        }
+        clearTimeout(timer);
+        if (r.done) break;
+        at += r.value.length;
+        await sink.chunk(r.value);
+      }
     }
-    if (got.total > 0 && got.n < got.total) throw new AttemptError(`cut off at ${got.n} of ${got.total} bytes`, true);
-    if (got.total > 0 && got.n > got.total) throw new AttemptError(`${got.n} bytes, more than the ${got.total} announced`, false);
+    if (size > 0 && at < size) throw new AttemptError(`cut off at ${at} of ${size} bytes`, true);
+    if (size > 0 && at > size) throw new AttemptError(`${at} bytes, more than the ${size} announced`, false);
   } finally {
     clearTimeout(timer);
+    ac.abort(); // a sink that threw leaves the body unread: drop the connection
   }
+}
+
+/** Runs `attempt` until it succeeds, at most `retries` more times after failures that trying again
+ * may heal; the last failure becomes a ModelError naming the URL and the bytes received.
+ * `restart` is called when the next attempt must start from byte 0. Anything but an AttemptError
+ * (a sink's ModelError) passes through. */
+export async function withRetries(url: string, retries: number, received: () => number, attempt: () => Promise<void>,
+                                  restart: () => void = () => {}): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await attempt();
+      return;
+    } catch (e) {
+      if (!(e instanceof AttemptError)) throw e;
+      const a = e;
+      if (!a.retry || i >= retries) {
+        const tries = i + 1 === 1 ? '' : ` (${i + 1} attempts)`;
+        throw new ModelError('download', `fetching ${url}: ${a.message}${tries}; ${received()} bytes received`);
+      }
+      if (a.restart) restart();
+    }
+  }
+}
+
+// Bytes received so far, across attempts.
+interface Received {
+  buf: Uint8Array<ArrayBuffer>;
+  n: number;
+  total: number; // the whole model's size when a response said, else 0
 }
 
 function put(got: Received, chunk: Uint8Array): void {
@@ -182,18 +220,28 @@ function put(got: Received, chunk: Uint8Array): void {
 // Streams the model into one buffer, reporting progress, trying again as the header says.
 async function download(url: string, stallMs: number, retries: number, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
   const got: Received = { buf: new Uint8Array(1 << 20), n: 0, total: 0 };
-  for (let i = 0; ; i++) {
-    try {
-      await attempt(url, got, stallMs, progress);
-      break;
-    } catch (e) {
-      const a = e instanceof AttemptError ? e : new AttemptError(errText(e), true);
-      if (!a.retry || i >= retries) {
-        const tries = i + 1 === 1 ? '' : ` (${i + 1} attempts)`;
-        throw new ModelError('download', `fetching ${url}: ${a.message}${tries}; ${got.n} bytes received`);
+  let lastReport = 0;
+  const sink: Sink = {
+    begin(start, total) {
+      got.n = start; // 0 for a whole body (a server that ignores Range starts from the beginning)
+      if (start === 0 || total > 0) got.total = total;
+      if (got.total > got.buf.length) {
+        const bigger = new Uint8Array(got.total);
+        bigger.set(got.buf.subarray(0, got.n));
+        got.buf = bigger;
       }
-    }
-  }
+      lastReport = got.n;
+      return got.total;
+    },
+    chunk(bytes) {
+      put(got, bytes);
+      if (got.n - lastReport >= PROGRESS_STEP || got.n === got.total) {
+        lastReport = got.n;
+        progress({ type: 'progress', phase: 'download', loaded: got.n, total: got.total });
+      }
+    },
+  };
+  await withRetries(url, retries, () => got.n, () => fetchFrom(url, got.n, stallMs, sink), () => { got.n = 0; });
   progress({ type: 'progress', phase: 'download', loaded: got.n, total: got.total || got.n });
   return got.n === got.buf.length ? got.buf : got.buf.slice(0, got.n);
 }

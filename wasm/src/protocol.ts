@@ -20,6 +20,30 @@ export interface TextChange {
   text: string;
 }
 
+/** One part of a model laid out in arrival order: bytes [offset, offset + size) of the file,
+ * the blocks it completes, how many leading blocks are ready once it and every part before it
+ * have arrived, and its SHA-256 (lowercase hex). */
+export interface ModelPart {
+  offset: number;
+  size: number;
+  blocks: number[];
+  layers_ready: number;
+  sha256: string;
+}
+
+/** The parts of a model file laid out in the order a progressive download needs them: the JSON
+ * that `wisp gguf-order --manifest` writes (models/wisp-default.parts.json), field names as there.
+ * Part 0 is the header, tables, embedding, norm and head; the parts follow each other from
+ * offset 0 to `size`. */
+export interface ModelManifest {
+  file?: string;
+  size: number;
+  sha256: string;
+  block_count: number;
+  exit_layers: number;
+  parts: ModelPart[];
+}
+
 /** Where the model comes from. `url` is fetched once, then read from browser storage; `sha256`
  * (lowercase hex), when given, is checked against the bytes and lets a second start skip the
  * network entirely. `bytes` skips both download and storage. */
@@ -31,8 +55,24 @@ export type ModelSource =
       /** Further attempts after a failed, cut off or stalled download (default 2); each resumes
        * where the last stopped when the server honours a Range request. */
       retries?: number;
+      /** The file's parts (progressive loading): the model streams into the engine part by part,
+       * each part checked against its SHA-256 and kept in browser storage on its own, and the
+       * engine answers as soon as the first blocks are in, at the depth they allow, then with the
+       * whole model (EngineInfo.partial, the 'early' and 'full' progress events). A later start
+       * reads the stored parts and fetches only the missing ones. `sha256`, when given, must be
+       * the manifest's. Without it the file is fetched whole, as before. */
+      manifest?: ModelManifest;
     }
   | { kind: 'bytes'; bytes: ArrayBuffer; sha256?: string };
+
+/** Self-speculative greedy decoding (wasm/README.md): drafts of up to `nDraft` tokens (1..4) by
+ * the first `draftDepth` blocks (0: the model's trained exit), checked by the whole model. The
+ * answers are plain greedy decoding's; only the time changes (bench/RESULTS.md: slower with an
+ * untrained exit, hence off unless asked for). */
+export interface SpeculativeDecoding {
+  nDraft: number;
+  draftDepth?: number;
+}
 
 export interface InitParams {
   /** URL of wisp.wasm; the worker fetches it (or `wasmBytes` when given). */
@@ -44,6 +84,9 @@ export interface InitParams {
   model: ModelSource;
   /** KV cache size in tokens; 0 = the engine's default. */
   nCtx?: number;
+  /** Turned on once the whole model is there (absent: off); EngineInfo.speculative says whether
+   * it runs. */
+  speculative?: SpeculativeDecoding;
 }
 
 /** A hypothetical edit for a speculative request, with the text it replaces (to undo it). */
@@ -107,6 +150,21 @@ export interface CompletionResult {
   /** The engine's idea of where the cursor is ("mid_line", "end_of_line", "comment", ...). */
   mode: string;
   timings: Timings;
+  /** Blocks of the model that computed the answer: fewer than the model has while it is still
+   * arriving (EngineInfo.partial). Absent on a remote endpoint's answers. */
+  depth?: number;
+}
+
+/** How far a model that arrives in parts has come (ModelSource.manifest). */
+export interface PartialModel {
+  /** Bytes of the file in place and checked, of `total`. */
+  loaded: number;
+  total: number;
+  /** Leading blocks that have arrived, of `layers`; the engine answers with `depth` of them
+   * (the model's trained exit once it is there, else every ready block). */
+  layersReady: number;
+  layers: number;
+  depth: number;
 }
 
 export interface EngineInfo {
@@ -114,19 +172,29 @@ export interface EngineInfo {
   modelName: string;
   modelSha256: string;
   modelBytes: number;
-  /** True when the model came from browser storage (no download). */
+  /** True when the model came from browser storage (no download; of a model arriving in parts,
+   * no part so far). */
   modelFromCache: boolean;
-  /** What browser storage did with the model: read from it, written to it (after the engine
-   * loaded it), unavailable (no Cache Storage here), or failed (full or refused: `storageError`
-   * says why, and the next start downloads again). */
+  /** What browser storage did with the model (of a model arriving in parts, with its parts so
+   * far): read from it, written to it (after the engine loaded it), unavailable (no Cache
+   * Storage here), or failed (full or refused: `storageError` says why, and the next start
+   * downloads again what was not stored). */
   storage: 'read' | 'written' | 'unavailable' | 'failed';
   storageError?: string;
   /** Milliseconds: wasm instantiate, model load (fetch or storage, digest; at the same time as
-   * the wasm, so the two overlap), engine create. */
+   * the wasm, so the two overlap; of a model arriving in parts, until the engine answered),
+   * engine create. */
   startMs: { wasm: number; model: number; engine: number };
   heapBytes: number;
   /** Which build runs: 'relaxed' (relaxed-SIMD kernels) or 'simd128'. */
   simd: 'relaxed' | 'simd128';
+  /** Present while the model is still arriving (ModelSource.manifest): the engine answers from
+   * the blocks that are in; the 'full' progress event says when the whole model runs. */
+  partial?: PartialModel;
+  /** Self-speculative decoding as it runs (InitParams.speculative, once the model is whole), or
+   * why the engine refused it. */
+  speculative?: SpeculativeDecoding;
+  speculativeError?: string;
 }
 
 export interface Stats {
@@ -226,13 +294,16 @@ export interface Response {
 }
 
 /** Sent while the model downloads (`loaded`/`total` bytes; total 0 when unknown) and when it is
- * being verified or read from storage. */
-export interface ProgressEvent {
-  type: 'progress';
-  phase: 'download' | 'storage' | 'verify' | 'engine';
-  loaded: number;
-  total: number;
-}
+ * being verified or read from storage. A model that arrives in parts (ModelSource.manifest) goes
+ * on after `init` answered: 'early' as its bytes come while the engine answers from the blocks
+ * that are in, then 'full' once the whole model runs (with the engine's final EngineInfo), or
+ * 'stopped' when the download failed for good (the engine goes on at its partial depth; the next
+ * start fetches what is missing). */
+export type ProgressEvent =
+  | { type: 'progress'; phase: 'download' | 'storage' | 'verify' | 'engine'; loaded: number; total: number }
+  | { type: 'progress'; phase: 'early'; loaded: number; total: number; partial: PartialModel }
+  | { type: 'progress'; phase: 'full'; loaded: number; total: number; info: EngineInfo }
+  | { type: 'progress'; phase: 'stopped'; loaded: number; total: number; partial: PartialModel; error: WispError };
 
 export type FromWorker = Response | ProgressEvent;
 

@@ -21,19 +21,32 @@ export interface EditorSettings {
   modelUrl: string;
   /** Its SHA-256, lowercase hex ('' = not checked). */
   modelSha256: string;
+  /** Self-speculative decoding once the whole model is there (protocol.ts SpeculativeDecoding):
+   * tokens per draft, 0 = off; the draft's blocks, 0 = the model's trained exit. */
+  speculativeDraft: number;
+  speculativeDepth: number;
 }
 
 export const DEFAULT_SETTINGS: EditorSettings = {
   maxLines: 0, maxTokens: 0, debounceMs: 75, candidates: 3, timeBudgetMs: 150, modelUrl: '', modelSha256: '',
+  speculativeDraft: 0, speculativeDepth: 0,
 };
 
-const RANGES: Record<'maxLines' | 'maxTokens' | 'debounceMs' | 'candidates' | 'timeBudgetMs', [number, number, boolean]> = {
+type Ranged = 'maxLines' | 'maxTokens' | 'debounceMs' | 'candidates' | 'timeBudgetMs' | 'speculativeDraft' | 'speculativeDepth';
+const RANGES: Record<Ranged, [number, number, boolean]> = {
   maxLines: [0, 100, true], // min, max, integer
   maxTokens: [0, 4096, true],
   debounceMs: [0, 2000, false],
   candidates: [1, 8, true],
   timeBudgetMs: [0, 10000, false],
+  speculativeDraft: [0, 4, true],
+  speculativeDepth: [0, 1000, true],
 };
+
+/** The settings' self-speculative decoding as `init` takes it (undefined: off). */
+export function speculativeOf(s: EditorSettings): { nDraft: number; draftDepth: number } | undefined {
+  return s.speculativeDraft > 0 ? { nDraft: s.speculativeDraft, draftDepth: s.speculativeDepth } : undefined;
+}
 
 /** `raw` holds what the user set (undefined: not set). */
 export function checkSettings(raw: Partial<Record<keyof EditorSettings, unknown>>,

@@ -64,15 +64,59 @@ function options(v: unknown, what: string): void {
   budget(o, 'timeBudgetMs', what);
 }
 
+function sha256(o: Obj, key: string, what: string, optional = false): void {
+  const v = o[key];
+  if (v === undefined && optional) return;
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]{64}$/.test(v)) throw new Invalid(`${what}.${key} must be 64 hexadecimal digits`);
+}
+
+/** Most parts a manifest may list (the shipped model has 13: the head, then one per block). */
+export const MAX_PARTS = 4096;
+
+// A parts manifest (protocol.ts ModelManifest): parts that follow each other from 0 to `size`,
+// each with its digest, blocks ready that never go down and never pass the model's count.
+function manifest(v: unknown, what: string): void {
+  const m = obj(v, what);
+  const size = index(m, 'size', what)!;
+  sha256(m, 'sha256', what);
+  const blocks = index(m, 'block_count', what)!;
+  index(m, 'exit_layers', what);
+  if (!Array.isArray(m.parts) || m.parts.length === 0 || m.parts.length > MAX_PARTS) {
+    throw new Invalid(`${what}.parts must be an array of 1 to ${MAX_PARTS} parts`);
+  }
+  let at = 0, ready = 0;
+  m.parts.forEach((raw, i) => {
+    const w = `${what}.parts[${i}]`;
+    const p = obj(raw, w);
+    if (index(p, 'offset', w) !== at) throw new Invalid(`${w}.offset must be ${at}, where the part before ends`);
+    const n = index(p, 'size', w)!;
+    if (n === 0) throw new Invalid(`${w}.size must not be 0`);
+    at += n;
+    const r = index(p, 'layers_ready', w)!;
+    if (r < ready || r > blocks) throw new Invalid(`${w}.layers_ready must be from ${ready} to ${blocks}`);
+    ready = r;
+    if (!Array.isArray(p.blocks) || !p.blocks.every((b) => Number.isInteger(b) && b >= 0 && b < blocks)) {
+      throw new Invalid(`${w}.blocks must be an array of block numbers below ${blocks}`);
+    }
+    sha256(p, 'sha256', w);
+  });
+  if (at !== size) throw new Invalid(`${what}.parts end at ${at}, not at the file's size ${size}`);
+}
+
 function model(v: unknown, what: string): void {
   const m = obj(v, what);
-  if (m.sha256 !== undefined && (typeof m.sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(m.sha256))) {
-    throw new Invalid(`${what}.sha256 must be 64 hexadecimal digits`);
-  }
+  sha256(m, 'sha256', what, true);
   if (m.kind === 'url') {
     str(m, 'url', what);
     budget(m, 'stallMs', what);
     index(m, 'retries', what, true);
+    if (m.manifest !== undefined) {
+      manifest(m.manifest, `${what}.manifest`);
+      const want = (m.manifest as Obj).sha256 as string;
+      if (typeof m.sha256 === 'string' && m.sha256.toLowerCase() !== want.toLowerCase()) {
+        throw new Invalid(`${what}.sha256 is not the manifest's (${want})`);
+      }
+    }
   } else if (m.kind === 'bytes') {
     if (!(m.bytes instanceof ArrayBuffer)) throw new Invalid(`${what}.bytes must be an ArrayBuffer`);
   } else {
@@ -97,6 +141,11 @@ export function validate(msg: unknown): { ok: true; msg: ToWorker } | { ok: fals
         if (p.wasmUrl !== undefined) str(p, 'wasmUrl', w);
         if (p.wasmBytes !== undefined && !(p.wasmBytes instanceof ArrayBuffer)) throw new Invalid(`${w}.wasmBytes must be an ArrayBuffer`);
         index(p, 'nCtx', w, true);
+        if (p.speculative !== undefined) {
+          const sp = obj(p.speculative, `${w}.speculative`);
+          if (index(sp, 'nDraft', `${w}.speculative`)! > 4) throw new Invalid(`${w}.speculative.nDraft must be from 0 to 4`);
+          index(sp, 'draftDepth', `${w}.speculative`, true);
+        }
         break;
       case 'open':
         str(p, 'uri', w);

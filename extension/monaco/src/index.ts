@@ -8,11 +8,20 @@ import type * as Monaco from 'monaco-editor';
 import { WispClient, type DocSource } from '../../../wasm/src/client.js';
 import { InlineCompleter, type InlineCounts, type InlineEvent, type InlineRequest, type Source } from '../../../wasm/src/inline.js';
 import { LANGUAGE_IDS } from '../../../wasm/src/languages.js';
-import { checkEndpoint, checkSettings } from '../../../wasm/src/settings.js';
-import type { CompletionResult, EngineInfo, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
+import { checkEndpoint, checkSettings, speculativeOf } from '../../../wasm/src/settings.js';
+import type { CompletionResult, EngineInfo, ModelManifest, PartialModel, ProgressEvent, Result } from '../../../wasm/src/protocol.js';
 import { EXTRA_FILES, RemoteEndpoint, type EndpointSettings } from '../../../wasm/src/remote.js';
 
 type MonacoApi = typeof Monaco;
+
+// Filled in by extension/build.mjs from models/wisp-default.parts.json.
+declare const WISP_DEFAULT_MANIFEST: ModelManifest;
+
+/** The shipped model (models/wisp-default.gguf, which a page hosts itself): its SHA-256 and its
+ * parts manifest. A page that passes this `sha256` as `modelSha256` gets it progressively. */
+export const DEFAULT_MODEL: { file: string; sha256: string; manifest: ModelManifest } = {
+  file: 'wisp-default.gguf', sha256: WISP_DEFAULT_MANIFEST.sha256, manifest: WISP_DEFAULT_MANIFEST,
+};
 
 export interface WispOptions {
   /** URL of dist/wisp-worker.js (same origin as the page, or a blob). */
@@ -24,6 +33,14 @@ export interface WispOptions {
   modelUrl: string;
   /** Lowercase hex SHA-256 of the model: checked, and a second start needs no network at all. */
   modelSha256?: string;
+  /** The model's parts (progressive loading: `wisp gguf-order --manifest`): it streams in part by
+   * part and the engine answers from the first blocks (status `early`) until the whole model
+   * runs (status `ready`). Default: DEFAULT_MODEL.manifest when `modelSha256` is
+   * DEFAULT_MODEL.sha256; `null`: the model comes whole. */
+  modelManifest?: ModelManifest | null;
+  /** Self-speculative decoding once the whole model runs: tokens per draft (1-4; default 0, off:
+   * slower with the shipped model) and the draft's blocks (0: the model's trained exit). */
+  speculative?: { nDraft: number; draftDepth?: number };
   /** Monaco language ids to complete; default wisp's list (wasm/src/languages.ts). */
   languages?: string[];
   maxLines?: number;
@@ -47,6 +64,10 @@ export interface WispOptions {
 
 export type WispStatus =
   | { state: 'loading'; progress: ProgressEvent }
+  /** The engine answers from the first blocks of a model still arriving: `partial` says how far
+   * it has come (`loaded` of `total` bytes, `depth` of `layers` blocks). */
+  | { state: 'early'; partial: PartialModel }
+  /** The engine runs the whole model (at start, or once a model arriving in parts is in). */
   | { state: 'ready'; info: EngineInfo }
   /** `source`: whether the local engine or the remote endpoint answered. */
   | { state: 'completed'; latencyMs: number; result: CompletionResult; source: Source }
@@ -58,7 +79,8 @@ export type WispStatus =
   | { state: 'endpoint-refused'; message: string };
 
 export interface WispHandle {
-  /** Resolves when the engine is up (or failed to come up). */
+  /** Resolves when the engine answers (or failed to come up): with a model arriving in parts,
+   * as soon as its first blocks are in (`info.partial`; the status says when the whole model runs). */
   ready: Promise<Result<EngineInfo>>;
   client: WispClient;
   /** How keystrokes were served: engine requests, typed-through and speculative suggestions. */
@@ -77,7 +99,8 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   const { settings: opt, problems } = checkSettings({
     maxLines: options.maxLines, maxTokens: options.maxTokens, debounceMs: options.debounceMs, candidates: options.nCandidates,
     timeBudgetMs: options.timeBudgetMs, modelSha256: options.modelSha256,
-  }, { maxLines: 0, maxTokens: 0, debounceMs: 75, candidates: 1, timeBudgetMs: 150, modelUrl: '', modelSha256: '' });
+    speculativeDraft: options.speculative?.nDraft, speculativeDepth: options.speculative?.draftDepth,
+  }, { maxLines: 0, maxTokens: 0, debounceMs: 75, candidates: 1, timeBudgetMs: 150, modelUrl: '', modelSha256: '', speculativeDraft: 0, speculativeDepth: 0 });
   for (const message of problems) queueMicrotask(() => options.onStatus?.({ state: 'warning', message }));
   const disposables: Monaco.IDisposable[] = [];
   const models = new Map<string, Monaco.editor.ITextModel>();
@@ -89,7 +112,16 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   // A worker that dies or hangs is replaced (WispClient's watchdog); the documents follow.
   const spawn = () => new Worker(options.workerUrl);
   const client = new WispClient(spawn(), source, { respawn: spawn });
-  client.onProgress = (progress) => options.onStatus?.({ state: 'loading', progress });
+  client.onProgress = (progress) => {
+    if (progress.phase === 'early') options.onStatus?.({ state: 'early', partial: progress.partial });
+    else if (progress.phase === 'full') {
+      completer.modelChanged(); // suggestions remembered from the first blocks go
+      options.onStatus?.({ state: 'ready', info: progress.info });
+    } else if (progress.phase === 'stopped') {
+      const { depth, layers } = progress.partial;
+      options.onStatus?.({ state: 'error', message: `${progress.error.message}; answering with ${depth} of the model's ${layers} blocks until the next start` });
+    } else options.onStatus?.({ state: 'loading', progress });
+  };
   client.onRestart = (reason, again) => {
     options.onStatus?.({ state: 'restarting', reason });
     void again.then((r) => options.onStatus?.(r.ok ? { state: 'ready', info: r.value } : { state: 'error', message: r.error.message }));
@@ -116,14 +148,19 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
   completer.remote = endpoint;
   let toEndpointNext = false;
 
-  const ready = client.init({ wasmUrl: options.wasmUrl, relaxed: options.relaxed, model: { kind: 'url', url: options.modelUrl, ...(opt.modelSha256 ? { sha256: opt.modelSha256 } : {}) } })
+  const manifest = options.modelManifest !== undefined ? options.modelManifest
+    : opt.modelSha256 === DEFAULT_MODEL.sha256 ? DEFAULT_MODEL.manifest : null;
+  const model = { kind: 'url' as const, url: options.modelUrl, ...(opt.modelSha256 ? { sha256: opt.modelSha256 } : {}), ...(manifest ? { manifest } : {}) };
+  const ready = client.init({ wasmUrl: options.wasmUrl, relaxed: options.relaxed, model, speculative: speculativeOf(opt) })
     .then(async (r) => {
+      // (before the warm-up: the model's later progress events must not come before this)
+      if (!r.ok) options.onStatus?.({ state: 'error', message: r.error.message });
+      else options.onStatus?.(r.value.partial ? { state: 'early', partial: r.value.partial } : { state: 'ready', info: r.value });
       if (r.ok) {
         // Compile what the first completion in each language needs now, not at the first keystroke.
         const present = new Set(monaco.editor.getModels().map((m) => m.getLanguageId()));
         await client.warm(languages.filter((l) => present.has(l)));
       }
-      options.onStatus?.(r.ok ? { state: 'ready', info: r.value } : { state: 'error', message: r.error.message });
       return r;
     });
 
