@@ -46,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): void {
   // model of the user's (wisp.modelUrl) comes whole.
   const model = s.modelUrl
     ? { kind: 'url' as const, url: s.modelUrl, sha256: s.modelSha256 || undefined }
-    : { kind: 'url' as const, url: bundled, sha256: WISP_MODEL_SHA256 || undefined, ...(WISP_MODEL_MANIFEST ? { manifest: WISP_MODEL_MANIFEST } : {}) };
+    : { kind: 'url' as const, url: bundled, sha256: WISP_MODEL_SHA256 || undefined, ...(WISP_MODEL_MANIFEST ? { manifest: WISP_MODEL_MANIFEST, earlyAnswers: vscode.workspace.getConfiguration('wisp').get<unknown>('earlyAnswers') === 'always' ? 'always' as const : 'trained' as const } : {}) };
   const file = (name: string) => vscode.Uri.joinPath(context.extensionUri, 'dist', name).toString(true);
 
   // The whole model runs: the status bar's ready state, and a log line the tests read.

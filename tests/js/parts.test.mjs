@@ -140,7 +140,7 @@ function reset({ keepStorage = false, ...p } = {}) {
 
 const harness = () => hostHarness(api, createWisp);
 
-const source = (more = {}) => ({ kind: 'url', url: `${base}/m.gguf`, manifest, stallMs: 5000, retries: 2, ...more });
+const source = (more = {}) => ({ kind: 'url', url: `${base}/m.gguf`, manifest, stallMs: 5000, retries: 2, earlyAnswers: 'always', ...more });
 const init = (h, more = {}, params = {}) => h.call('init', { wasmBytes: copy(wasm), model: source(more), nCtx: 1024, ...params });
 
 // The answer of an engine loaded whole (the old path), for comparison.
@@ -195,6 +195,30 @@ test('answers from the first blocks while the rest downloads, then the whole mod
   // progress never goes back, and 'early' events come only once the engine answers
   const loaded = h.events.map((e) => e.loaded);
   assert.deepEqual(loaded, [...loaded].sort((a, b) => a - b));
+});
+
+test('by default (earlyAnswers \'trained\') a model without a trained exit streams in parts but answers once whole: download progress, no early answers', { timeout: 120_000 }, async () => {
+  reset({ gate: partEnd(2) }); // part 0 and blocks 0-1, then the server holds
+  const h = harness();
+  const pending = init(h, { earlyAnswers: undefined });
+  let answered = false;
+  void pending.then(() => { answered = true; });
+  await new Promise((r) => setTimeout(r, 1500)); // the first parts are in; the engine could answer
+  assert.equal(answered, false, 'init waits for the whole model');
+  assert.equal(h.events.some((e) => e.phase === 'early'), false, 'no early answers announced');
+  assert.ok(h.events.some((e) => e.phase === 'download' && e.loaded > 0 && e.loaded < e.total), 'download progress instead');
+  release();
+  const r = await pending;
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(r.value.partial, undefined, 'whole when it answers');
+  assert.equal(r.value.storage, 'written');
+  assert.equal((await h.call('open', { uri: 'file:///a.py', languageId: 'python', text: PY, version: 1 })).ok, true);
+  const c = await h.call('complete', { uri: 'file:///a.py', version: 1, position: END, options: OPTS });
+  assert.equal(c.ok, true, JSON.stringify(c));
+  assert.equal(c.value.depth, manifest.block_count);
+  assert.equal(c.value.items[0]?.text, wholeAnswer);
+  assert.deepEqual(requests, [null], 'one request for the whole download');
+  assert.equal(storedParts(), parts.length, 'every part stored');
 });
 
 test('a corrupt part is fetched again from its offset; corrupt every time, it is an integrity error', { timeout: 120_000 }, async () => {

@@ -215,10 +215,22 @@ export class Host {
 
   // Progressive loading (model-parts.ts): answers `init` as soon as the engine answers, from the
   // first blocks; the rest arrives meanwhile, and a 'full' progress event (or 'stopped') follows.
+  // Without a trained exit (and earlyAnswers 'always'), the parts still stream, are checked and
+  // stored one by one, but `init` answers once the model is whole, and the client sees download
+  // progress, not early answers.
   private async startParts(engine: Engine, params: InitParams, src: PartsSource, t0: number, t1: number): Promise<Result<EngineInfo>> {
-    const loader = new PartLoader(engine, src, params.nCtx ?? 0, (ev) => { if (this.parts === loader) this.post(ev); });
+    const early = src.manifest.exit_layers > 0 || src.earlyAnswers === 'always';
+    const loader = new PartLoader(engine, src, params.nCtx ?? 0, (ev) => {
+      if (this.parts !== loader) return;
+      if (!early && ev.phase === 'early') this.post({ type: 'progress', phase: 'download', loaded: ev.loaded, total: ev.total });
+      else this.post(ev);
+    });
     this.parts = loader;
-    const first = await loader.answering;
+    const first = early ? await loader.answering : await loader.answering.then(async (r) => {
+      if (!r.ok || loader.complete) return r;
+      const done = await loader.done;
+      return done.ok ? r : fail<typeof r extends Result<infer T> ? T : never>(done.error.code, done.error.message);
+    });
     const tAnswer = performance.now();
     if (!first.ok) {
       loader.stop();

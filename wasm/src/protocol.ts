@@ -62,6 +62,12 @@ export type ModelSource =
        * reads the stored parts and fetches only the missing ones. `sha256`, when given, must be
        * the manifest's. Without it the file is fetched whole, as before. */
       manifest?: ModelManifest;
+      /** With a manifest: when the engine may answer before the whole model is in. 'trained'
+       * (default): only from a model trained with an early exit (the manifest's exit_layers > 0);
+       * another model's first blocks answer noise (bench/RESULTS.md, "Early exit"), so it streams
+       * and stores part by part but answers once it is whole. 'always': from whatever blocks have
+       * arrived, trained exit or not (demos and tests of the machinery). */
+      earlyAnswers?: 'trained' | 'always';
     }
   | { kind: 'bytes'; bytes: ArrayBuffer; sha256?: string };
 

@@ -110,6 +110,9 @@ function model(v: unknown, what: string): void {
     str(m, 'url', what);
     budget(m, 'stallMs', what);
     index(m, 'retries', what, true);
+    if (m.earlyAnswers !== undefined && m.earlyAnswers !== 'trained' && m.earlyAnswers !== 'always') {
+      throw new Invalid(`${what}.earlyAnswers must be 'trained' or 'always'`);
+    }
     if (m.manifest !== undefined) {
       manifest(m.manifest, `${what}.manifest`);
       const want = (m.manifest as Obj).sha256 as string;

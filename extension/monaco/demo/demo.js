@@ -1,7 +1,8 @@
 // The demo page: one Monaco editor, a tab per sample file, wisp registered on it. Everything comes
 // from this server: Monaco, the wisp worker, the wasm and the model. The shipped model arrives in
 // parts (progressive loading: early answers from its first blocks, then the whole model);
-// ?whole waits for the whole file instead, ?model=URL loads another model (whole).
+// ?whole waits for the whole file instead, ?model=URL loads another model (whole); ?early=always
+// answers from the first blocks even without a trained exit (the shipped model has none).
 // ?speculative=N&draftDepth=K turns on self-speculative decoding once the model is whole.
 // A remote endpoint is used only when the URL names one: ?endpoint=http://127.0.0.1:8012
 // &endpointMode=fallback|prefer&endpointKind=infill|openai (an API key is never read from the URL:
@@ -55,6 +56,7 @@
       // the shipped model's digest: it then arrives in parts (DEFAULT_MODEL.manifest)
       modelSha256: params.has('model') ? undefined : WispMonaco.DEFAULT_MODEL.sha256,
       modelManifest: params.has('whole') ? null : undefined,
+      earlyAnswers: params.get('early') === 'always' ? 'always' : 'trained',
       speculative: params.has('speculative') ? { nDraft: Number(params.get('speculative')), draftDepth: Number(params.get('draftDepth') || 0) } : undefined,
       maxLines: Number(params.get('maxLines') || 0),
       maxTokens: Number(params.get('maxTokens') || 0),

@@ -38,6 +38,10 @@ export interface WispOptions {
    * runs (status `ready`). Default: DEFAULT_MODEL.manifest when `modelSha256` is
    * DEFAULT_MODEL.sha256; `null`: the model comes whole. */
   modelManifest?: ModelManifest | null;
+  /** While a model in parts arrives: 'trained' (default) answers early only from a model trained
+   * with an early exit (its manifest's exit_layers), else once it is whole; 'always' answers from
+   * whatever blocks have arrived (an untrained exit answers noise: bench/RESULTS.md). */
+  earlyAnswers?: 'trained' | 'always';
   /** Self-speculative decoding once the whole model runs: tokens per draft (1-4; default 0, off:
    * slower with the shipped model) and the draft's blocks (0: the model's trained exit). */
   speculative?: { nDraft: number; draftDepth?: number };
@@ -150,7 +154,7 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
 
   const manifest = options.modelManifest !== undefined ? options.modelManifest
     : opt.modelSha256 === DEFAULT_MODEL.sha256 ? DEFAULT_MODEL.manifest : null;
-  const model = { kind: 'url' as const, url: options.modelUrl, ...(opt.modelSha256 ? { sha256: opt.modelSha256 } : {}), ...(manifest ? { manifest } : {}) };
+  const model = { kind: 'url' as const, url: options.modelUrl, ...(opt.modelSha256 ? { sha256: opt.modelSha256 } : {}), ...(manifest ? { manifest, earlyAnswers: options.earlyAnswers === 'always' ? 'always' as const : 'trained' as const } : {}) };
   const ready = client.init({ wasmUrl: options.wasmUrl, relaxed: options.relaxed, model, speculative: speculativeOf(opt) })
     .then(async (r) => {
       // (before the warm-up: the model's later progress events must not come before this)
