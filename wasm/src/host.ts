@@ -226,11 +226,11 @@ export class Host {
       else this.post(ev);
     });
     this.parts = loader;
-    const first = early ? await loader.answering : await loader.answering.then(async (r) => {
-      if (!r.ok || loader.complete) return r;
+    let first = await loader.answering;
+    if (!early && first.ok && !loader.complete) {
       const done = await loader.done;
-      return done.ok ? r : fail<typeof r extends Result<infer T> ? T : never>(done.error.code, done.error.message);
-    });
+      if (!done.ok) first = fail(done.error.code, done.error.message);
+    }
     const tAnswer = performance.now();
     if (!first.ok) {
       loader.stop();
