@@ -120,6 +120,13 @@ static char *decode(const wisp_tokenizer *t, const int32_t *ids, size_t b, size_
     return s;
 }
 
+/* The Qwen-style test vocabulary and its FIM ids, the set-up of most tests here. */
+static wisp_tokenizer *qwen_tokenizer(gb *b, prompt_fim *fim) {
+    wisp_tokenizer *t = make_tokenizer(&qwen, b);
+    assert_int_equal(prompt_fim_ids(t, fim, NULL), WISP_OK);
+    return t;
+}
+
 static prompt_input input_of(const char *text, size_t pos, uint32_t budget) {
     prompt_input in;
     memset(&in, 0, sizeof in);
@@ -174,9 +181,8 @@ static void test_fim_spellings(void **state) {
 static void test_layout(void **state) {
     (void)state;
     gb b;
-    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
     prompt_fim fim;
-    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
     const char *doc = "def f(x):\n    return x + 1\n\nprint(f(2))\n";
     size_t pos = strlen("def f(x):\n    return x");
     prompt_input in = input_of(doc, pos, 1024);
@@ -221,9 +227,8 @@ static void test_layout(void **state) {
 static void test_budget(void **state) {
     (void)state;
     gb b;
-    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
     prompt_fim fim;
-    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
     char *doc = malloc(200 * 40);
     size_t len = 0;
     for (int i = 0; i < 200; i++) len += (size_t)sprintf(doc + len, "    value_%03d = compute(%d)\n", i, i);
@@ -258,9 +263,8 @@ static void test_budget(void **state) {
 static void test_cache_friendly(void **state) {
     (void)state;
     gb b;
-    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
     prompt_fim fim;
-    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
     char doc[16384];
     size_t len = 0;
     for (int i = 0; i < 120; i++) len += (size_t)sprintf(doc + len, "def fn_%d(x):\n    return x * %d\n\n", i, i);
@@ -304,9 +308,8 @@ static void test_cache_friendly(void **state) {
 static void test_sticky_start(void **state) {
     (void)state;
     gb b;
-    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
     prompt_fim fim;
-    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
     char doc[8192];
     size_t len = 0;
     for (int i = 0; i < 150; i++) len += (size_t)sprintf(doc + len, "x%d = %d\n", i, i);
@@ -361,9 +364,8 @@ static void test_sticky_start(void **state) {
 static void test_sticky_suffix(void **state) {
     (void)state;
     gb b;
-    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
     prompt_fim fim;
-    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
     char doc[16384];
     size_t len = 0;
     for (int i = 0; i < 8; i++) len += (size_t)sprintf(doc + len, "a%d = %d\n", i, i);
@@ -426,9 +428,8 @@ static void test_sticky_suffix(void **state) {
 static void test_defs_block(void **state) {
     (void)state;
     gb b;
-    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
     prompt_fim fim;
-    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
     const char *doc = "import util\n\ndef main():\n    y = helper(1, 2)\n    return y\n";
     size_t pos = strlen("import util\n\ndef main():\n    y = ");
     wisp_def defs[2];
@@ -501,9 +502,8 @@ static void test_defs_block(void **state) {
 static void test_small_budget_scopes(void **state) {
     (void)state;
     gb b;
-    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
     prompt_fim fim;
-    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
     char doc[4096];
     size_t n = (size_t)sprintf(doc, "class A:\n    def f(self):\n");
     for (int i = 0; i < 40; i++) n += (size_t)sprintf(doc + n, "        value_%d = first + second * %d\n", i, i);
@@ -548,9 +548,8 @@ static void test_small_budget_scopes(void **state) {
 static void test_crlf(void **state) {
     (void)state;
     gb b;
-    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
     prompt_fim fim;
-    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
     const char *doc = "int f(void) {\r\n    return 1;\r\n}\r\n";
     prompt_input in = input_of(doc, strlen("int f(void) {\r\n    return"), 1024);
     in.lang = WISP_LANG_C;
@@ -643,9 +642,8 @@ static void test_spm_lines_together(void **state) {
 static void test_long_line(void **state) {
     (void)state;
     gb b;
-    wisp_tokenizer *t = make_tokenizer(&qwen, &b);
     prompt_fim fim;
-    assert_int_equal(prompt_fim_ids(t, &fim, NULL), WISP_OK);
+    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
     size_t n = 20000;
     char *doc = malloc(n + 32);
     strcpy(doc, "x = [");
