@@ -111,7 +111,7 @@ static bool serve__common(json_t *o, serve_req *q, char *err, size_t cap) {
 static bool serve__parse_infill(json_t *o, serve_req *q, char *err, size_t cap) {
     if (!serve__common(o, q, err, cap)) return false;
     json_t *p = json_object_get(o, "input_prefix");
-    if (!p) {
+    if (!p || json_is_null(p)) { /* null is what other optional fields take as absent: not a prefix */
         snprintf(err, cap, "\"input_prefix\" is required");
         return false;
     }

@@ -159,6 +159,7 @@ try:
         ("POST", "/infill", b"{\"input_prefix\": \"\xff\"}", 400, "invalid UTF-8"),
         ("POST", "/infill", {"input_suffix": "x"}, 400, "missing input_prefix"),
         ("POST", "/infill", {"input_prefix": 3}, 400, "input_prefix a number"),
+        ("POST", "/infill", {"input_prefix": None, "filename": "m.py"}, 400, "input_prefix null (fuzz_serve)"),
         ("POST", "/infill", {"input_prefix": "a", "n_predict": "8"}, 400, "n_predict a string"),
         ("POST", "/infill", {"input_prefix": "a", "n_predict": -5}, 400, "n_predict negative"),
         ("POST", "/infill", {"input_prefix": "a", "temperature": "hot"}, 400, "temperature a string"),
