@@ -1,0 +1,105 @@
+"""Weight averaging of two checkpoints of one run ("model soup"): out = (1 - w) * A + w * B,
+tensor by tensor, written as a GGUF with A's metadata and A's tensor order (2-D tensors in F16,
+1-D gains in F32), ready for `wisp quantize OUT Q8 q8_0`. A and B must have the same tensors
+(names, shapes); F32, F16 and Q8_0 inputs are read (Q8_0 dequantized). Needs numpy (Debian's
+python3-numpy: run it with /usr/bin/python3 where another python3 comes first on PATH).
+
+    /usr/bin/python3 train/merge.py A.gguf B.gguf --weight 0.5 --out soup-f16.gguf
+
+Why: a continued run that improved some languages and overfitted another (models/README.md,
+"Lease 2") can be averaged with its starting point; both lie in one basin (B was trained from A),
+so the average keeps most of each one's gains (Wortsman et al. 2022, "Model soups"; WiSE-FT).
+"""
+import argparse
+import struct
+import sys
+
+import numpy as np
+
+from gguf_init import read_header, F32, F16, Q8_0
+
+ALIGN = 32
+
+
+def tensors(path):
+    """(raw metadata bytes, metadata dict, [(name, ggml shape, float32 array)] in file order)."""
+    data = open(path, "rb").read()
+    meta, n_t, r = read_header(data, path)
+    kv_raw = data[24:r.p]
+    infos = []
+    for _ in range(n_t):
+        name = r.string()
+        nd = r.take("<I")
+        shape = struct.unpack_from("<%dQ" % nd, data, r.p)
+        r.p += 8 * nd
+        ty, off = r.take("<IQ")
+        infos.append((name, shape, ty, off))
+    align = meta.get("general.alignment", ALIGN)
+    base = (r.p + align - 1) // align * align
+    out = []
+    for name, shape, ty, off in infos:
+        n = int(np.prod(shape))
+        at = base + off
+        if ty == F32:
+            a = np.frombuffer(data, np.float32, n, at)
+        elif ty == F16:
+            a = np.frombuffer(data, np.float16, n, at).astype(np.float32)
+        elif ty == Q8_0:
+            blocks = np.frombuffer(data, np.uint8, n // 32 * 34, at).reshape(-1, 34)
+            d = blocks[:, :2].copy().view(np.float16).astype(np.float32)
+            q = blocks[:, 2:].copy().view(np.int8).astype(np.float32)
+            a = (q * d).reshape(-1)
+        else:
+            raise ValueError(f"{path}: {name}: tensor type {ty} is not read here")
+        out.append((name, shape, a.astype(np.float32)))
+    return kv_raw, meta, out
+
+
+def merge(a_path, b_path, w, out_path):
+    kv_raw, meta, ta = tensors(a_path)
+    _, meta_b, tb = tensors(b_path)
+    if meta.get("general.alignment", ALIGN) != ALIGN:
+        raise ValueError(f"{a_path}: alignment {meta['general.alignment']} (this writer uses {ALIGN})")
+    for key in ("general.architecture", "llama.block_count", "llama.embedding_length"):
+        if meta.get(key) != meta_b.get(key):
+            raise ValueError(f"{key} differs: {meta.get(key)} in A, {meta_b.get(key)} in B")
+    b = {name: (shape, x) for name, shape, x in tb}
+    if set(b) != {name for name, _, _ in ta}:
+        raise ValueError(f"tensor names differ: only in A {sorted({n for n, _, _ in ta} - set(b))}, "
+                         f"only in B {sorted(set(b) - {n for n, _, _ in ta})}")
+    table, blobs, off = bytearray(), [], 0
+    for name, shape, x in ta:
+        shape_b, y = b[name]
+        if tuple(shape) != tuple(shape_b):
+            raise ValueError(f"{name}: shape {shape} in A, {shape_b} in B")
+        z = (1.0 - w) * x + w * y
+        ty, blob = (F16, z.astype(np.float16).tobytes()) if len(shape) > 1 else (F32, z.tobytes())
+        enc = name.encode("utf-8")
+        table += struct.pack("<Q", len(enc)) + enc + struct.pack("<I", len(shape))
+        table += struct.pack("<%dQ" % len(shape), *shape) + struct.pack("<IQ", ty, off)
+        blobs.append(blob)
+        off += len(blob) + (-len(blob)) % ALIGN
+    with open(a_path, "rb") as f:
+        version, _, n_kv = struct.unpack("<IQQ", f.read(24)[4:])
+    head = bytearray(b"GGUF") + struct.pack("<IQQ", version, len(ta), n_kv) + kv_raw + table
+    head += b"\0" * ((-len(head)) % ALIGN)
+    with open(out_path, "wb") as f:
+        f.write(head)
+        for blob in blobs:
+            f.write(blob + b"\0" * ((-len(blob)) % ALIGN))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("--weight", type=float, required=True, help="B's share, 0..1")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    if not 0.0 <= args.weight <= 1.0:
+        sys.exit("merge.py: --weight must be within 0..1")
+    merge(args.a, args.b, args.weight, args.out)
+
+
+if __name__ == "__main__":
+    main()
