@@ -1,6 +1,6 @@
-/* The mode of a completion at a cursor (context.h, ctx__mode_at): nothing inside a comment or a
- * string or in the middle of a word, else the arguments of a call, the body of an empty block, the
- * rest of a line, or a piece within a line. */
+/* The mode of a completion at a cursor (context.h, ctx__mode_at): nothing inside a comment, a
+ * string of prose or in the middle of a word, else the arguments of a call, the body of an empty
+ * block, the rest of a line (also in a code-like string: a key, a path), or a piece within a line. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,55 +8,87 @@
 
 /* ---- comments and strings ------------------------------------------------------------------- */
 
+// What kind of literal holds the cursor. Prose gets no suggestion: comments, multi-line strings
+// (docstrings, template literals over lines), regular expressions, JSX text, character literals,
+// and strings with a blank before the cursor ("hello wor|"). A one-line string whose text before
+// the cursor has no blank is code-like (a key, a path, a dotted name, a format: "origin_cache.|",
+// './comp|', f("|") and is completed as code, through the end of its line.
+typedef enum { CTX__LIT_NO, CTX__LIT_WORD, CTX__LIT_PROSE } ctx__lit;
+
+// The literal that opens at `open` (its first byte, a prefix like Python's f or rb included)
+// with the cursor at `pos` inside it, of the node type `type` (NULL: found by the lexical scan).
+static ctx__lit ctx__string_kind(const ctx__view *v, size_t open, size_t pos, const char *type) {
+    const char *text = v->text;
+    if (type && (!strcmp(type, "regex") || !strcmp(type, "regex_pattern") || !strcmp(type, "jsx_text") ||
+                 !strcmp(type, "char_literal")))
+        return CTX__LIT_PROSE;
+    while (open < pos && !strchr("\"'`<", text[open])) open++; /* past f, rb, L, u8 ... */
+    if (open >= pos) return CTX__LIT_PROSE;
+    char q = text[open];
+    if (q == '\'' && v->lang == WISP_LANG_C) return CTX__LIT_PROSE; /* a character literal */
+    if (q != '`' && q != '<' && open + 2 < pos && text[open + 1] == q && text[open + 2] == q)
+        return CTX__LIT_PROSE; /* """ or ''' */
+    if (q != '`' && q != '<' && open >= 2 && text[open - 1] == q && text[open - 2] == q)
+        return CTX__LIT_PROSE; /* the lexical scan stops at the third quote of """ */
+    for (size_t i = open + 1; i < pos; i++)
+        if (ctx__is_blank(text[i]) || text[i] == '\n') return CTX__LIT_PROSE;
+    return CTX__LIT_WORD;
+}
+
 // A string or comment node that encloses the cursor, walking up from the node before it; code
 // islands inside strings (f-string interpolations, template substitutions) end the search.
-static bool ctx__in_literal(const ctx__view *v, size_t pos) {
-    if (pos == 0) return false;
+static ctx__lit ctx__in_literal(const ctx__view *v, size_t pos) {
+    if (pos == 0) return CTX__LIT_NO;
     wisp_lang lang = v->lang;
     const char *text = v->text;
     TSNode root = v->root;
     TSNode n = ts_node_descendant_for_byte_range(root, (uint32_t)pos - 1, (uint32_t)pos);
+    bool inside = false; /* strictly inside a string's content, found below its string node */
     for (; !ts_node_is_null(n); n = ts_node_parent(n)) {
         const char *t = ts_node_type(n);
         uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
         if (!(s < pos && pos <= e)) continue;
         if (!strcmp(t, "interpolation") || !strcmp(t, "template_substitution")) {
-            if (pos < e) return false;
+            if (pos < e) return CTX__LIT_NO;
             continue;
         }
         if (wisp__lang_is_comment(lang, t)) {
-            if (pos < e) return true;
+            if (pos < e) return CTX__LIT_PROSE;
             /* at the end: still inside a line comment, outside a closed block comment */
-            return !(e - s >= 4 && text[s] == '/' && text[s + 1] == '*' && text[e - 2] == '*' &&
-                     text[e - 1] == '/');
+            return e - s >= 4 && text[s] == '/' && text[s + 1] == '*' && text[e - 2] == '*' && text[e - 1] == '/'
+                       ? CTX__LIT_NO
+                       : CTX__LIT_PROSE;
         }
         if (!strcmp(t, "string_content") || !strcmp(t, "string_fragment") || !strcmp(t, "escape_sequence")) {
-            if (pos < e) return true;
-            continue; /* at its end: the string node above decides */
+            inside |= pos < e;
+            continue; /* the string node above says which kind */
         }
         if (wisp__lang_is_string(lang, t)) {
-            if (pos < e) return true;
-            /* at the end of an unterminated string (the closing quote is MISSING or absent) */
-            uint32_t nc = ts_node_child_count(n);
-            if (nc > 0 && ts_node_is_missing(ts_node_child(n, nc - 1))) return true;
-            if (e - s < 2) return true;
-            char open = text[s], close = text[e - 1];
-            if (lang == WISP_LANG_PYTHON) {
-                while (open != '"' && open != '\'' && s + 1 < e) open = text[++s]; /* f"", rb'' */
+            bool in = inside || pos < e;
+            if (!in) { /* at the end of an unterminated string (the closing quote is MISSING or absent) */
+                uint32_t nc = ts_node_child_count(n);
+                char open = text[s], close = text[e - 1];
+                if (lang == WISP_LANG_PYTHON) {
+                    while (open != '"' && open != '\'' && s + 1 < e) open = text[++s]; /* f"", rb'' */
+                }
+                in = (nc > 0 && ts_node_is_missing(ts_node_child(n, nc - 1))) || e - s < 2 || open != close;
             }
-            if (open != close) return true;
-            return false;
+            return in ? ctx__string_kind(v, ts_node_start_byte(n), pos, t) : CTX__LIT_NO;
         }
         if (ts_node_is_error(n)) break; /* recovery: let the lexical scan decide */
     }
-    return false;
+    return inside ? CTX__LIT_PROSE : CTX__LIT_NO;
 }
 
-// A lexical scan of the cursor line up to the cursor: true inside a line comment, a block comment
+// A lexical scan of the cursor line up to the cursor: inside a line comment, a block comment
 // opened on this line, or an unclosed quote. Used where tree-sitter's recovery is unreliable.
-static bool ctx__in_literal_lexical(const char *text, size_t line_start, size_t pos, wisp_lang lang) {
+static ctx__lit ctx__in_literal_lexical(const ctx__view *v, size_t line_start, size_t pos) {
     bool open;
-    return ctx__scan_line(text, line_start, pos, lang, true, &open) < pos || open;
+    size_t at;
+    if (ctx__scan_line(v->text, line_start, pos, v->lang, true, &open, &at) < pos) return CTX__LIT_PROSE;
+    if (!open) return CTX__LIT_NO;
+    if (v->text[at] == '/') return CTX__LIT_PROSE; /* a block comment */
+    return ctx__string_kind(v, at, pos, NULL);
 }
 
 /* ---- modes ---------------------------------------------------------------------------------- */
@@ -218,12 +250,15 @@ wisp_mode ctx__mode_at(const ctx__view *v, size_t pos, ctx__line cur, size_t pos
                        bool in_error, bool prefix_blank, bool suffix_blank, wisp_str *callee,
                        ctx__line *opener, wisp_error *err) {
     const char *text = v->text;
-    wisp_lang lang = v->lang;
-    if (ctx__in_literal(v, pos) || (in_error && ctx__in_literal_lexical(text, cur.start, pos_in_line, lang)))
-        return WISP_MODE_NONE;
+    ctx__lit lit = ctx__in_literal(v, pos);
+    if (lit == CTX__LIT_NO && in_error) lit = ctx__in_literal_lexical(v, cur.start, pos_in_line);
+    if (lit == CTX__LIT_PROSE) return WISP_MODE_NONE;
     if (pos_in_line > cur.start && pos_in_line < cur.end && ctx__is_word(text[pos_in_line - 1]) &&
         ctx__is_word(text[pos_in_line]))
         return WISP_MODE_NONE; /* in the middle of a word */
+    if (lit == CTX__LIT_WORD) /* a code-like string: the rest of its line */
+        return ctx__only_closers(text + pos_in_line, cur.end - pos_in_line) ? WISP_MODE_END_OF_LINE
+                                                                               : WISP_MODE_MID_LINE;
     if (ctx__in_args(v, pos, in_error, callee, err)) return WISP_MODE_ARGS;
     if (prefix_blank && suffix_blank && ctx__empty_block(v, cur, opener)) return WISP_MODE_BLOCK;
     if (ctx__only_closers(text + pos_in_line, cur.end - pos_in_line)) return WISP_MODE_END_OF_LINE;

@@ -53,9 +53,11 @@ ctx__line ctx__nonblank(const char *text, size_t len, ctx__line from, int dir, b
 }
 
 // The last byte of a line's code, skipping trailing blanks and (roughly) a trailing comment.
-size_t ctx__scan_line(const char *text, size_t from, size_t to, wisp_lang lang, bool full, bool *open) {
+size_t ctx__scan_line(const char *text, size_t from, size_t to, wisp_lang lang, bool full, bool *open,
+                      size_t *open_at) {
     char q = 0, saved_q = 0;
     bool block = false, fstr = false;
+    size_t at = to, saved_at = to; /* where the string or block comment open at `to` began */
     int island = 0; /* brace depth inside an f-string / template substitution; 0: not in one */
     for (size_t i = from; i < to; i++) {
         char c = text[i];
@@ -66,29 +68,32 @@ size_t ctx__scan_line(const char *text, size_t from, size_t to, wisp_lang lang, 
             else if (c == q) q = 0;
             else if (full && fstr && c == '{' && (lang == WISP_LANG_PYTHON || (i > 0 && text[i - 1] == '$'))) {
                 if (lang == WISP_LANG_PYTHON && i + 1 < to && text[i + 1] == '{') i++;
-                else saved_q = q, q = 0, island = 1;
+                else saved_q = q, saved_at = at, q = 0, island = 1;
             }
         } else if ((lang == WISP_LANG_PYTHON && c == '#') ||
                    (lang != WISP_LANG_PYTHON && c == '/' && i + 1 < to && text[i + 1] == '/')) {
             if (open) *open = false;
+            if (open_at) *open_at = to;
             return i;
         } else if (full && lang != WISP_LANG_PYTHON && c == '/' && i + 1 < to && text[i + 1] == '*') {
-            block = true, i++;
+            block = true, at = i, i++;
         } else if (island && c == '{') {
             island++;
         } else if (island && c == '}') {
-            if (--island == 0) q = saved_q;
+            if (--island == 0) q = saved_q, at = saved_at;
         } else if (c == '"' || c == '\'' || (c == '`' && lang != WISP_LANG_C && lang != WISP_LANG_PYTHON)) {
             q = c;
+            at = i;
             fstr = c == '`' || (lang == WISP_LANG_PYTHON && i > from && (text[i - 1] == 'f' || text[i - 1] == 'F'));
         }
     }
     if (open) *open = q || block;
+    if (open_at) *open_at = q || block ? at : to;
     return to;
 }
 
 size_t ctx__code_end(const char *text, ctx__line l, wisp_lang lang) {
-    size_t e = ctx__scan_line(text, l.start, l.end, lang, false, NULL); /* cut a comment outside quotes */
+    size_t e = ctx__scan_line(text, l.start, l.end, lang, false, NULL, NULL); /* cut a comment outside quotes */
     while (e > l.start && ctx__is_blank(text[e - 1])) e--;
     return e;
 }

@@ -54,11 +54,13 @@ ctx__line ctx__line_at(const char *text, size_t len, size_t pos);
 ctx__line ctx__nonblank(const char *text, size_t len, ctx__line from, int dir, bool *found);
 /* The one lexer of context extraction: scans text[from, to) of a line for quotes and comments.
  * Returns where a line comment starts (`#`, `//`, outside quotes), or `to`; *open (may be NULL)
- * receives whether a string or a block comment is still open at `to`. Without `full` it sees
- * quotes and line comments only (a rough cut of a line's code); with it, also block comments and
+ * receives whether a string or a block comment is still open at `to`, and *open_at (may be NULL)
+ * where it began (its quote, or the slash that opens the block comment; `to` when none is open).
+ * Without `full` it sees quotes and line comments only (a rough cut of a line's code); with it, also block comments and
  * the code islands of f-strings / template substitutions. (trim.c keeps its own lexer: it also
  * tracks brackets and Python's triple quotes across lines, which the answer's trimming needs.) */
-size_t ctx__scan_line(const char *text, size_t from, size_t to, wisp_lang lang, bool full, bool *open);
+size_t ctx__scan_line(const char *text, size_t from, size_t to, wisp_lang lang, bool full, bool *open,
+                      size_t *open_at);
 /* The last byte of a line's code, skipping trailing blanks and (roughly) a trailing comment. */
 size_t ctx__code_end(const char *text, ctx__line l, wisp_lang lang);
 /* One level of indentation as the document uses it: the most common increase between
