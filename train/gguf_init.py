@@ -55,14 +55,13 @@ def read_header(data, name="GGUF data"):
     return meta, n_t, r
 
 
-def read(path, tensors=True):
-    """(metadata dict, {name: float32 numpy array in PyTorch shape}) of a GGUF file
-    (tensors=False: the metadata and an empty dict)."""
+def read_tensors(path):
+    """(metadata dict, metadata section's raw bytes, [(name, ggml shape, flat float32 numpy array)]
+    in the file's order) of a GGUF file; F32, F16 and Q8_0 tensors (Q8_0 dequantized)."""
+    import numpy as np
     data = open(path, "rb").read()
     meta, n_t, r = read_header(data, path)
-    if not tensors:
-        return meta, {}
-    import numpy as np
+    kv_raw = data[24:r.p]
     infos = []
     for _ in range(n_t):
         name = r.string()
@@ -73,7 +72,7 @@ def read(path, tensors=True):
         infos.append((name, shape, ty, off))
     align = meta.get("general.alignment", 32)
     base = (r.p + align - 1) // align * align
-    out = {}
+    out = []
     for name, shape, ty, off in infos:
         n = int(np.prod(shape))
         at = base + off
@@ -88,8 +87,17 @@ def read(path, tensors=True):
             a = (q * d).reshape(-1)
         else:
             raise ValueError(f"{name}: tensor type {ty} not supported here")
-        out[name] = a.reshape(tuple(reversed(shape))).copy()
-    return meta, out
+        out.append((name, shape, a))
+    return meta, kv_raw, out
+
+
+def read(path, tensors=True):
+    """(metadata dict, {name: float32 numpy array in PyTorch shape}) of a GGUF file
+    (tensors=False: the metadata and an empty dict)."""
+    if not tensors:
+        return read_header(open(path, "rb").read(), path)[0], {}
+    meta, _, ts = read_tensors(path)
+    return meta, {name: a.reshape(tuple(reversed(shape))).copy() for name, shape, a in ts}
 
 
 def unpermute_qk(w, n_head):

@@ -16,48 +16,14 @@ import sys
 
 import numpy as np
 
-from gguf_init import read_header, F32, F16, Q8_0
+from gguf_init import read_tensors, F32, F16
 
 ALIGN = 32
 
 
-def tensors(path):
-    """(raw metadata bytes, metadata dict, [(name, ggml shape, float32 array)] in file order)."""
-    data = open(path, "rb").read()
-    meta, n_t, r = read_header(data, path)
-    kv_raw = data[24:r.p]
-    infos = []
-    for _ in range(n_t):
-        name = r.string()
-        nd = r.take("<I")
-        shape = struct.unpack_from("<%dQ" % nd, data, r.p)
-        r.p += 8 * nd
-        ty, off = r.take("<IQ")
-        infos.append((name, shape, ty, off))
-    align = meta.get("general.alignment", ALIGN)
-    base = (r.p + align - 1) // align * align
-    out = []
-    for name, shape, ty, off in infos:
-        n = int(np.prod(shape))
-        at = base + off
-        if ty == F32:
-            a = np.frombuffer(data, np.float32, n, at)
-        elif ty == F16:
-            a = np.frombuffer(data, np.float16, n, at).astype(np.float32)
-        elif ty == Q8_0:
-            blocks = np.frombuffer(data, np.uint8, n // 32 * 34, at).reshape(-1, 34)
-            d = blocks[:, :2].copy().view(np.float16).astype(np.float32)
-            q = blocks[:, 2:].copy().view(np.int8).astype(np.float32)
-            a = (q * d).reshape(-1)
-        else:
-            raise ValueError(f"{path}: {name}: tensor type {ty} is not read here")
-        out.append((name, shape, a.astype(np.float32)))
-    return kv_raw, meta, out
-
-
 def merge(a_path, b_path, w, out_path):
-    kv_raw, meta, ta = tensors(a_path)
-    _, meta_b, tb = tensors(b_path)
+    meta, kv_raw, ta = read_tensors(a_path)
+    meta_b, _, tb = read_tensors(b_path)
     if meta.get("general.alignment", ALIGN) != ALIGN:
         raise ValueError(f"{a_path}: alignment {meta['general.alignment']} (this writer uses {ALIGN})")
     for key in ("general.architecture", "llama.block_count", "llama.embedding_length"):
@@ -72,7 +38,7 @@ def merge(a_path, b_path, w, out_path):
         shape_b, y = b[name]
         if tuple(shape) != tuple(shape_b):
             raise ValueError(f"{name}: shape {shape} in A, {shape_b} in B")
-        z = (1.0 - w) * x + w * y
+        z = ((1.0 - w) * x + w * y).astype(np.float32)
         ty, blob = (F16, z.astype(np.float16).tobytes()) if len(shape) > 1 else (F32, z.tobytes())
         enc = name.encode("utf-8")
         table += struct.pack("<Q", len(enc)) + enc + struct.pack("<I", len(shape))

@@ -4,22 +4,17 @@ python3-numpy: run with /usr/bin/python3); skipped without it.
 
     /usr/bin/python3 -m unittest discover -s train/tests
 """
+import importlib.util
 import os
 import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
-
-try:
-    import numpy as np
-    HAVE_NUMPY = True
-except ImportError:
-    HAVE_NUMPY = False
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+np = importlib.import_module("numpy") if importlib.util.find_spec("numpy") else None
 
 
-@unittest.skipUnless(HAVE_NUMPY, "numpy is not installed")
+@unittest.skipUnless(np, "numpy is not installed")
 class Merge(unittest.TestCase):
     def write(self, path, scale, ffn=64):
         from gguf_writer import GGUFWriter, F32, F16
