@@ -39,6 +39,8 @@ typedef struct js_result {
     uint32_t n_prompt;
     uint32_t n_reused;
     uint32_t n_generated;
+    uint32_t n_drafted;   /* self-speculative decoding (wisp_js_set_speculative): tokens drafted */
+    uint32_t n_accepted;  /* and of them accepted by the whole model; both 0 when it is off */
     uint32_t pad;
     double context_ms, prompt_ms, prefill_ms, decode_ms, trim_ms, total_ms;
     js_item items[WISP_MAX_CANDIDATES];
@@ -56,13 +58,14 @@ static_assert(offsetof(js_item, mean_logprob) == 36 && sizeof(float) == 4,
               "engine.ts reads js_item's mean_logprob as f32 9 (ITEM_LOGPROB)");
 static_assert(offsetof(js_result, n_items) == 0 && offsetof(js_result, mode) == 4 &&
                   offsetof(js_result, n_prompt) == 8 && offsetof(js_result, n_reused) == 12 &&
-                  offsetof(js_result, n_generated) == 16,
-              "engine.ts reads js_result's counts as u32 0..4");
-static_assert(offsetof(js_result, context_ms) == 24 && offsetof(js_result, prompt_ms) == 32 &&
-                  offsetof(js_result, prefill_ms) == 40 && offsetof(js_result, decode_ms) == 48 &&
-                  offsetof(js_result, trim_ms) == 56 && offsetof(js_result, total_ms) == 64,
-              "engine.ts reads the timings as f64 0..5 from 24 (RESULT_TIMINGS)");
-static_assert(offsetof(js_result, items) == 72, "engine.ts reads the items at 72 (RESULT_ITEMS)");
+                  offsetof(js_result, n_generated) == 16 && offsetof(js_result, n_drafted) == 20 &&
+                  offsetof(js_result, n_accepted) == 24,
+              "engine.ts reads js_result's counts as u32 0..6");
+static_assert(offsetof(js_result, context_ms) == 32 && offsetof(js_result, prompt_ms) == 40 &&
+                  offsetof(js_result, prefill_ms) == 48 && offsetof(js_result, decode_ms) == 56 &&
+                  offsetof(js_result, trim_ms) == 64 && offsetof(js_result, total_ms) == 72,
+              "engine.ts reads the timings as f64 0..5 from 32 (RESULT_TIMINGS)");
+static_assert(offsetof(js_result, items) == 80, "engine.ts reads the items at 80 (RESULT_ITEMS)");
 static_assert(offsetof(wisp_error, code) == 0 && sizeof(wisp_status) == 4 && offsetof(wisp_error, message) == 4,
               "engine.ts reads wisp_js_error() as an i32 code, then the message at 4");
 
@@ -258,6 +261,8 @@ EMSCRIPTEN_KEEPALIVE int wisp_js_complete(wisp_engine *engine, wisp_doc *doc, ui
     js_res.n_prompt = out.timings.n_prompt;
     js_res.n_reused = out.timings.n_reused;
     js_res.n_generated = out.timings.n_generated;
+    js_res.n_drafted = out.timings.n_drafted;
+    js_res.n_accepted = out.timings.n_accepted;
     js_res.context_ms = out.timings.context_ms;
     js_res.prompt_ms = out.timings.prompt_ms;
     js_res.prefill_ms = out.timings.prefill_ms;

@@ -100,8 +100,8 @@ export function relaxedSimd(): boolean {
 }
 
 // js_result layout in exports.c (static_asserts there, for every offset read below).
-const RESULT_TIMINGS = 24;
-const RESULT_ITEMS = 72;
+const RESULT_TIMINGS = 32;
+const RESULT_ITEMS = 80;
 const ITEM_BYTES = 40;
 const ITEM_LOGPROB = 36;
 
@@ -456,6 +456,8 @@ export class Engine {
         promptTokens: u32[2]!,
         reusedTokens: u32[3]!,
         generatedTokens: u32[4]!,
+        draftedTokens: u32[5]!,
+        acceptedTokens: u32[6]!,
       },
     });
   }

@@ -117,7 +117,7 @@ const stateOf = (q: InlineRequest) =>
 
 const NO_TIMINGS: CompletionResult['timings'] = {
   workerMs: 0, queueMs: 0, editMs: 0, requests: 0, engineMs: 0, contextMs: 0, promptMs: 0, prefillMs: 0, decodeMs: 0,
-  trimMs: 0, promptTokens: 0, reusedTokens: 0, generatedTokens: 0,
+  trimMs: 0, promptTokens: 0, reusedTokens: 0, generatedTokens: 0, draftedTokens: 0, acceptedTokens: 0,
 };
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

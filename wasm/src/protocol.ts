@@ -149,6 +149,11 @@ export interface Timings {
   promptTokens: number;
   reusedTokens: number;
   generatedTokens: number;
+  /** Self-speculative decoding (InitParams.speculative): tokens the draft proposed while
+   * generating, and of them the ones the whole model agreed with (acceptedTokens / draftedTokens is
+   * the acceptance rate); both 0 when it is off. */
+  draftedTokens: number;
+  acceptedTokens: number;
 }
 
 export interface CompletionResult {
