@@ -22,7 +22,7 @@ static ctx__lit ctx__string_kind(const ctx__view *v, size_t open, size_t pos, co
     if (type && (!strcmp(type, "regex") || !strcmp(type, "regex_pattern") || !strcmp(type, "jsx_text") ||
                  !strcmp(type, "char_literal")))
         return CTX__LIT_PROSE;
-    while (open < pos && !strchr("\"'`<", text[open])) open++; /* past f, rb, L, u8 ... */
+    while (open < pos && !(text[open] && strchr("\"'`<", text[open]))) open++; /* past f, rb, L, u8 ... */
     if (open >= pos) return CTX__LIT_PROSE;
     char q = text[open];
     if (q == '\'' && v->lang == WISP_LANG_C) return CTX__LIT_PROSE; /* a character literal */
