@@ -28,6 +28,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { CHROMIUM_ARGS, arg } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { chromium } = createRequire(join(root, 'deps', 'node_modules', 'x.js'))('playwright-core');
@@ -37,13 +38,6 @@ const rebuild = (dir) => {
   if (dir === root) execFileSync('node', [join(dir, 'extension', 'build.mjs'), '--no-check'], { stdio: 'ignore' });
 };
 rebuild(root);
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-const arg = (name, def) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const nCases = Number(arg('--cases', 40));
 const modelPath = arg('--model', process.env.WISP_MODEL || join(root, 'models', 'wisp-default.gguf'));
 const casesPath = arg('--dev', join(root, readFileSync(join(root, 'bench', 'dev_cases.path'), 'utf8').trim()));
