@@ -127,6 +127,29 @@ static wisp_tokenizer *qwen_tokenizer(gb *b, prompt_fim *fim) {
     return t;
 }
 
+/* That set-up as a cmocka fixture, for the tests that need nothing else. */
+typedef struct qwen_fx {
+    gb b;
+    prompt_fim fim;
+    wisp_tokenizer *t;
+} qwen_fx;
+
+static int qwen_setup(void **state) {
+    qwen_fx *q = calloc(1, sizeof *q);
+    if (!q) return -1;
+    q->t = qwen_tokenizer(&q->b, &q->fim);
+    *state = q;
+    return 0;
+}
+
+static int qwen_teardown(void **state) {
+    qwen_fx *q = *state;
+    wisp_tokenizer_free(q->t);
+    free(q->b.p);
+    free(q);
+    return 0;
+}
+
 static prompt_input input_of(const char *text, size_t pos, uint32_t budget) {
     prompt_input in;
     memset(&in, 0, sizeof in);
@@ -179,10 +202,9 @@ static void test_fim_spellings(void **state) {
 
 /* <sep>PATH\n <suf>SUFFIX <pre>PREFIX <mid>, each part decoding to its text. */
 static void test_layout(void **state) {
-    (void)state;
-    gb b;
-    prompt_fim fim;
-    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
+    qwen_fx *q = *state;
+    wisp_tokenizer *t = q->t;
+    prompt_fim fim = q->fim;
     const char *doc = "def f(x):\n    return x + 1\n\nprint(f(2))\n";
     size_t pos = strlen("def f(x):\n    return x");
     prompt_input in = input_of(doc, pos, 1024);
@@ -218,17 +240,14 @@ static void test_layout(void **state) {
     in.pos_u8 = strlen(doc) + 1;
     assert_int_equal(prompt_build(t, &fim, &in, &p, &err), WISP_ERR_RANGE);
     prompt_free(&p);
-    wisp_tokenizer_free(t);
-    free(b.p);
 }
 
 /* A long file: the prompt fits the budget, both cuts fall on line boundaries, and the suffix
  * takes about a quarter unless the prefix needs less. */
 static void test_budget(void **state) {
-    (void)state;
-    gb b;
-    prompt_fim fim;
-    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
+    qwen_fx *q = *state;
+    wisp_tokenizer *t = q->t;
+    prompt_fim fim = q->fim;
     char *doc = malloc(200 * 40);
     size_t len = 0;
     for (int i = 0; i < 200; i++) len += (size_t)sprintf(doc + len, "    value_%03d = compute(%d)\n", i, i);
@@ -255,16 +274,13 @@ static void test_budget(void **state) {
             prompt_free(&p);
         }
     free(doc);
-    wisp_tokenizer_free(t);
-    free(b.p);
 }
 
 /* Typing at the cursor changes only the last few tokens of the prompt. */
 static void test_cache_friendly(void **state) {
-    (void)state;
-    gb b;
-    prompt_fim fim;
-    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
+    qwen_fx *q = *state;
+    wisp_tokenizer *t = q->t;
+    prompt_fim fim = q->fim;
     char doc[16384];
     size_t len = 0;
     for (int i = 0; i < 120; i++) len += (size_t)sprintf(doc + len, "def fn_%d(x):\n    return x * %d\n\n", i, i);
@@ -300,16 +316,13 @@ static void test_cache_friendly(void **state) {
         prev = p;
     }
     prompt_free(&prev);
-    wisp_tokenizer_free(t);
-    free(b.p);
 }
 
 /* The sticky start holds while it fits, so the top of the prefix does not slide per keystroke. */
 static void test_sticky_start(void **state) {
-    (void)state;
-    gb b;
-    prompt_fim fim;
-    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
+    qwen_fx *q = *state;
+    wisp_tokenizer *t = q->t;
+    prompt_fim fim = q->fim;
     char doc[8192];
     size_t len = 0;
     for (int i = 0; i < 150; i++) len += (size_t)sprintf(doc + len, "x%d = %d\n", i, i);
@@ -354,18 +367,15 @@ static void test_sticky_start(void **state) {
     assert_true(p2.n_tokens > 128 && p2.n_tokens <= 128 + 16);
     prompt_free(&p1);
     prompt_free(&p2);
-    wisp_tokenizer_free(t);
-    free(b.p);
 }
 
 /* The suffix end is sticky too: when the whole prefix fits, the suffix takes the rest of the
  * budget, and text added at the cursor (typing, or a suggestion applied for a speculative
  * request) would otherwise shorten it, and with it change every token after the head. */
 static void test_sticky_suffix(void **state) {
-    (void)state;
-    gb b;
-    prompt_fim fim;
-    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
+    qwen_fx *q = *state;
+    wisp_tokenizer *t = q->t;
+    prompt_fim fim = q->fim;
     char doc[16384];
     size_t len = 0;
     for (int i = 0; i < 8; i++) len += (size_t)sprintf(doc + len, "a%d = %d\n", i, i);
@@ -420,16 +430,13 @@ static void test_sticky_suffix(void **state) {
         assert_true(p1.n_tokens <= 128);
         prompt_free(&p1);
     }
-    wisp_tokenizer_free(t);
-    free(b.p);
 }
 
 /* Definitions go in a commented block before the suffix; those already in view are left out. */
 static void test_defs_block(void **state) {
-    (void)state;
-    gb b;
-    prompt_fim fim;
-    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
+    qwen_fx *q = *state;
+    wisp_tokenizer *t = q->t;
+    prompt_fim fim = q->fim;
     const char *doc = "import util\n\ndef main():\n    y = helper(1, 2)\n    return y\n";
     size_t pos = strlen("import util\n\ndef main():\n    y = ");
     wisp_def defs[2];
@@ -492,18 +499,15 @@ static void test_defs_block(void **state) {
     assert_int_equal(prompt_build(t, &fim, &in, &p, NULL), WISP_OK);
     assert_int_equal(p.part_end[PROMPT_PART_DEFS], p.part_begin[PROMPT_PART_DEFS]);
     prompt_free(&p);
-    wisp_tokenizer_free(t);
-    free(b.p);
 }
 
 /* The headers of enclosing scopes cut off by the window take at most a quarter of a small budget:
  * with the smallest budget (32) the prompt still fits (before, the headers were allowed 48 tokens
  * whatever the budget; found by fuzz_prompt). */
 static void test_small_budget_scopes(void **state) {
-    (void)state;
-    gb b;
-    prompt_fim fim;
-    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
+    qwen_fx *q = *state;
+    wisp_tokenizer *t = q->t;
+    prompt_fim fim = q->fim;
     char doc[4096];
     size_t n = (size_t)sprintf(doc, "class A:\n    def f(self):\n");
     for (int i = 0; i < 40; i++) n += (size_t)sprintf(doc + n, "        value_%d = first + second * %d\n", i, i);
@@ -540,16 +544,13 @@ static void test_small_budget_scopes(void **state) {
         }
         prompt_free(&p);
     }
-    wisp_tokenizer_free(t);
-    free(b.p);
 }
 
 /* \r\n in the document reaches the model as \n (the layout it was trained on). */
 static void test_crlf(void **state) {
-    (void)state;
-    gb b;
-    prompt_fim fim;
-    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
+    qwen_fx *q = *state;
+    wisp_tokenizer *t = q->t;
+    prompt_fim fim = q->fim;
     const char *doc = "int f(void) {\r\n    return 1;\r\n}\r\n";
     prompt_input in = input_of(doc, strlen("int f(void) {\r\n    return"), 1024);
     in.lang = WISP_LANG_C;
@@ -559,8 +560,6 @@ static void test_crlf(void **state) {
     assert_string_equal(s, "<|fim_suffix|> 1;\n}\n<|fim_prefix|>int f(void) {\n    return<|fim_middle|>");
     free(s);
     prompt_free(&p);
-    wisp_tokenizer_free(t);
-    free(b.p);
 }
 
 /* The reference fixture model's real BPE vocabulary (no file separator: no path line). */
@@ -640,10 +639,9 @@ static void test_spm_lines_together(void **state) {
  * is dropped rather than eating the budget. Before, the line went in whole and the prompt did not
  * fit the context (found by fuzz_pipeline). */
 static void test_long_line(void **state) {
-    (void)state;
-    gb b;
-    prompt_fim fim;
-    wisp_tokenizer *t = qwen_tokenizer(&b, &fim);
+    qwen_fx *q = *state;
+    wisp_tokenizer *t = q->t;
+    prompt_fim fim = q->fim;
     size_t n = 20000;
     char *doc = malloc(n + 32);
     strcpy(doc, "x = [");
@@ -680,18 +678,17 @@ static void test_long_line(void **state) {
     free(s);
     prompt_free(&p);
     free(doc);
-    wisp_tokenizer_free(t);
-    free(b.p);
 }
 
 int main(void) {
+#define QWEN_TEST(f) cmocka_unit_test_setup_teardown(f, qwen_setup, qwen_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fim_spellings), cmocka_unit_test(test_layout),
-        cmocka_unit_test(test_budget),        cmocka_unit_test(test_cache_friendly),
-        cmocka_unit_test(test_sticky_start),  cmocka_unit_test(test_sticky_suffix),
-        cmocka_unit_test(test_defs_block),
-        cmocka_unit_test(test_crlf),          cmocka_unit_test(test_reference_vocab),
-        cmocka_unit_test(test_long_line), cmocka_unit_test(test_spm_lines_together),     cmocka_unit_test(test_small_budget_scopes),
+        cmocka_unit_test(test_fim_spellings),   QWEN_TEST(test_layout),
+        QWEN_TEST(test_budget),                 QWEN_TEST(test_cache_friendly),
+        QWEN_TEST(test_sticky_start),           QWEN_TEST(test_sticky_suffix),
+        QWEN_TEST(test_defs_block),             QWEN_TEST(test_crlf),
+        cmocka_unit_test(test_reference_vocab), QWEN_TEST(test_long_line),
+        cmocka_unit_test(test_spm_lines_together), QWEN_TEST(test_small_budget_scopes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
