@@ -127,6 +127,13 @@ static bool complete__blank(const char *s, size_t n) {
     return true;
 }
 
+/* True when s[0..n) holds only blanks and line breaks. */
+static bool complete__blank_line(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\n' && !complete__blank(s + i, 1)) return false;
+    return true;
+}
+
 trim_shape complete_shape_of(wisp_mode mode, wisp_str line_prefix, wisp_str line_suffix) {
     bool rest_blank = complete__blank(line_suffix.ptr, (size_t)line_suffix.len);
     switch (mode) {
@@ -310,18 +317,41 @@ typedef struct complete__watch {
     const trim_cursor *trim;     /* may be NULL (out of memory): then `in` is used */
     const trim_input *in;
     wisp_should_stop_cb should_stop;
+    wisp_partial_cb on_partial;  /* NULL when not wanted for this candidate, or already sent */
     void *user;
     bool cancelled;
 } complete__watch;
 
-/* After every token: stop once the answer is complete, or when the caller cancels. */
+/* Streaming: once `text` (decoded so far, healed bytes excluded) holds a line break after
+ * non-blank text, its first line trimmed as a final answer would be goes to on_partial (when not
+ * blank), and never again in this call. The cut is trim_completion's on the text up to that line
+ * break: the rules of a line depend only on the bytes before its end, so what the final answer's
+ * trimming keeps of that line is the same, or more (trailing blanks). */
+static void complete__partial(complete__watch *w, const char *text, size_t len) {
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) i++;
+    const char *nl = i < len ? memchr(text + i, '\n', len - i) : NULL;
+    if (!nl) return;
+    wisp_partial_cb cb = w->on_partial;
+    w->on_partial = NULL; /* once, whatever the line gives */
+    char *line;
+    size_t line_len;
+    if (trim_completion(w->in, text, (size_t)(nl - text), &line, &line_len, NULL) != WISP_OK) return;
+    if (!complete__blank_line(line, line_len)) cb(w->user, line, line_len);
+    free(line);
+}
+
+/* After every token: stop once the answer is complete, or when the caller cancels; stream the
+ * first line when decoding goes on after it. */
 static bool complete__on_token(void *user, int32_t token, const char *text, size_t len) {
     complete__watch *w = user;
     if (w->should_stop && w->should_stop(w->user)) {
         w->cancelled = true;
         return false;
     }
-    return !(w->trim ? trim_cursor_done(w->trim, text, len) : trim_is_done(w->in, text, len));
+    bool done = w->trim ? trim_cursor_done(w->trim, text, len) : trim_is_done(w->in, text, len);
+    if (!done && w->on_partial) complete__partial(w, text, len);
+    return !done;
 }
 
 void complete_rank(wisp_candidate *cands, char **texts, size_t n) {
@@ -506,7 +536,9 @@ static wisp_status complete__step_candidates(complete__call *c, wisp_error *err)
     wisp_engine *self = c->self;
     wisp_completion *out = c->out;
     const wisp_complete_params *p = &c->p;
-    complete__watch watch = {c->tc, &c->ti, p->should_stop, p->user, false};
+    complete__watch watch = {c->tc, &c->ti, p->should_stop, NULL, p->user, false};
+    /* a first line worth streaming only where the answer may go on after it */
+    bool stream = p->on_partial && c->shape != TRIM_SHAPE_LINE && c->max_lines > 1;
     /* arguments: an answer that begins with the call's closer is empty once trimmed */
     if (c->shape == TRIM_SHAPE_ARGS) {
         wisp_str rest = c->ctx->line_suffix;
@@ -528,6 +560,7 @@ static wisp_status complete__step_candidates(complete__call *c, wisp_error *err)
         gp.stop_tokens = self->fim.stops;
         gp.n_stop_tokens = self->fim.n_stops;
         gp.on_token = complete__on_token;
+        watch.on_partial = k == 0 && stream ? p->on_partial : NULL; /* the greedy candidate only */
         gp.user = &watch;
         gp.heal = c->heal;
         gp.heal_len = c->heal_len;

@@ -359,6 +359,19 @@ typedef enum wisp_source {
 /* Called between tokens; return true to abandon the request (WISP_ERR_CANCELLED). */
 typedef bool (*wisp_should_stop_cb)(void *user);
 
+/*
+ * Streaming (wisp_complete_params.on_partial): called from inside wisp_complete, while the greedy
+ * candidate is still being decoded, with the first line of its answer as soon as that line is
+ * complete, so that an editor can show it before the rest of a block is decoded. `text` (`len`
+ * bytes, NUL-terminated, never empty or blank) is what the final answer would begin with: the
+ * same trimming as the final answer (healed bytes removed, the file's indentation and line
+ * ends, the rules of trim.h up to that line), up to the end of the answer's first line with
+ * non-blank text (an answer that starts on the next line keeps its leading line break), without
+ * the line break after it. It is borrowed for the time of the call only. Insert it at the
+ * cursor, as a candidate with start_u8 == end_u8 == the cursor.
+ */
+typedef void (*wisp_partial_cb)(void *user, const char *text, size_t len);
+
 typedef struct wisp_complete_params {
     uint32_t max_tokens;     /* generated tokens per candidate; 0 = by shape (48 line, 64 args, 160 block) */
     uint32_t max_lines;      /* lines of a multi-line answer; 0 = by shape (1 line, 8 args, 12 block) */
@@ -381,7 +394,19 @@ typedef struct wisp_complete_params {
                                 where a suggestion that was cut short may end, the answer goes on
                                 (WISP_MODE_NONE is for what the user types there) */
     wisp_should_stop_cb should_stop; /* may be NULL */
-    void *user;
+    /* may be NULL. Called at most once per call, with the first line of the greedy candidate
+       (wisp_partial_cb), when the answer may have more than one line (a block, multi-line call
+       arguments: max_lines > 1 once resolved, never for a single-line shape, whose answer is
+       complete at that moment anyway) and decoding goes on after that line. Never in mode NONE,
+       never for a blank line, never once should_stop has asked to stop. Once per call rather
+       than once per line: the editors show it by resolving the request early and replace it
+       with the whole answer when the call returns; more lines would each cost them a re-render
+       for what the final answer brings a few tokens later. It changes no answer. It is a
+       preview, not a promise: the call may still fail or be cancelled, and the final answer may
+       differ (a sampled candidate ranked first, a block shortened to parse, which may leave it
+       empty) */
+    wisp_partial_cb on_partial;
+    void *user;                      /* for should_stop and on_partial */
 } wisp_complete_params;
 #define WISP_MAX_CANDIDATES 8
 
