@@ -15,7 +15,9 @@
  * inside a UTF-8 character, WISP_ERR_CANCELLED when the callback asked, WISP_ERR_UNSUPPORTED in
  * a document the parser gave up on), no candidate in mode
  * NONE, every candidate an insertion at the cursor, NUL-terminated, distinct, single-line for a
- * mid-line cursor, ranked by syntax errors.
+ * mid-line cursor, ranked by syntax errors; the streamed first line (on_partial) at most once,
+ * never blank, never in mode NONE, for one line or after cancellation, and the start of a single
+ * candidate's answer.
  * Fixture: $WISP_FUZZ_MODEL or fixtures/reference/qwen2.gguf (run from the repository root).
  */
 #include <stdio.h>
@@ -119,6 +121,27 @@ static bool should_stop(void *user) {
     return cancel_after && ++stop_calls >= cancel_after;
 }
 
+/* The first line streamed during the call (on_partial): at most once, never blank, never once
+ * should_stop has said true. */
+static struct {
+    unsigned calls;
+    char *text;
+    size_t len;
+} partial;
+static void on_partial(void *user, const char *text, size_t len) {
+    (void)user;
+    FUZZ_CHECK(text && text[len] == '\0' && len > 0 && partial.calls == 0);
+    FUZZ_CHECK(!(cancel_after && stop_calls >= cancel_after));
+    bool blank = true;
+    for (size_t i = 0; i < len; i++) blank &= text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n';
+    FUZZ_CHECK(!blank);
+    partial.calls++;
+    partial.text = realloc(partial.text, len + 1);
+    FUZZ_CHECK(partial.text);
+    memcpy(partial.text, text, len + 1);
+    partial.len = len;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     fuzz_max_text = 4 * 1024; /* every request walks the document several times: keep it small */
     engine = fuzz_engine("fuzz_pipeline", 1024);
@@ -195,8 +218,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         cancel_after = r & 0x80 ? 1 + fuzz_u8(&in) % 8 : 0;
         stop_calls = 0;
         p.should_stop = should_stop;
+        p.on_partial = on_partial;
+        partial.calls = 0;
         wisp_completion c;
         wisp_status st = wisp_complete(engine, doc, pos, &p, &c, &err);
+        if (p.max_lines == 1 || (st == WISP_OK && c.mode == WISP_MODE_NONE)) FUZZ_CHECK(partial.calls == 0);
+        /* one candidate: the answer begins with the streamed line (or a block lost every line to
+         * parse, which leaves it empty) */
+        if (st == WISP_OK && partial.calls && p.n_candidates == 1 && c.n_candidates == 1)
+            FUZZ_CHECK(c.candidates[0].text_len == 0 ||
+                       (c.candidates[0].text_len >= partial.len &&
+                        memcmp(c.candidates[0].text, partial.text, partial.len) == 0));
         bool inside = pos < len && ((unsigned char)t[pos] & 0xC0) == 0x80;
         if (wisp_doc_parse_gave_up(doc)) { /* text the parser gave up on: a clear refusal */
             FUZZ_CHECK(st == WISP_ERR_UNSUPPORTED && err.message[0]);
