@@ -235,14 +235,28 @@ EMSCRIPTEN_KEEPALIVE int wisp_js_doc_set_text(wisp_doc *doc, const char *text, s
     return wisp_doc_set_text(doc, text, len, &js_err);
 }
 
+/* Streaming: the first line of a block while wisp_js_complete still decodes (text, its length in
+ * bytes, and the cursor in the editor's units: it is inserted there), handed to the module's
+ * `wispPartial` (src/engine.ts) synchronously; the worker posts it at once. */
+EM_JS(void, wisp_js_partial_out, (const char *text, uint32_t len, uint32_t off_u16, uint32_t line, uint32_t col_u16), {
+    if (Module['wispPartial']) Module['wispPartial'](text, len, off_u16, line, col_u16);
+});
+
+/* wisp_complete_params.on_partial of wisp_js_complete; `user` is the cursor. */
+static void wisp__js_partial(void *user, const char *text, size_t len) {
+    const wisp_pos *at = user;
+    wisp_js_partial_out(text, (uint32_t)len, (uint32_t)at->off_u16, (uint32_t)at->line, (uint32_t)at->col_u16);
+}
+
 /* Completes at 0-based `line`, UTF-16 column `col_u16`; on WISP_OK the results are in
  * wisp_js_result(), ranges converted back to the editor's units. `prompt_tokens`: the prompt
  * budget (0 = the engine's default); `speculative`: the document holds a suggestion applied for
- * the time of this call (wisp_complete_params.speculative). Returns a wisp_status. */
+ * the time of this call (wisp_complete_params.speculative); `partial`: stream the first line of a
+ * block through wisp_js_partial_out (wisp_complete_params.on_partial). Returns a wisp_status. */
 EMSCRIPTEN_KEEPALIVE int wisp_js_complete(wisp_engine *engine, wisp_doc *doc, uint32_t line,
                                           uint32_t col_u16, uint32_t max_lines, uint32_t max_tokens,
                                           double time_budget_ms, uint32_t n_candidates,
-                                          uint32_t prompt_tokens, int speculative) {
+                                          uint32_t prompt_tokens, int speculative, int partial) {
     wisp_pos cur;
     wisp_status st = wisp_doc_pos_at_line_col(doc, line, col_u16, WISP_UNIT_U16, &cur, &js_err);
     if (st != WISP_OK) return st;
@@ -253,6 +267,10 @@ EMSCRIPTEN_KEEPALIVE int wisp_js_complete(wisp_engine *engine, wisp_doc *doc, ui
     params.n_candidates = n_candidates;
     params.prompt_tokens = prompt_tokens;
     params.speculative = speculative != 0;
+    if (partial) {
+        params.on_partial = wisp__js_partial;
+        params.user = &cur;
+    }
     wisp_completion out;
     st = wisp_complete(engine, doc, cur.pos_u8, &params, &out, &js_err);
     if (st != WISP_OK) return st;

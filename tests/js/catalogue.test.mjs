@@ -267,6 +267,7 @@ const cases = {
   'msg-no-params': async () => outcome(await ready.raw({ id: ready.nextId(), type: 'complete' })),
   'msg-changes-not-array': async () => outcome(await ready.call('edit', { uri: await open('x\n'), version: 2, changes: 'x' })),
   'msg-text-not-string': async () => outcome(await ready.call('open', { uri: 'file:///cat/t.py', languageId: 'python', text: 42, version: 1 })),
+  'msg-partial-not-boolean': async () => outcome(await ready.call('complete', { uri: await open('x\n'), version: 1, position: { line: 0, character: 1 }, options: { partial: 'yes' } })),
   'msg-version-skips': async () => outcome(await ready.call('edit', { uri: await open('x\n'), version: 3, changes: [] })),
   'msg-version-goes-back': async () => outcome(await ready.call('edit', { uri: await open('x\n'), version: 0, changes: [] })),
   'msg-closed-document': async () => {

@@ -17,8 +17,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { hostHarness } from './harness.mjs';
+import { hostHarness, threadWorker as threadWorkerOf } from './harness.mjs';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const api = await import(join(root, 'wasm', 'dist', 'node.mjs'));
@@ -246,27 +245,8 @@ test('WebAssembly memory growth refused: typed "no memory" answers, nothing lost
   }
 });
 
-// The real worker bundle (wasm/dist/wisp-worker.js) in a worker_threads thread: `self` is the
-// thread's port, as in a Web Worker.
-function threadWorker() {
-  const w = new Worker(`
-    const { parentPort, workerData } = require('node:worker_threads');
-    globalThis.self = globalThis;
-    self.postMessage = (m) => parentPort.postMessage(m);
-    parentPort.on('message', (m) => self.onmessage && self.onmessage({ data: m }));
-    require(workerData.bundle);
-  `, { eval: true, workerData: { bundle: join(root, 'wasm', 'dist', 'wisp-worker.js') } });
-  const like = {
-    thread: w,
-    postMessage: (m, t) => w.postMessage(m, t),
-    addEventListener: (type, fn) => {
-      if (type === 'message') w.on('message', (data) => fn({ data }));
-      else if (type === 'error') w.on('error', (e) => fn({ message: e.message }));
-    },
-    terminate: () => { void w.terminate(); },
-  };
-  return like;
-}
+// The real worker bundle in a worker_threads thread (harness.mjs).
+const threadWorker = () => threadWorkerOf(join(root, 'wasm', 'dist', 'wisp-worker.js'));
 
 test('the worker terminated mid-request: the client fails what waited, starts a new worker, and nothing typed is lost', { timeout: 120_000 }, async () => {
   const uri = 'file:///w.py';

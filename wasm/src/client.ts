@@ -9,7 +9,7 @@
  * documents are then reopened with their full text at their next completion.
  */
 import type {
-  CompleteOptions, CompletionResult, EngineInfo, FromWorker, InitParams, Position, ProgressEvent,
+  CompleteOptions, CompletionItem, CompletionResult, EngineInfo, FromWorker, InitParams, Position, ProgressEvent,
   RequestMap, RequestType, Result, SpeculativeEdit, Stats, TextChange, ToWorker,
 } from './protocol.js';
 import { fail } from './protocol.js';
@@ -35,6 +35,16 @@ export interface WorkerLike {
   terminate?(): void;
 }
 
+/** More of `WispClient.complete`: `maxContinuations` (default 40) bounds the continued requests;
+ * `onPartial` (streaming) receives the first line of a block while the engine still decodes it
+ * (the protocol's PartialMessage: CompleteOptions.partial is then sent), before the promise
+ * resolves with the whole answer, at most once per worker request, never after the signal
+ * aborted. */
+export interface CompleteHandlers {
+  maxContinuations?: number;
+  onPartial?: (item: CompletionItem) => void;
+}
+
 /** Where the client reads a document's current state when it must (re)send the whole text. */
 export interface DocSource {
   text: string;
@@ -45,6 +55,7 @@ export interface DocSource {
 export class WispClient {
   private nextId = 1;
   private pending = new Map<number, (r: Result<unknown>) => void>();
+  private partials = new Map<number, (item: CompletionItem) => void>(); // streaming, by request id
   private needsReopen = new Set<string>();
   private opened = new Set<string>();
   private initParams: InitParams | null = null;
@@ -73,11 +84,17 @@ export class WispClient {
         this.onProgress?.(msg);
         return;
       }
+      if (msg.type === 'partial') {
+        // only while its request waits (an aborted one was forgotten)
+        if (this.pending.has(msg.id)) this.partials.get(msg.id)?.(msg.item);
+        return;
+      }
       if (msg.id === this.ping?.id) {
         this.ping = null;
         return;
       }
       const done = this.pending.get(msg.id);
+      this.partials.delete(msg.id);
       if (done) {
         this.pending.delete(msg.id);
         done(msg.result);
@@ -132,6 +149,7 @@ export class WispClient {
       this.pending.delete(id);
       done(fail('worker', reason));
     }
+    this.partials.clear();
     this.opened.clear();
     this.needsReopen.clear();
     if (!this.options.respawn || !this.initParams || this.respawns >= (this.options.maxRespawns ?? 3)) {
@@ -152,11 +170,19 @@ export class WispClient {
    * worker is told to drop it if it has not started), or 'worker' when the worker dies first. */
   request<K extends RequestType>(type: K, params: RequestMap[K]['params'], signal?: AbortSignal,
                                  transfer?: Transferable[]): Promise<Result<RequestMap[K]['result']>> {
+    return this.send(type, params, signal, transfer);
+  }
+
+  // `request`, with the streamed first line of a `complete` going to `onPartial`.
+  private send<K extends RequestType>(type: K, params: RequestMap[K]['params'], signal?: AbortSignal,
+                                      transfer?: Transferable[], onPartial?: (item: CompletionItem) => void):
+      Promise<Result<RequestMap[K]['result']>> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       if (this.gone) return resolve(fail('worker', this.gone));
       if (signal?.aborted) return resolve(fail('cancelled', 'aborted before sending'));
       const onAbort = () => {
+        this.partials.delete(id);
         if (!this.pending.delete(id)) return;
         this.worker.postMessage({ id, type: 'cancel' });
         resolve(fail('cancelled', 'aborted by the caller'));
@@ -166,12 +192,14 @@ export class WispClient {
         resolve(r as Result<RequestMap[K]['result']>);
       });
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (onPartial) this.partials.set(id, onPartial);
       this.sent[type] = (this.sent[type] ?? 0) + 1;
       this.watch();
       try {
         this.worker.postMessage({ id, type, params } as ToWorker, transfer);
       } catch (e) {
         this.pending.delete(id);
+        this.partials.delete(id);
         resolve(fail('worker', `posting to the worker failed: ${e instanceof Error ? e.message : String(e)}`));
       }
     });
@@ -226,10 +254,16 @@ export class WispClient {
    * while decoding: healing re-spells the prompt's last token first, and a loaded machine may
    * manage only that) with twice the time, so that each piece gets further. The editor gets its
    * first suggestion in a new document without the user having to type on, and speculative work
-   * its answer however slow the machine. */
+   * its answer however slow the machine. The last argument is `maxContinuations` or
+   * CompleteHandlers (with `onPartial`: the first line of a block as soon as the engine has it,
+   * before the answer). */
   complete(uri: string, version: number, position: Position, options: CompleteOptions,
-           signal?: AbortSignal, maxContinuations = 40): Promise<Result<CompletionResult>> {
-    return this.continued(uri, version, position, options, signal, maxContinuations);
+           signal?: AbortSignal, more: number | CompleteHandlers = 40): Promise<Result<CompletionResult>> {
+    const h = typeof more === 'number' ? { maxContinuations: more } : more;
+    const onPartial = h.onPartial;
+    const opts = onPartial ? { ...options, partial: true } : options;
+    return this.continued(uri, version, position, opts, signal, h.maxContinuations ?? 40, undefined,
+      onPartial && ((item: CompletionItem) => { if (!signal?.aborted) onPartial(item); }));
   }
 
   /** A speculative completion (the protocol's `speculate`: idle-time work that any later request
@@ -242,10 +276,11 @@ export class WispClient {
 
   private async continued(uri: string, version: number, position: Position, options: CompleteOptions,
                           signal: AbortSignal | undefined, maxContinuations: number,
-                          speculative?: SpeculativeEdit | null): Promise<Result<CompletionResult>> {
+                          speculative?: SpeculativeEdit | null, onPartial?: (item: CompletionItem) => void):
+      Promise<Result<CompletionResult>> {
     let piece = options;
     for (let i = 0; ; i++) {
-      const r = await this.completeOnce(uri, version, position, piece, signal, speculative);
+      const r = await this.completeOnce(uri, version, position, piece, signal, speculative, onPartial);
       if (r.ok) r.value.timings.requests = i + 1;
       if (!r.ok || r.value.items.length > 0 || i >= maxContinuations || signal?.aborted) return r;
       const t = r.value.timings;
@@ -258,14 +293,15 @@ export class WispClient {
 
   // One request; `speculative` (null: at the cursor, else the edit) makes it a `speculate`.
   private async completeOnce(uri: string, version: number, position: Position, options: CompleteOptions,
-                             signal?: AbortSignal, speculative?: SpeculativeEdit | null): Promise<Result<CompletionResult>> {
+                             signal?: AbortSignal, speculative?: SpeculativeEdit | null,
+                             onPartial?: (item: CompletionItem) => void): Promise<Result<CompletionResult>> {
     for (let attempt = 0; ; attempt++) {
       if (!this.opened.has(uri) || this.needsReopen.has(uri)) {
         const o = await this.open(uri);
         if (!o.ok) return o;
       }
       const r = speculative === undefined
-        ? await this.request('complete', { uri, version, position, options }, signal)
+        ? await this.send('complete', { uri, version, position, options }, signal, undefined, onPartial)
         : await this.request('speculate', { uri, version, position, options, ...(speculative ? { edit: speculative } : {}) }, signal);
       if (r.ok || attempt > 0) return r;
       if (r.error.code !== 'no_document' && r.error.code !== 'stale') return r;
@@ -295,6 +331,7 @@ export class WispClient {
       this.pending.delete(id);
       done(fail('cancelled', 'client disposed'));
     }
+    this.partials.clear();
     this.gone = 'client disposed';
     this.worker.terminate?.();
   }

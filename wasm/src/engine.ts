@@ -39,7 +39,7 @@ export interface WispModule {
   _wisp_js_heap_used(): number;
   _wisp_js_complete(engine: number, doc: number, line: number, colU16: number, maxLines: number,
                     maxTokens: number, timeBudgetMs: number, nCandidates: number, promptTokens: number,
-                    speculative: number): number;
+                    speculative: number, partial: number): number;
   _wisp_js_last_prompt(engine: number): number;
   _wisp_js_mode_name(mode: number): number;
   _wisp_js_warm(engine: number, languageId: number): number;
@@ -51,6 +51,10 @@ export type ModuleFactory = (opts: {
   instantiateWasm: (imports: WebAssembly.Imports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => object;
   /** The relaxed build's matmul (wasm/relaxed-kernels.js); the plain build never calls it. */
   wispKernel?: (...args: number[]) => void;
+  /** Streaming: exports.c's wisp_js_partial_out, called from inside _wisp_js_complete with the
+   * first line of a block (its bytes in the heap, their length, the cursor's UTF-16 offset, line
+   * and column). */
+  wispPartial?: (text: number, len: number, offU16: number, line: number, colU16: number) => void;
   print?: (s: string) => void;
   printErr?: (s: string) => void;
 }) => Promise<WispModule>;
@@ -123,6 +127,7 @@ export class Engine {
   private modelPtr = 0;
   private modelSize = 0;
   private docs = new Map<string, OpenDoc>();
+  private onPartial: ((item: CompletionItem) => void) | null = null; // of the completion running
   /** Counters for Stats: edit events applied, full-text resends of open documents. */
   edits = 0;
   resyncs = 0;
@@ -138,6 +143,7 @@ export class Engine {
     let compiled: WebAssembly.Module | null = null;
     const kmod = kernels === undefined ? undefined : await compileFrom(kernels);
     let kernel: ((...a: number[]) => void) | null = null;
+    let made: Engine | null = null; // where the module's streamed first lines go
     let failed: (e: unknown) => void = () => {};
     const failure = new Promise<never>((_, reject) => { failed = reject; });
     const m = await Promise.race([failure, factory({
@@ -155,13 +161,15 @@ export class Engine {
       },
       // Once per quantized matmul: a JS hop costs nothing beside thousands of rows.
       wispKernel: (...a: number[]) => kernel!(...a),
+      wispPartial: (text, len, offU16, line, colU16) => made?.partial(text, len, offU16, line, colU16),
       print: () => {},
       printErr: () => {},
     })]);
     if (typeof m._wisp_js_engine_new !== 'function' || !compiled) {
       throw new Error('wisp.wasm has no engine exports (built before the engine landed?)');
     }
-    return { engine: new Engine(m), compiled, kernels: kmod };
+    made = new Engine(m);
+    return { engine: made, compiled, kernels: kmod };
   }
 
   get heapBytes(): number {
@@ -368,9 +376,26 @@ export class Engine {
     return ok(null);
   }
 
-  complete(uri: string, version: number, pos: Position, opt: CompleteOptions): Result<CompletionResult> {
+  /** Completes at `pos`. `onPartial` (streaming): called synchronously, from inside the engine
+   * call, with the first line of a block as soon as it is decoded (at most once; never for a
+   * one-line answer: wisp_complete_params.on_partial), an insertion at the cursor. */
+  complete(uri: string, version: number, pos: Position, opt: CompleteOptions,
+           onPartial?: (item: CompletionItem) => void): Result<CompletionResult> {
     const d = this.docAt(uri, version);
-    return d.ok ? this.completeDoc(d.value, pos, opt) : d;
+    return d.ok ? this.completeDoc(d.value, pos, opt, false, onPartial) : d;
+  }
+
+  // exports.c's wisp_js_partial_out, during a completion: the item to the caller's onPartial. An
+  // exception must not unwind through the engine's frames: it is dropped here.
+  private partial(text: number, len: number, offU16: number, line: number, colU16: number): void {
+    const sink = this.onPartial;
+    if (!sink) return;
+    const at = { line: line >>> 0, character: colU16 >>> 0 };
+    try {
+      sink({ text: this.str(text >>> 0, len >>> 0), startOffset: offU16 >>> 0, endOffset: offU16 >>> 0, start: at, end: { ...at } });
+    } catch {
+      // the caller's bug, not the engine's: the completion goes on
+    }
   }
 
   /** Completes at `pos` of the document as it would be after `edit` (a suggestion accepted), then
@@ -411,11 +436,19 @@ export class Engine {
   }
 
   // `speculative`: the document holds a suggestion applied for this call only.
-  private completeDoc(d: OpenDoc, pos: Position, opt: CompleteOptions, speculative = false): Result<CompletionResult> {
+  private completeDoc(d: OpenDoc, pos: Position, opt: CompleteOptions, speculative = false,
+                      onPartial?: (item: CompletionItem) => void): Result<CompletionResult> {
     const t0 = performance.now();
     const depth = this.m._wisp_js_depth(this.engine) >>> 0;
-    const st = this.m._wisp_js_complete(this.engine, d.ptr, pos.line, pos.character, opt.maxLines ?? 0,
-      opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1, opt.promptTokens ?? 0, speculative ? 1 : 0);
+    this.onPartial = onPartial ?? null;
+    let st: number;
+    try {
+      st = this.m._wisp_js_complete(this.engine, d.ptr, pos.line, pos.character, opt.maxLines ?? 0,
+        opt.maxTokens ?? 0, opt.timeBudgetMs ?? 0, opt.nCandidates ?? 1, opt.promptTokens ?? 0, speculative ? 1 : 0,
+        onPartial ? 1 : 0);
+    } finally {
+      this.onPartial = null;
+    }
     const engineMs = performance.now() - t0;
     if (st !== 0) return this.engineError(st);
     const r = this.m._wisp_js_result();

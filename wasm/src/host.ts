@@ -8,6 +8,8 @@
  *   continues, so a keystroke waits at most for one piece.
  *   Between two requests the host yields to the event loop so that those messages get a chance to
  *   arrive.
+ * - A `complete` with `options.partial` (streaming) may get one 'partial' message before its
+ *   answer: the engine's first line of a block, posted from inside the engine call.
  * - Everything is checked (validate.ts) and caught: each request gets exactly one typed answer,
  *   a malformed one 'bad_request'. A trap out of the WebAssembly instance drops the instance and
  *   builds a new one from the same wasm and model; its documents are gone, so later requests on
@@ -21,7 +23,7 @@
 import { Engine, OutOfMemory, type ModuleFactory, relaxedSimd, type WasmSource } from './engine.js';
 import { PartLoader, type PartsSource } from './model-parts.js';
 import { loadModel, ModelError, type StoreResult } from './model-store.js';
-import type { EngineInfo, FromWorker, InitParams, Request, Result, Stats } from './protocol.js';
+import type { CompletionItem, EngineInfo, FromWorker, InitParams, Request, Result, Stats } from './protocol.js';
 import { fail, ok } from './protocol.js';
 import { validate } from './validate.js';
 
@@ -332,7 +334,11 @@ export class Host {
       case 'speculate': {
         const t0 = performance.now();
         const p = req.params;
-        const r = req.type === 'complete' ? e.complete(p.uri, p.version, p.position, p.options)
+        // Streaming: the first line of a block goes to the client while the engine decodes the
+        // rest (postMessage from inside the engine call reaches the editor at once).
+        const onPartial = req.type === 'complete' && p.options.partial === true
+          ? (item: CompletionItem) => this.post({ id: req.id, type: 'partial', item }) : undefined;
+        const r = req.type === 'complete' ? e.complete(p.uri, p.version, p.position, p.options, onPartial)
           : e.speculate(p.uri, p.version, p.position, p.options, req.params.edit);
         if (r.ok) {
           r.value.timings.workerMs = performance.now() - t0;

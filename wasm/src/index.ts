@@ -3,7 +3,7 @@
  * wrap it in a WispClient, call init() with the wasm and model URLs, then open/edit/complete.
  */
 export * from './protocol.js';
-export { WispClient, type WorkerLike, type DocSource, type ClientOptions } from './client.js';
+export { WispClient, type WorkerLike, type DocSource, type ClientOptions, type CompleteHandlers } from './client.js';
 export { AdaptiveDebounce } from './debounce.js';
 export { InlineCompleter, type CancelToken, type InlineRequest, type InlineHooks, type InlineSettings, type InlineCounts, type InlineEvent, type Source } from './inline.js';
 export { RemoteEndpoint, ENDPOINT_DEFAULTS, buildRequest, parseAnswer, type EndpointSettings, type EndpointMode, type EndpointKind, type EndpointHooks, type ExtraChunk } from './remote.js';

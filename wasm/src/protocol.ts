@@ -112,6 +112,12 @@ export interface CompleteOptions {
   /** Prompt budget in tokens (absent or 0: the engine's default, 512). The engine keeps the
    * prompt's window and definitions from one request to the next only at the same budget. */
   promptTokens?: number;
+  /** Streaming (`complete` only; `speculate` ignores it): while the engine still decodes a block
+   * (or call arguments over several lines), the worker sends its first line as a PartialMessage
+   * as soon as that line is complete, at most once per request and always before the answer.
+   * Absent or false: no such message (a worker that predates it ignores the option and sends the
+   * answer alone). WispClient.complete sets it when given an `onPartial`. */
+  partial?: boolean;
 }
 
 /** One suggestion: replace [start, end) (UTF-16 offsets and positions) by `text`. For a plain
@@ -316,7 +322,20 @@ export type ProgressEvent =
   | { type: 'progress'; phase: 'full'; loaded: number; total: number; info: EngineInfo }
   | { type: 'progress'; phase: 'stopped'; loaded: number; total: number; partial: PartialModel; error: WispError };
 
-export type FromWorker = Response | ProgressEvent;
+/** Streaming (CompleteOptions.partial): the first line of the greedy answer to `complete` request
+ * `id`, sent by the worker while the engine decodes the rest (wisp_complete_params.on_partial):
+ * an insertion at the cursor, trimmed as the answer will begin (UTF-16 range as a CompletionItem's;
+ * no `meanLogprob`: the answer is not finished). Never for a one-line answer, a cursor where the
+ * engine suggests nothing (mode none) or a blank line. The Response follows; its items replace
+ * this one, and usually begin with it (they may not: a sampled candidate ranked first, a block
+ * shortened until it parses). */
+export interface PartialMessage {
+  id: number;
+  type: 'partial';
+  item: CompletionItem;
+}
+
+export type FromWorker = Response | ProgressEvent | PartialMessage;
 
 export function ok<T>(value: T): Result<T> {
   return { ok: true, value };

@@ -62,6 +62,7 @@ function options(v: unknown, what: string): void {
   const o = obj(v, what);
   for (const k of ['maxLines', 'maxTokens', 'nCandidates'] as const) index(o, k, what, true);
   budget(o, 'timeBudgetMs', what);
+  if (o.partial !== undefined && typeof o.partial !== 'boolean') throw new Invalid(`${what}.partial must be a boolean`);
 }
 
 function sha256(o: Obj, key: string, what: string, optional = false): void {
