@@ -1,8 +1,9 @@
 /*
  * The InlineCompletionItemProvider: the shared steps of wasm/src/inline.ts (typing-through reuse,
  * the adaptive debounce, the request, cancellation through the CancellationToken, speculative
- * work in idle time, the prefetch of a document just opened or focused, the remote endpoint of
- * wasm/src/remote.ts when the user named one), turned into ghost text.
+ * work in idle time, the prefetch of a document just opened or focused, the streamed first line
+ * of a block, the remote endpoint of wasm/src/remote.ts when the user named one), turned into
+ * ghost text.
  */
 import * as vscode from 'vscode';
 import type { WispClient } from '../../wasm/src/client.js';
@@ -51,9 +52,18 @@ export class WispInlineProvider implements vscode.InlineCompletionItemProvider {
     const explicit = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
     const toEndpoint = explicit && this.toEndpointNext;
     if (explicit) this.toEndpointNext = false;
+    const version = document.version;
     const items = await this.completer.complete(token, this.ready, () => this.request(document, position, s, explicit, toEndpoint), {
       onError: (message) => this.status.error(message),
       onDone: (ms, _result, source) => this.status.latency(ms, source === 'endpoint' ? hostOf(s.endpoint.url) : undefined),
+      // A block's first line is shown; its whole answer came after: ask again (served at once)
+      // while the cursor is where it was.
+      onRefresh: () => {
+        const ed = vscode.window.activeTextEditor;
+        if (!ed || ed.document !== document || document.version !== version || !ed.selection.isEmpty ||
+            !ed.selection.active.isEqual(position)) return;
+        void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      },
     });
     if (items.length > 0 && this.onFirstShown) {
       this.onFirstShown();

@@ -14,7 +14,13 @@
  *    speculatively (`speculate` in the worker, dropped by any later request and run in short
  *    pieces), and `prefetch` computes the answer at the cursor of a document just opened or
  *    focused, which also prefills the KV cache with its prompt.
- * 4. An opt-in remote endpoint (remote.ts), when the editor sets `remote`: its mode decides, per
+ * 4. Streaming, when the editor can be asked again (InlineHooks.onRefresh): the engine sends the
+ *    first line of a block as soon as it is decoded (CompleteOptions.partial), and that line is
+ *    shown at once (and remembered for typing through) while the engine decodes the rest. The
+ *    whole answer replaces it in the cache; when the editor's text is still what it was, the
+ *    editor is asked to request again (its trigger command) and gets the whole answer at once,
+ *    also when it differs from the line shown or is nothing at all.
+ * 5. An opt-in remote endpoint (remote.ts), when the editor sets `remote`: its mode decides, per
  *    engine request, whether the endpoint is asked first (`prefer`, or the user's explicit ask) or
  *    after a local answer that is missing or unsure (`fallback`); its request shares the
  *    keystroke's debounce and cancellation. In `prefer` mode no speculative work is done (its
@@ -23,7 +29,7 @@
 import { AdaptiveDebounce } from './debounce.js';
 import type { WispClient } from './client.js';
 import type { CompleteOptions, CompletionItem, CompletionResult, Position } from './protocol.js';
-import { choose, type RemoteEndpoint } from './remote.js';
+import { choose, type Chosen, type RemoteEndpoint } from './remote.js';
 import { acceptedState, cursorState, type CursorState, type Origin, type Reused, sameState, SuggestionCache } from './reuse.js';
 
 /** What both editors' cancellation tokens offer (vscode.CancellationToken, Monaco's). */
@@ -62,6 +68,14 @@ export interface InlineHooks {
   onDone?(latencyMs: number, result: CompletionResult, source: Source): void;
   /** A suggestion shown from the cache, without asking the engine. */
   onReuse?(reused: Reused): void;
+  /** Streaming: the first line of a block, returned (shown) before the whole answer. */
+  onPartial?(items: CompletionItem[]): void;
+  /** Streaming: the whole answer came after its first line was shown and differs from it (or
+   * takes it back), and the document's text is as it was: the editor should ask for inline items
+   * at this cursor again (VS Code and Monaco: editor.action.inlineSuggest.trigger, if the cursor
+   * is still there); the next request at this state returns the whole answer at once. Without
+   * this hook nothing is streamed (the editor could not show what follows the first line). */
+  onRefresh?(): void;
 }
 
 export interface InlineSettings {
@@ -82,6 +96,9 @@ export interface InlineSettings {
    * none of its prompt) first answers from a prompt of this many tokens, then from the full one
    * (default 256; 0 = at once the full one): the first suggestion comes about twice as soon. */
   quickPromptTokens?: number;
+  /** Show a block's first line as soon as the engine has decoded it, then the whole answer
+   * (default on; needs InlineHooks.onRefresh). */
+  stream?: boolean;
 }
 
 /** How the completer's answers were served, for status lines, tests and the benchmark. */
@@ -97,11 +114,16 @@ export interface InlineCounts {
   prefetches: number;
   /** Answers shown from the remote endpoint (remote.ts). */
   endpoint: number;
+  /** Streaming: keystrokes whose block's first line was shown before the whole answer, and whole
+   * answers shown after it (the editor asked again). */
+  partial: number;
+  full: number;
 }
 
 /** One thing the completer did, as counted in `InlineCounts`: a keystroke's request sent to the
  * engine (`engine`), a keystroke served from the cache (`typed`, `same`, `speculative`,
- * `prefetch`), or idle-time work that came back with a suggestion (`speculations`, `prefetches`). */
+ * `prefetch`), idle-time work that came back with a suggestion (`speculations`, `prefetches`), a
+ * block's first line shown before its answer (`partial`) and that answer shown after it (`full`). */
 export interface InlineEvent {
   kind: keyof InlineCounts;
   uri: string;
@@ -114,6 +136,14 @@ const extendsState = (a: CursorState, b: CursorState) =>
 
 const stateOf = (q: InlineRequest) =>
   cursorState(q.uri, q.text, q.offset, q.position, `${q.options.maxLines ?? 0}/${q.options.maxTokens ?? 0}/${q.options.nCandidates ?? 1}`);
+
+/** The engine's answer to a keystroke, as `choose` weighs it. */
+interface EngineAnswer {
+  items: CompletionItem[];
+  mode: string;
+  result: CompletionResult;
+  ms: number;
+}
 
 const NO_TIMINGS: CompletionResult['timings'] = {
   workerMs: 0, queueMs: 0, editMs: 0, requests: 0, engineMs: 0, contextMs: 0, promptMs: 0, prefillMs: 0, decodeMs: 0,
@@ -130,9 +160,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export class InlineCompleter {
   readonly debounce: AdaptiveDebounce;
   readonly cache = new SuggestionCache();
-  readonly counts: InlineCounts = { engine: 0, typed: 0, same: 0, speculative: 0, prefetch: 0, speculations: 0, prefetches: 0, endpoint: 0 };
+  readonly counts: InlineCounts = { engine: 0, typed: 0, same: 0, speculative: 0, prefetch: 0, speculations: 0, prefetches: 0, endpoint: 0, partial: 0, full: 0 };
   speculation: boolean;
   adaptiveBudget: boolean;
+  stream: boolean;
   /** Called after each event, once `counts` includes it (an `engine` event once its request is
    * on its way to the worker). The editors' end-to-end tests read them. */
   onEvent: ((event: InlineEvent, counts: InlineCounts) => void) | null = null;
@@ -147,12 +178,15 @@ export class InlineCompleter {
   private inflight: { at: CursorState; ac: AbortController; done: Promise<void> } | null = null;
   private spec: { ac: AbortController; key: CursorState; version: number } | null = null;
   private epoch = 0; // cancelSpeculation calls so far
+  // Streaming: the whole answer for a state whose first line was shown, until the editor asks again.
+  private refreshed: { at: CursorState; items: CompletionItem[]; until: number } | null = null;
 
   constructor(private client: WispClient, settings: number | InlineSettings) {
     const s = typeof settings === 'number' ? { maxDebounceMs: settings } : settings;
     this.debounce = new AdaptiveDebounce(0, s.maxDebounceMs);
     this.speculation = s.speculate ?? true;
     this.adaptiveBudget = s.adaptiveBudget ?? true;
+    this.stream = s.stream ?? true;
     this.pieceMs = s.speculativePieceMs ?? 50;
     this.idleMs = s.speculativeIdleMs ?? 150;
     this.nearEndChars = s.speculativeNearEnd ?? 4;
@@ -167,6 +201,8 @@ export class InlineCompleter {
     const tKey = performance.now();
     const q0 = request();
     const at0 = stateOf(q0);
+    const whole = this.takeRefreshed(at0, q0);
+    if (whole) return whole;
     const hit = q0.explicit ? null : this.reuse(at0, q0, hooks);
     if (hit) return hit;
     this.cancelSpeculation();
@@ -186,7 +222,7 @@ export class InlineCompleter {
       const late = q.explicit ? null : this.reuse(at, q, hooks);
       if (late) return late;
       if (prev && this.inflight === prev) prev.ac.abort();
-      return await this.ask(q, at, token, hooks, ac.signal, performance.now() - tKey);
+      return await this.ask(q, at, token, hooks, ac.signal, performance.now() - tKey, request);
     } finally {
       sub.dispose();
     }
@@ -194,10 +230,27 @@ export class InlineCompleter {
 
   // The answer to a keystroke: the engine's, or the remote endpoint's when its mode says so.
   // `signal` is the keystroke's cancellation (it aborts the endpoint's request, not the engine's);
-  // `spentMs`, the time since the keystroke.
+  // `spentMs`, the time since the keystroke. Streaming (not with an endpoint, whose policy weighs
+  // the engine's whole answer): a block's first line is returned as soon as the engine has it,
+  // and the whole answer follows through `afterFirst`.
   private async ask(q: InlineRequest, at: CursorState, token: CancelToken, hooks: InlineHooks,
-                    signal: AbortSignal, spentMs: number): Promise<CompletionItem[]> {
-    const chosen = await choose(this.remote, q, () => this.engine(q, at, hooks, spentMs), signal, q.toEndpoint);
+                    signal: AbortSignal, spentMs: number, request: () => InlineRequest): Promise<CompletionItem[]> {
+    let onFirst: ((item: CompletionItem) => void) | undefined;
+    const first = this.stream && hooks.onRefresh && !this.remote?.enabled
+      ? new Promise<CompletionItem>((resolve) => { onFirst = resolve; }) : null;
+    const answer = choose(this.remote, q, () => this.engine(q, at, hooks, spentMs, onFirst), signal, q.toEndpoint);
+    // The first line is posted before the answer, so it wins the race whenever there is one.
+    const got = await Promise.race([answer.then((chosen) => ({ chosen })), ...(first ? [first.then((item) => ({ item }))] : [])]);
+    if ('item' in got) {
+      const shown = [got.item];
+      this.cache.remember(at, shown); // typing through it works until the answer replaces it
+      void answer.then((chosen) => this.afterFirst(q, at, shown, chosen, hooks, request));
+      if (token.isCancellationRequested) return [];
+      this.count('partial', q.uri, q.position);
+      hooks.onPartial?.(shown);
+      return shown;
+    }
+    const chosen = got.chosen;
     if (!chosen) return [];
     this.cache.remember(at, chosen.items);
     if (chosen.source === 'endpoint') {
@@ -211,17 +264,49 @@ export class InlineCompleter {
     return chosen.items;
   }
 
+  // The whole answer after its first line was shown (`shown`, remembered at `at`): it replaces the
+  // line in the cache, or takes it back when there is none. While the document's text is still at
+  // `at`, the editor is asked to show it (onRefresh), and gets it from `refreshed` at once; when
+  // the user typed on meanwhile, the cache serves the next keystroke from it.
+  private afterFirst(q: InlineRequest, at: CursorState, shown: CompletionItem[], chosen: Chosen<EngineAnswer> | null,
+                     hooks: InlineHooks, request: () => InlineRequest): void {
+    if (!chosen) return; // failed or cancelled by a keystroke elsewhere: the first line stays remembered
+    const items = chosen.items;
+    if (items.length > 0) this.cache.remember(at, items);
+    else this.cache.forget(at);
+    if (chosen.source === 'local') hooks.onDone?.(chosen.local.ms, chosen.local.result, 'local');
+    if (!sameState(stateOf(request()), at)) return;
+    if (items.length === shown.length && items.every((it, i) => it.text === shown[i]!.text)) {
+      this.speculateAfter(at, items[0], q); // what is shown is the answer
+      return;
+    }
+    this.refreshed = { at, items, until: performance.now() + 2000 };
+    hooks.onRefresh?.();
+  }
+
+  // The whole answer kept for this state by afterFirst, once, shortly after.
+  private takeRefreshed(at: CursorState, q: InlineRequest): CompletionItem[] | null {
+    const r = this.refreshed;
+    if (!r || !sameState(r.at, at)) return null;
+    this.refreshed = null;
+    if (performance.now() > r.until) return null;
+    this.count('full', q.uri, q.position);
+    this.speculateAfter(at, r.items[0], q);
+    return r.items;
+  }
+
   // The engine request of a keystroke, `spentMs` after it; null when it failed or was cancelled. The editor's
   // cancellation does not abort it once sent (a newer request supersedes it in the worker's queue,
-  // and its answer is remembered for typing through); a later keystroke elsewhere does.
-  private async engine(q: InlineRequest, at: CursorState, hooks: InlineHooks, spentMs: number):
-      Promise<{ items: CompletionItem[]; mode: string; result: CompletionResult; ms: number } | null> {
+  // and its answer is remembered for typing through); a later keystroke elsewhere does. `onFirst`:
+  // streaming, the first line of a block while the engine decodes the rest.
+  private async engine(q: InlineRequest, at: CursorState, hooks: InlineHooks, spentMs: number,
+                       onFirst?: (item: CompletionItem) => void): Promise<EngineAnswer | null> {
     const ac = new AbortController();
     const options = { ...q.options };
     if (this.adaptiveBudget && !q.explicit && options.timeBudgetMs) options.timeBudgetMs = this.debounce.budgetMs(options.timeBudgetMs, spentMs);
     const t0 = performance.now();
     this.lastUri = q.uri;
-    const pending = this.client.complete(q.uri, q.version, q.position, options, ac.signal);
+    const pending = this.client.complete(q.uri, q.version, q.position, options, ac.signal, onFirst ? { onPartial: onFirst } : undefined);
     this.count('engine', q.uri, q.position);
     const entry = { at, ac, done: pending.then(() => {}) };
     this.inflight = entry;

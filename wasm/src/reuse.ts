@@ -148,6 +148,12 @@ export class SuggestionCache {
     return this.entries.some((e) => sameState(e, at));
   }
 
+  /** Forgets what was remembered for exactly this state (a streamed first line that the whole
+   * answer took back). */
+  forget(at: Key): void {
+    this.entries = this.entries.filter((e) => !sameState(e, at));
+  }
+
   /** Forgets one document's suggestions (closed), or all. */
   clear(uri?: string): void {
     this.entries = uri === undefined ? [] : this.entries.filter((e) => e.uri !== uri);

@@ -253,9 +253,21 @@ export function registerWisp(monaco: MonacoApi, options: WispOptions): WispHandl
       const explicit = context.triggerKind === monaco.languages.InlineCompletionTriggerKind.Explicit;
       const toEndpoint = explicit && toEndpointNext;
       if (explicit) toEndpointNext = false;
+      const version = model.getVersionId();
       const items = await completer.complete(token, engineUp, () => requestAt(model, position, explicit, toEndpoint), {
         onError: (message) => options.onStatus?.({ state: 'error', message }),
         onDone: (latencyMs, result, source) => options.onStatus?.({ state: 'completed', latencyMs, result, source }),
+        // A block's first line is shown; its whole answer came after: ask again (served at once)
+        // in the editors whose cursor is where it was.
+        onRefresh: () => {
+          if (model.isDisposed() || model.getVersionId() !== version) return;
+          for (const ed of monaco.editor.getEditors()) {
+            const sel = ed.getSelection();
+            if (ed.getModel() === model && sel && sel.isEmpty() && sel.getPosition().equals(position)) {
+              ed.trigger('wisp', 'editor.action.inlineSuggest.trigger', {});
+            }
+          }
+        },
       });
       return {
         items: items.map((it) => ({
