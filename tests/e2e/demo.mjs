@@ -32,3 +32,37 @@ export function toEnd(page, language) {
     ed.focus();
   }, language);
 }
+
+/**
+ * Records the editor's ghost text from now on, as it is drawn: `window.ghosts` gets
+ * { t, line, extra } at every change (t: performance.now(); line: the text of the view line that
+ * holds the inline ghost text, document text included; extra: the lines of the preview zone
+ * below it, as Monaco draws the other lines of a multi-line suggestion), and `window.inlineAt`
+ * the time of each registerWisp onInline event ([kind, line, character, t]).
+ */
+export function recordGhost(page) {
+  return page.evaluate(() => {
+    window.ghosts = [];
+    window.inlineAt = [];
+    const push = window.demo.inline.push.bind(window.demo.inline);
+    window.demo.inline.push = (e) => {
+      window.inlineAt.push([e.kind, e.position.line, e.position.character, performance.now()]);
+      return push(e);
+    };
+    const norm = (t) => t.replace(/\u00a0/g, ' ');
+    const read = () => {
+      const deco = document.querySelector('.view-lines .ghost-text-decoration');
+      return {
+        line: deco ? norm(deco.closest('.view-line')?.textContent ?? '') : '',
+        extra: [...document.querySelectorAll('.suggest-preview-text .view-line')]
+          .map((l) => [parseFloat(l.parentElement.parentElement.style.top) + parseFloat(l.style.top || '0'), norm(l.textContent)])
+          .sort((a, b) => a[0] - b[0]).map(([, t]) => t),
+      };
+    };
+    new MutationObserver(() => {
+      const g = read();
+      const last = window.ghosts.at(-1);
+      if (!last || last.line !== g.line || JSON.stringify(last.extra) !== JSON.stringify(g.extra)) window.ghosts.push({ t: performance.now(), ...g });
+    }).observe(document.querySelector('.monaco-editor'), { subtree: true, childList: true, characterData: true });
+  });
+}

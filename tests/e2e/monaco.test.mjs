@@ -9,15 +9,18 @@
 //   (e) the remote endpoint of the shared code, OpenAI kind, prefer mode, against a real `wisp
 //       serve` serving another model: its answer as ghost text and in the status line, under the
 //       demo's Content-Security-Policy; with the server stopped, local answers
+//   (f) streaming: in an empty block the first line of the answer is drawn as soon as the engine
+//       has it, before the whole answer, which then replaces it (one engine request)
 //   and the package's type declarations: a TypeScript consumer of @wisp/monaco type-checks
-// Screenshots: tests/artifacts/monaco-<language>.png, monaco-typed-through.png, monaco-next-suggestion.png, monaco-endpoint.png
+// Screenshots: tests/artifacts/monaco-<language>.png, monaco-typed-through.png, monaco-next-suggestion.png, monaco-endpoint.png,
+// monaco-streamed-whole.png
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openDemo as openDemoAt, toEnd, waitGhost } from './demo.mjs';
+import { openDemo as openDemoAt, recordGhost, toEnd, waitGhost } from './demo.mjs';
 import { artifacts, countRequests, freshProfile, launch, root, startServer, startWispServe } from './lib.mjs';
 const { shapeAnswer } = await import(join(root, 'wasm', 'dist', 'node.mjs'));
 
@@ -92,6 +95,58 @@ test('Monaco: a second start loads the model from browser storage, not the netwo
     assert.equal(ready.value.simd, 'simd128', 'the plain build when the relaxed one is not offered');
     assert.equal(ready.value.modelFromCache, true, 'model came from Cache Storage');
     assert.equal(countRequests(log, MODEL_PATH), 0, 'no model fetch on the second start');
+    assert.deepEqual(log.violations, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('Monaco: an empty block shows its first line as soon as the engine has it, then the whole answer', { timeout: 300_000 }, async () => {
+  const { context, page, log, consoleLines } = await launch(profile, { origin, secrets });
+  try {
+    // No time budget: the block's answer is the model's whole one, however slow the machine.
+    await page.goto(origin + '/?timeBudgetMs=0');
+    await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60_000 });
+    assert.equal((await page.evaluate(() => window.demo.ready)).ok, true);
+    await recordGhost(page);
+    const cursorAt = () => page.evaluate(() => { const p = window.demo.editor.getPosition(); return [p.lineNumber - 1, p.column - 1]; });
+    const eventsAt = (from, [line, ch]) => page.evaluate(([n, l, c]) => window.inlineAt.slice(n).filter((e) => e[1] === l && e[2] === c), [from, line, ch]);
+    let at = null;
+    let events = [];
+    // A body the model fills with more than one line whose first line differs from the whole
+    // answer (a few functions, in case one gets a one-line answer).
+    for (const name of ['wisp_secret_total_price(items)', 'wisp_secret_names(items)', 'wisp_secret_cheapest(items)']) {
+      await toEnd(page, 'python');
+      const from = await page.evaluate(() => window.inlineAt.length);
+      await page.keyboard.type(`\n\ndef ${name}:\n`, { delay: 30 });
+      at = await cursorAt();
+      const t0 = Date.now();
+      do {
+        await new Promise((r) => setTimeout(r, 200));
+        events = await eventsAt(from, at);
+      } while (!events.some((e) => e[0] === 'full') && Date.now() - t0 < 60_000);
+      if (events.some((e) => e[0] === 'full')) break;
+    }
+    const kinds = events.map((e) => e[0]);
+    assert.deepEqual(kinds.filter((k) => k === 'engine' || k === 'partial' || k === 'full'), ['engine', 'partial', 'full'],
+      `one engine request, its first line, then the whole answer at ${JSON.stringify(at)}: ${JSON.stringify(kinds)}; console: ${consoleLines.slice(-5).join(' | ')}`);
+    const tFull = events.find((e) => e[0] === 'full')[3];
+    const answer = await page.evaluate(() => window.demo.lastResult.items[0].text);
+    const [firstLine, ...rest] = answer.split('\n');
+    const nonblank = (lines) => lines.map((l) => l.trimEnd()).filter((l) => l !== '');
+    assert.ok(nonblank(rest).length > 0, `a multi-line answer: ${JSON.stringify(answer)}`);
+    // Drawn: the first line alone (nothing below it) before the whole answer came, ...
+    const ghosts = () => page.evaluate(() => window.ghosts);
+    const early = (await ghosts()).find((g) => g.extra.length === 0 && g.line.trim() === firstLine.trim());
+    assert.ok(early, `the first line ${JSON.stringify(firstLine)} alone was drawn: ${JSON.stringify(await ghosts())}`);
+    assert.ok(early.t < tFull, `before the whole answer (${early.t.toFixed(0)} < ${tFull.toFixed(0)} ms)`);
+    // ... then the whole answer: the same first line, the other lines below it.
+    await page.waitForFunction((t) => window.ghosts.some((g) => g.t > t && g.extra.length > 0), early.t, { timeout: 10_000 }).catch(() => null);
+    await page.screenshot({ path: join(artifacts, 'monaco-streamed-whole.png') });
+    const late = (await ghosts()).find((g) => g.t > early.t && g.extra.length > 0);
+    assert.ok(late, `the whole answer was drawn after the first line: ${JSON.stringify(await ghosts())}`);
+    assert.equal(late.line.trim(), firstLine.trim());
+    assert.deepEqual(nonblank(late.extra), nonblank(rest), 'the other lines below it');
     assert.deepEqual(log.violations, []);
   } finally {
     await context.close();

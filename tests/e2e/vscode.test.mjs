@@ -15,15 +15,17 @@
 //       no request reaches it; in fallback mode 'wisp: Suggest from the Endpoint' and an unsure
 //       local answer bring its answer and the status bar says so; with the server stopped, local
 //       answers continue, with a log line and no popup
+//   (b) streaming: in an empty block the answer's first line is drawn before the whole answer,
+//       which then replaces it (one engine request; the extension's log and the DOM)
 //   (d) a second start (same profile) takes the model from browser storage
-// Screenshots: tests/artifacts/vscode-{python,last-prompt,typescript,c,typed-through,next-suggestion,c-off,next-line,max-lines,endpoint,endpoint-down}.png
+// Screenshots: tests/artifacts/vscode-{python,last-prompt,typescript,c,typed-through,next-suggestion,c-off,next-line,max-lines,streamed,endpoint,endpoint-down}.png
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { artifacts, countRequests, freshProfile, launch, root, sleep, startServer, startWispServe } from './lib.mjs';
 import {
-  cursor, documentChange, documentText, ghostLines, insertAt, newUntitled, openWorkbench as openWorkbenchAt, paste, runCommand,
-  triggerInline, waitGhost, waitReady, writeUserSettings,
+  cursor, documentChange, documentText, ghostLines, ghostRecord, insertAt, newUntitled, openWorkbench as openWorkbenchAt, paste,
+  recordGhost, runCommand, triggerInline, waitGhost, waitReady, writeUserSettings,
 } from './workbench.mjs';
 
 const MODEL_PATH = '/ext/dist/wisp-default.gguf';
@@ -295,6 +297,35 @@ test('VS Code for the Web: wisp.maxLines 1 cuts a block suggestion to one line, 
   assert.equal(one.length, 1, `one line: ${JSON.stringify(one)}`);
   assert.ok(one[0].trim().length > 0, 'the line is not blank');
   // The profile's settings as they were, for the second start.
+  await writeUserSettings(page, {});
+  assert.deepEqual(log.violations, []);
+});
+
+test('VS Code for the Web: an empty block shows its first line before the whole answer, which then replaces it', { timeout: 300_000 }, async () => {
+  const { page, log, consoleLines } = firstStart();
+  await writeUserSettings(page, BLOCK_SETTINGS);
+  await newUntitled(page, ['C', 'c']);
+  await paste(page, C_BLOCK.context);
+  await recordGhost(page);
+  const from = consoleLines.length;
+  await page.keyboard.type(C_BLOCK.header, { delay: 30 });
+  const at = await position(page);
+  const whole = await waitGhost(page, { timeoutMs: 120_000, accept: (g) => g.length >= 2 && g[0].trim() !== '' });
+  await page.screenshot({ path: join(artifacts, 'vscode-streamed.png') });
+  assert.ok(whole, `a multi-line suggestion in an empty C block; last seen ${JSON.stringify(await ghostLines(page))}`);
+  // The extension's log: one engine request at the cursor, its first line shown, then the whole
+  // answer shown (asked for again by the extension and served without the engine).
+  const events = inlineEvents(consoleLines, from).filter((e) => isAt(e, at));
+  assert.deepEqual(events.map((e) => e.kind).filter((k) => ['engine', 'partial', 'full'].includes(k)), ['engine', 'partial', 'full'], where(events));
+  // The DOM: the first line alone was drawn (streamed), then the whole answer, which begins with it.
+  const drawn = (await ghostRecord(page)).filter((g) => g.lines);
+  const alone = drawn.findIndex((g) => g.lines.length === 1 && g.lines[0] === whole[0]);
+  const all = drawn.findIndex((g) => JSON.stringify(g.lines) === JSON.stringify(whole));
+  assert.ok(alone >= 0, `the first line ${JSON.stringify(whole[0])} alone was drawn: ${JSON.stringify(drawn)}`);
+  assert.ok(all > alone, `then the whole answer: ${JSON.stringify(drawn)}`);
+  // ... and stayed while the rest was decoded, not for a frame of the whole answer's drawing
+  assert.ok(drawn[alone + 1].t - drawn[alone].t > 20, `shown for ${(drawn[alone + 1].t - drawn[alone].t).toFixed(0)} ms: ${JSON.stringify(drawn)}`);
+  await page.keyboard.press('Escape');
   await writeUserSettings(page, {});
   assert.deepEqual(log.violations, []);
 });

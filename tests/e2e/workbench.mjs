@@ -124,6 +124,34 @@ export function ghostLines(page) {
 }
 
 /**
+ * Records the active editor's ghost text from now on, as it is drawn (ghostLines' reading, at
+ * every change of the editor's DOM): `window.ghosts` gets { t: performance.now(), lines } (lines
+ * null when none is shown). ghostRecord(page) reads it.
+ */
+export function recordGhost(page) {
+  return page.evaluate((sel) => {
+    window.ghosts = [];
+    const read = () => {
+      const ed = document.querySelector(sel);
+      if (!ed) return null;
+      const first = [...ed.querySelectorAll('.view-lines .ghost-text-decoration')].map((e) => e.textContent).join('');
+      const rest = [...ed.querySelectorAll('.view-zones .suggest-preview-text .view-line')]
+        .map((l) => [parseFloat(l.parentElement.parentElement.style.top) + parseFloat(l.style.top || '0'), l.textContent])
+        .sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+      if (!first && rest.length === 0) return null;
+      return [first, ...rest].map((t) => t.replace(/\u00a0/g, ' '));
+    };
+    new MutationObserver(() => {
+      const lines = read();
+      const last = window.ghosts.at(-1);
+      if (!last || JSON.stringify(last.lines) !== JSON.stringify(lines)) window.ghosts.push({ t: performance.now(), lines });
+    }).observe(document.querySelector('.part.editor'), { subtree: true, childList: true, characterData: true });
+  }, EDITOR);
+}
+
+export const ghostRecord = (page) => page.evaluate(() => window.ghosts ?? []);
+
+/**
  * Asks for inline suggestions now, as a user would from the palette
  * (editor.action.inlineSuggest.trigger has no default key in VS Code 1.91).
  */
