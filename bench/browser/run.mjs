@@ -20,6 +20,14 @@
 //   trace's file is prefetched at its cursor before the first keystroke (as the editors do when a
 //   file is opened or focused).
 //   --write appends the table as a new entry at the end of bench/RESULTS.md.
+//   Block-shaped requests (--block-cases N, default 12, 0 = none): for dev cases whose cursor is on
+//   a blank line (an empty body), the line before is completed first (the KV cache holds the
+//   prompt, as after typing it), then Enter is typed and the editors' inline steps ask for the
+//   block at the new line, with the time budget of the traces and with none: the time until a
+//   suggestion is visible (the streamed first line where the build streams, else the whole
+//   answer) and until the whole answer. The same page function runs against each build's own
+//   wasm/ (its InlineCompleter, in a worker of its own), so an old build that does not stream is
+//   measured the same way.
 //   WISP_BENCH_DEBUG=1 prints the cold first answer (timings, number of requests) to stderr.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -43,6 +51,7 @@ const modelPath = arg('--model', process.env.WISP_MODEL || join(root, 'models', 
 const casesPath = arg('--dev', join(root, readFileSync(join(root, 'bench', 'dev_cases.path'), 'utf8').trim()));
 const write = process.argv.includes('--write');
 const oldDir = arg('--old', null) && resolve(arg('--old', null));
+const nBlocks = Number(arg('--block-cases', 12));
 const options = { debounceMs: 75, maxLines: 0, candidates: Number(arg('--candidates', 1)), timeBudgetMs: 150, minPaceMs: 80, maxPaceMs: 120, seed: 7,
   debug: Boolean(process.env.WISP_BENCH_DEBUG), speculate: !process.argv.includes('--no-speculate'), adaptiveBudget: !process.argv.includes('--fixed-budget') };
 
@@ -56,8 +65,78 @@ const cases = [];
 for (let i = 0; cases.length < Math.min(nCases, all.length); i++) {
   for (const list of byLang.values()) if (i < list.length && cases.length < nCases) cases.push(list[i]);
 }
+// Cursors on a blank line with blank after it (an empty body): block-shaped requests.
+const blankCursor = (c) => /\n[ \t]*$/.test(c.prefix) && /^[ \t]*\n/.test(c.suffix);
+const blockCases = [];
+const blocksByLang = [...byLang.values()].map((l) => l.filter(blankCursor));
+for (let i = 0; blockCases.length < nBlocks && blocksByLang.some((l) => i < l.length); i++) {
+  for (const list of blocksByLang) if (i < list.length && blockCases.length < nBlocks) blockCases.push(list[i]);
+}
 
 const modelUrl = '/models/wisp-default.gguf';
+
+// The block-shaped requests, run in the page of either build (Playwright sends the function's
+// source): its own worker and client from the served /wasm/, the editors' InlineCompleter. For
+// each case the line before the cursor is completed (that prompt is then in the KV cache), then
+// Enter (a line break and the indentation) is typed and the block asked for as an editor's
+// keystroke request would. `visibleMs`: when the inline steps returned a suggestion (the first
+// line, where they stream); `wholeMs`: when the whole answer was there.
+async function blockRequests([cs, o]) {
+  const { InlineCompleter, WispClient } = await import('/wasm/index.js');
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const docs = new Map();
+  const client = new WispClient(new Worker('/wasm/wisp-worker.js'), (uri) => docs.get(uri));
+  const init = await client.init({ wasmUrl: '/wasm/wisp.wasm', model: { kind: 'url', url: o.modelUrl },
+    relaxed: { wasmUrl: '/wasm/wisp-relaxed.wasm', kernelsUrl: '/wasm/wisp-kernels-relaxed.wasm' } });
+  if (!init.ok) return { error: init.error, out: [] };
+  const token = () => ({ isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) });
+  const ready = Promise.resolve(true);
+  const positionAt = (t) => { const ls = t.split('\n'); return { line: ls.length - 1, character: ls[ls.length - 1].length }; };
+  const out = [];
+  for (const budget of o.budgets) {
+    for (const c of cs) {
+      const cut = c.prefix.lastIndexOf('\n');
+      const head = c.prefix.slice(0, cut);
+      const enter = c.prefix.slice(cut);
+      const uri = `file:///block/${budget}/${c.id}/${c.path}`;
+      let text = head + c.suffix;
+      docs.set(uri, { text, version: 1, languageId: c.lang });
+      const opened = await client.open(uri);
+      if (!opened.ok) return { error: opened.error, out };
+      const ic = new InlineCompleter(client, { maxDebounceMs: o.debounceMs, speculate: false });
+      const options = { maxLines: o.maxLines, nCandidates: o.candidates, timeBudgetMs: budget };
+      await ic.complete(token(), ready, () => ({ uri, version: 1, position: positionAt(head), text, offset: head.length, options }));
+      await sleep(200);
+      text = c.prefix + c.suffix;
+      docs.set(uri, { text, version: 2, languageId: c.lang });
+      void client.edit(uri, 2, [{ rangeOffset: head.length, rangeLength: 0, text: enter }]);
+      const t0 = performance.now();
+      let first = null;
+      let reused = null;
+      let whole = null;
+      let wholeMs = null;
+      let settle;
+      const settled = new Promise((r) => { settle = r; });
+      const items = await ic.complete(token(), ready, () => ({ uri, version: 2, position: positionAt(c.prefix), text, offset: c.prefix.length, options }), {
+        onPartial: (its) => { first = its[0].text; },
+        onReuse: (h) => { reused = h.kind; },
+        onRefresh: () => {},
+        onDone: (_ms, r) => { wholeMs = performance.now() - t0; whole = r; settle(); },
+        onError: () => settle(),
+      });
+      const visibleMs = performance.now() - t0;
+      if (!whole) await Promise.race([settled, sleep(20_000)]);
+      const text0 = whole?.items[0]?.text ?? '';
+      out.push({ id: c.id, lang: c.lang, budget, visibleMs, wholeMs, shown: items.length > 0, streamed: first !== null, reused, first, whole: text0,
+        lines: text0 ? text0.split('\n').length : 0, mode: whole?.mode ?? null,
+        firstIsStart: first === null ? null : text0.startsWith(first), generated: whole?.timings.generatedTokens ?? 0 });
+      await client.close(uri);
+      docs.delete(uri);
+    }
+  }
+  client.dispose();
+  return { out };
+}
 const CHROMIUM = '/usr/bin/chromium';
 
 // One build: its server, a first visit that puts the model into Cache Storage, then a new browser
@@ -98,12 +177,19 @@ async function measure(dir, label, opts = options) {
   }
   process.stderr.write('\n');
   const stats = await page.evaluate(() => window.benchStats());
+  let blocks = null;
+  if (opts.blocks && blockCases.length) {
+    const b = await page.evaluate(blockRequests, [blockCases, { modelUrl, debounceMs: opts.debounceMs, maxLines: opts.maxLines, candidates: opts.candidates, budgets: [opts.timeBudgetMs, 0] }]);
+    if (b.error) throw new Error(`${label}: block requests: ${JSON.stringify(b.error)}`);
+    blocks = b.out;
+    process.stderr.write(`${label}: ${blocks.length} block requests\n`);
+  }
   await ctx.close();
   server.close();
   const wasmDist = join(dir, 'wasm', 'dist');
   const download = { wasm: gz(join(wasmDist, 'wisp.wasm')), worker: gz(join(wasmDist, 'wisp-worker.js')), model: gz(modelPath) };
   download.total = download.wasm + download.worker + download.model;
-  return { label, start, cold, keys, perLang, stats, modelFetches, download, total: summarize(keys), prefetchMs: mean(prefetches) };
+  return { label, start, cold, keys, perLang, stats, modelFetches, download, total: summarize(keys), prefetchMs: mean(prefetches), blocks };
 }
 
 const q = (xs, p) => {
@@ -125,6 +211,7 @@ function summarize(ks) {
     keys: ks.length,
     answered: answered.length,
     typedShare: reused(['typed', 'same']),
+    partialShare: ks.filter((k) => k.served === 'partial' && k.suggested).length / Math.max(1, ks.length),
     speculativeShare: reused(['speculative']),
     prefetchShare: reused(['prefetch']),
     reusedMiss: ks.filter((k) => k.served && k.served !== 'engine' && !k.agrees).length,
@@ -156,13 +243,15 @@ function summarize(ks) {
 const gz = (p) => gzipSync(readFileSync(p), { level: 9 }).length;
 const runs = [];
 const prefetchToo = process.argv.includes('--prefetch-too');
+options.blocks = nBlocks > 0; // the block-shaped requests, once per build (not in the prefetched runs)
 if (oldDir) {
   rebuild(oldDir);
   runs.push({ ...(await measure(oldDir, 'old')), old: true });
 }
 runs.push(await measure(root, oldDir ? 'new' : 'this build'));
-if (prefetchToo && oldDir) runs.push({ ...(await measure(oldDir, 'old, prefetched', { ...options, prefetch: true })), old: true });
-if (prefetchToo) runs.push(await measure(root, 'new, prefetched', { ...options, prefetch: true }));
+// (the old build's block requests run in its first measure, above: opts.blocks)
+if (prefetchToo && oldDir) runs.push({ ...(await measure(oldDir, 'old, prefetched', { ...options, prefetch: true, blocks: false })), old: true });
+if (prefetchToo) runs.push(await measure(root, 'new, prefetched', { ...options, prefetch: true, blocks: false }));
 
 const git = (...a) => { try { return execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim(); } catch { return '?'; } };
 const commit = git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? ' (+ uncommitted changes)' : '');
@@ -190,6 +279,7 @@ lines.push(`| keystrokes with a suggestion before the next key | ${cols((r) => `
 lines.push(`| of which served by typing through (or moving back to) a suggestion | ${cols((r) => `${f(100 * r.total.typedShare)} %`)} | | |`);
 lines.push(`| of which served by a speculative suggestion | ${cols((r) => `${f(100 * r.total.speculativeShare)} %`)} | | |`);
 lines.push(`| of which served by the prefetch | ${cols((r) => `${f(100 * r.total.prefetchShare)} %`)} | | |`);
+lines.push(`| of which a block's streamed first line (visible before its whole answer) | ${cols((r) => `${f(100 * r.total.partialShare)} %`)} | | |`);
 lines.push(`| reused suggestions whose next character was not the key typed next (not counted) | ${cols((r) => `${r.total.reusedMiss}`)} | | |`);
 lines.push(`| keystrokes whose suggestion agrees with all that is typed next (engine or reused; stricter) | ${cols((r) => (!r.keys.some((k) => k.agreesAll !== undefined) ? 'not recorded' : `${f(100 * r.total.agreeShare)} %`))} | | |`);
 lines.push(`| engine answers before the next key (empty ones included) | ${cols((r) => `${f(100 * r.total.answered / Math.max(1, r.total.keys))} %, p50 ${f(q(r.keys.filter((k) => k.timings).map((k) => k.latencyMs), 0.5))} ms; continued after a cut prefill: ${r.total.continued}`)} | | |`);
@@ -208,6 +298,27 @@ lines.push(`| language | ${cols((r) => `${r.label} p50 / p95 ms, with suggestion
 lines.push(`| --- | ${cols(() => '---')} |`);
 for (const lang of runs[0].perLang.keys()) {
   lines.push(`| ${lang} | ${cols((r) => { const s = summarize(r.perLang.get(lang) ?? []); return `${f(s.p50)} / ${f(s.p95)}, ${f(100 * s.suggestedShare)} %`; })} |`);
+}
+// Block-shaped requests: Enter in an empty body, once per build.
+const blockRuns = runs.filter((r) => r.blocks);
+if (blockRuns.length) {
+  const budgets = [...new Set(blockRuns[0].blocks.map((b) => b.budget))];
+  const ms = (xs, p) => f(q(xs, p));
+  lines.push(`Block-shaped requests: ${blockCases.length} dev cases with the cursor in an empty body (${blockCases.map((c) => c.id).join(', ')}); the line before completed first, then Enter typed and the block asked for through the inline steps (one request each). Visible: when the inline steps returned a suggestion (a streamed first line where the build streams); whole: when the whole answer was there.`);
+  lines.push('');
+  lines.push(`| block request | ${blockRuns.map((r) => r.label).join(' | ')} |`);
+  lines.push(`| --- | ${blockRuns.map(() => '---').join(' | ')} |`);
+  for (const budget of budgets) {
+    const sel = (r) => r.blocks.filter((b) => b.budget === budget);
+    const shown = (r) => sel(r).filter((b) => b.shown);
+    const name = budget ? `time budget ${budget} ms (adaptive)` : 'no time budget';
+    lines.push(`| ${name}: keystroke -> visible suggestion p50 / p95 / mean | ${blockRuns.map((r) => `${ms(shown(r).map((b) => b.visibleMs), 0.5)} / ${ms(shown(r).map((b) => b.visibleMs), 0.95)} / ${f(mean(shown(r).map((b) => b.visibleMs)))} ms (${shown(r).length} of ${sel(r).length} with a suggestion)`).join(' | ')} |`);
+    lines.push(`| ${name}: keystroke -> whole answer p50 / p95 / mean | ${blockRuns.map((r) => `${ms(sel(r).filter((b) => b.wholeMs !== null).map((b) => b.wholeMs), 0.5)} / ${ms(sel(r).filter((b) => b.wholeMs !== null).map((b) => b.wholeMs), 0.95)} / ${f(mean(sel(r).filter((b) => b.wholeMs !== null).map((b) => b.wholeMs)))} ms`).join(' | ')} |`);
+    lines.push(`| ${name}: streamed first lines (whole answer began with it) | ${blockRuns.map((r) => `${sel(r).filter((b) => b.streamed).length} (${sel(r).filter((b) => b.firstIsStart).length})`).join(' | ')} |`);
+    lines.push(`| ${name}: whole answers of more than one line; mean lines | ${blockRuns.map((r) => `${sel(r).filter((b) => b.lines > 1).length}; ${f(mean(sel(r).filter((b) => b.lines > 0).map((b) => b.lines)))}`).join(' | ')} |`);
+  }
+  lines.push('');
+  if (process.env.WISP_BENCH_DEBUG) for (const r of blockRuns) console.error(r.label, JSON.stringify(r.blocks));
 }
 const section = lines.join('\n');
 console.log(section);
