@@ -25,9 +25,10 @@
 //   prompt, as after typing it), then Enter is typed and the editors' inline steps ask for the
 //   block at the new line, with the time budget of the traces and with none: the time until a
 //   suggestion is visible (the streamed first line where the build streams, else the whole
-//   answer) and until the whole answer. The same page function runs against each build's own
+//   answer) and until the whole answer. The same page functions run against each build's own
 //   wasm/ (its InlineCompleter, in a worker of its own), so an old build that does not stream is
-//   measured the same way.
+//   measured the same way; after the traces, each build in a browser of its own, the builds
+//   taking turns case by case (the machine's drift falls on both alike).
 //   WISP_BENCH_DEBUG=1 prints the cold first answer (timings, number of requests) to stderr.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -74,70 +75,101 @@ for (let i = 0; blockCases.length < nBlocks && blocksByLang.some((l) => i < l.le
 }
 
 const modelUrl = '/models/wisp-default.gguf';
+const CHROMIUM = '/usr/bin/chromium';
 
-// The block-shaped requests, run in the page of either build (Playwright sends the function's
-// source): its own worker and client from the served /wasm/, the editors' InlineCompleter. For
-// each case the line before the cursor is completed (that prompt is then in the KV cache), then
-// Enter (a line break and the indentation) is typed and the block asked for as an editor's
+// The block-shaped requests, run in the page of either build (Playwright sends the functions'
+// source): `blockSetup` starts a worker and client of its own from the served /wasm/ (the model
+// from that origin's browser storage); `blockOne` runs one case through the editors'
+// InlineCompleter: the line before the cursor is completed (that prompt is then in the KV cache),
+// then Enter (a line break and the indentation) is typed and the block asked for as an editor's
 // keystroke request would. `visibleMs`: when the inline steps returned a suggestion (the first
 // line, where they stream); `wholeMs`: when the whole answer was there.
-async function blockRequests([cs, o]) {
+async function blockSetup(o) {
   const { InlineCompleter, WispClient } = await import('/wasm/index.js');
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const docs = new Map();
   const client = new WispClient(new Worker('/wasm/wisp-worker.js'), (uri) => docs.get(uri));
   const init = await client.init({ wasmUrl: '/wasm/wisp.wasm', model: { kind: 'url', url: o.modelUrl },
     relaxed: { wasmUrl: '/wasm/wisp-relaxed.wasm', kernelsUrl: '/wasm/wisp-kernels-relaxed.wasm' } });
-  if (!init.ok) return { error: init.error, out: [] };
+  window.blockBench = { InlineCompleter, client, docs };
+  return init.ok ? { ok: true, simd: init.value.simd } : { ok: false, error: init.error };
+}
+
+async function blockOne([c, budget, o]) {
+  const { InlineCompleter, client, docs } = window.blockBench;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const token = () => ({ isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) });
   const ready = Promise.resolve(true);
   const positionAt = (t) => { const ls = t.split('\n'); return { line: ls.length - 1, character: ls[ls.length - 1].length }; };
-  const out = [];
-  for (const budget of o.budgets) {
-    for (const c of cs) {
-      const cut = c.prefix.lastIndexOf('\n');
-      const head = c.prefix.slice(0, cut);
-      const enter = c.prefix.slice(cut);
-      const uri = `file:///block/${budget}/${c.id}/${c.path}`;
-      let text = head + c.suffix;
-      docs.set(uri, { text, version: 1, languageId: c.lang });
-      const opened = await client.open(uri);
-      if (!opened.ok) return { error: opened.error, out };
-      const ic = new InlineCompleter(client, { maxDebounceMs: o.debounceMs, speculate: false });
-      const options = { maxLines: o.maxLines, nCandidates: o.candidates, timeBudgetMs: budget };
-      await ic.complete(token(), ready, () => ({ uri, version: 1, position: positionAt(head), text, offset: head.length, options }));
-      await sleep(200);
-      text = c.prefix + c.suffix;
-      docs.set(uri, { text, version: 2, languageId: c.lang });
-      void client.edit(uri, 2, [{ rangeOffset: head.length, rangeLength: 0, text: enter }]);
-      const t0 = performance.now();
-      let first = null;
-      let reused = null;
-      let whole = null;
-      let wholeMs = null;
-      let settle;
-      const settled = new Promise((r) => { settle = r; });
-      const items = await ic.complete(token(), ready, () => ({ uri, version: 2, position: positionAt(c.prefix), text, offset: c.prefix.length, options }), {
-        onPartial: (its) => { first = its[0].text; },
-        onReuse: (h) => { reused = h.kind; },
-        onRefresh: () => {},
-        onDone: (_ms, r) => { wholeMs = performance.now() - t0; whole = r; settle(); },
-        onError: () => settle(),
-      });
-      const visibleMs = performance.now() - t0;
-      if (!whole) await Promise.race([settled, sleep(20_000)]);
-      const text0 = whole?.items[0]?.text ?? '';
-      out.push({ id: c.id, lang: c.lang, budget, visibleMs, wholeMs, shown: items.length > 0, streamed: first !== null, reused, first, whole: text0,
-        lines: text0 ? text0.split('\n').length : 0, mode: whole?.mode ?? null,
-        firstIsStart: first === null ? null : text0.startsWith(first), generated: whole?.timings.generatedTokens ?? 0 });
-      await client.close(uri);
-      docs.delete(uri);
+  const cut = c.prefix.lastIndexOf('\n');
+  const head = c.prefix.slice(0, cut);
+  const enter = c.prefix.slice(cut);
+  const uri = `file:///block/${budget}/${c.id}/${c.path}`;
+  let text = head + c.suffix;
+  docs.set(uri, { text, version: 1, languageId: c.lang });
+  const opened = await client.open(uri);
+  if (!opened.ok) return { error: opened.error };
+  const ic = new InlineCompleter(client, { maxDebounceMs: o.debounceMs, speculate: false });
+  const options = { maxLines: o.maxLines, nCandidates: o.candidates, timeBudgetMs: budget };
+  await ic.complete(token(), ready, () => ({ uri, version: 1, position: positionAt(head), text, offset: head.length, options }));
+  await sleep(200);
+  text = c.prefix + c.suffix;
+  docs.set(uri, { text, version: 2, languageId: c.lang });
+  void client.edit(uri, 2, [{ rangeOffset: head.length, rangeLength: 0, text: enter }]);
+  const t0 = performance.now();
+  let first = null;
+  let reused = null;
+  let whole = null;
+  let wholeMs = null;
+  let settle;
+  const settled = new Promise((r) => { settle = r; });
+  const items = await ic.complete(token(), ready, () => ({ uri, version: 2, position: positionAt(c.prefix), text, offset: c.prefix.length, options }), {
+    onPartial: (its) => { first = its[0].text; },
+    onReuse: (h) => { reused = h.kind; },
+    onRefresh: () => {},
+    onDone: (_ms, r) => { wholeMs = performance.now() - t0; whole = r; settle(); },
+    onError: () => settle(),
+  });
+  const visibleMs = performance.now() - t0;
+  if (!whole) await Promise.race([settled, sleep(20_000)]);
+  const text0 = whole?.items[0]?.text ?? '';
+  await client.close(uri);
+  docs.delete(uri);
+  return { id: c.id, lang: c.lang, budget, visibleMs, wholeMs, shown: items.length > 0, streamed: first !== null, reused, first, whole: text0,
+    lines: text0 ? text0.split('\n').length : 0, mode: whole?.mode ?? null,
+    firstIsStart: first === null ? null : text0.startsWith(first), generated: whole?.timings.generatedTokens ?? 0 };
+}
+
+// The block-shaped requests of every build in `builds` ({ label, url, profile }), case by case in
+// turn (the order of the builds alternating from one case to the next), each build in its own
+// browser on the profile its measure left (the model in storage): the machine's drift falls on
+// all builds alike.
+async function measureBlocks(builds) {
+  const pages = [];
+  for (const b of builds) {
+    const ctx = await chromium.launchPersistentContext(b.profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    await page.goto(`${b.url}/bench/index.html`);
+    const r = await page.evaluate(blockSetup, { modelUrl });
+    if (!r.ok) throw new Error(`${b.label}: block requests: ${JSON.stringify(r.error)}`);
+    pages.push({ ...b, ctx, page, out: [] });
+  }
+  const o = { debounceMs: options.debounceMs, maxLines: options.maxLines, candidates: options.candidates };
+  let n = 0;
+  for (const budget of [options.timeBudgetMs, 0]) {
+    for (const c of blockCases) {
+      const order = n++ % 2 ? [...pages].reverse() : pages;
+      for (const p of order) {
+        const r = await p.page.evaluate(blockOne, [c, budget, o]);
+        if (r.error) throw new Error(`${p.label} ${c.id}: ${JSON.stringify(r.error)}`);
+        p.out.push(r);
+      }
+      process.stderr.write(`\rblock requests: ${n}/${2 * blockCases.length}`);
     }
   }
-  client.dispose();
-  return { out };
+  process.stderr.write('\n');
+  for (const p of pages) await p.ctx.close();
+  return pages.map((p) => ({ label: p.label, blocks: p.out }));
 }
-const CHROMIUM = '/usr/bin/chromium';
 
 // One build: its server, a first visit that puts the model into Cache Storage, then a new browser
 // process on the same profile: the cold start from storage, then the traces.
@@ -177,19 +209,12 @@ async function measure(dir, label, opts = options) {
   }
   process.stderr.write('\n');
   const stats = await page.evaluate(() => window.benchStats());
-  let blocks = null;
-  if (opts.blocks && blockCases.length) {
-    const b = await page.evaluate(blockRequests, [blockCases, { modelUrl, debounceMs: opts.debounceMs, maxLines: opts.maxLines, candidates: opts.candidates, budgets: [opts.timeBudgetMs, 0] }]);
-    if (b.error) throw new Error(`${label}: block requests: ${JSON.stringify(b.error)}`);
-    blocks = b.out;
-    process.stderr.write(`${label}: ${blocks.length} block requests\n`);
-  }
   await ctx.close();
-  server.close();
+  // (the server stays up for the block-shaped requests; closed at the end)
   const wasmDist = join(dir, 'wasm', 'dist');
   const download = { wasm: gz(join(wasmDist, 'wisp.wasm')), worker: gz(join(wasmDist, 'wisp-worker.js')), model: gz(modelPath) };
   download.total = download.wasm + download.worker + download.model;
-  return { label, start, cold, keys, perLang, stats, modelFetches, download, total: summarize(keys), prefetchMs: mean(prefetches), blocks };
+  return { label, start, cold, keys, perLang, stats, modelFetches, download, total: summarize(keys), prefetchMs: mean(prefetches), profile, server, url };
 }
 
 const q = (xs, p) => {
@@ -243,15 +268,16 @@ function summarize(ks) {
 const gz = (p) => gzipSync(readFileSync(p), { level: 9 }).length;
 const runs = [];
 const prefetchToo = process.argv.includes('--prefetch-too');
-options.blocks = nBlocks > 0; // the block-shaped requests, once per build (not in the prefetched runs)
 if (oldDir) {
   rebuild(oldDir);
   runs.push({ ...(await measure(oldDir, 'old')), old: true });
 }
 runs.push(await measure(root, oldDir ? 'new' : 'this build'));
-// (the old build's block requests run in its first measure, above: opts.blocks)
-if (prefetchToo && oldDir) runs.push({ ...(await measure(oldDir, 'old, prefetched', { ...options, prefetch: true, blocks: false })), old: true });
-if (prefetchToo) runs.push(await measure(root, 'new, prefetched', { ...options, prefetch: true, blocks: false }));
+if (prefetchToo && oldDir) runs.push({ ...(await measure(oldDir, 'old, prefetched', { ...options, prefetch: true })), old: true });
+if (prefetchToo) runs.push(await measure(root, 'new, prefetched', { ...options, prefetch: true }));
+// Block-shaped requests, once per build, the builds in turn (their first measure's server and profile).
+const blockRuns = nBlocks > 0 && blockCases.length ? await measureBlocks(runs.filter((r) => !r.label.includes('prefetched'))) : [];
+for (const r of runs) r.server.close();
 
 const git = (...a) => { try { return execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim(); } catch { return '?'; } };
 const commit = git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? ' (+ uncommitted changes)' : '');
@@ -300,11 +326,10 @@ for (const lang of runs[0].perLang.keys()) {
   lines.push(`| ${lang} | ${cols((r) => { const s = summarize(r.perLang.get(lang) ?? []); return `${f(s.p50)} / ${f(s.p95)}, ${f(100 * s.suggestedShare)} %`; })} |`);
 }
 // Block-shaped requests: Enter in an empty body, once per build.
-const blockRuns = runs.filter((r) => r.blocks);
 if (blockRuns.length) {
   const budgets = [...new Set(blockRuns[0].blocks.map((b) => b.budget))];
   const ms = (xs, p) => f(q(xs, p));
-  lines.push(`Block-shaped requests: ${blockCases.length} dev cases with the cursor in an empty body (${blockCases.map((c) => c.id).join(', ')}); the line before completed first, then Enter typed and the block asked for through the inline steps (one request each). Visible: when the inline steps returned a suggestion (a streamed first line where the build streams); whole: when the whole answer was there.`);
+  lines.push(`Block-shaped requests: ${blockCases.length} dev cases with the cursor in an empty body (${blockCases.map((c) => c.id).join(', ')}); the line before completed first, then Enter typed and the block asked for through the inline steps (one request each), the builds in turn case by case, each in a browser of its own. Visible: when the inline steps returned a suggestion (a streamed first line where the build streams); whole: when the whole answer was there.`);
   lines.push('');
   lines.push(`| block request | ${blockRuns.map((r) => r.label).join(' | ')} |`);
   lines.push(`| --- | ${blockRuns.map(() => '---').join(' | ')} |`);
