@@ -256,9 +256,13 @@ test('VS Code for the Web: wisp.languages {"c": false} turns ghost text off in C
 });
 
 // Opens C_BLOCK and waits for its multi-line ghost text (BLOCK_SETTINGS: the model's whole answer).
-async function openCBlock(page) {
+// `beforeHeader` runs once the pasted context is in the document, before the header is typed.
+async function openCBlock(page, beforeHeader = async () => {}) {
   await newUntitled(page, ['C', 'c']);
   await paste(page, C_BLOCK.context);
+  // (a key typed before the paste has landed goes in front of it)
+  for (const t0 = Date.now(); !(await documentText(page)).includes('p->z = z;') && Date.now() - t0 < 10_000;) await sleep(100);
+  await beforeHeader();
   await page.keyboard.type(C_BLOCK.header, { delay: 30 });
   return waitGhost(page, { timeoutMs: 120_000, accept: (g) => g.length >= 2 && g[0].trim() !== '' });
 }
@@ -304,13 +308,12 @@ test('VS Code for the Web: wisp.maxLines 1 cuts a block suggestion to one line, 
 test('VS Code for the Web: an empty block shows its first line before the whole answer, which then replaces it', { timeout: 300_000 }, async () => {
   const { page, log, consoleLines } = firstStart();
   await writeUserSettings(page, BLOCK_SETTINGS);
-  await newUntitled(page, ['C', 'c']);
-  await paste(page, C_BLOCK.context);
-  await recordGhost(page);
-  const from = consoleLines.length;
-  await page.keyboard.type(C_BLOCK.header, { delay: 30 });
+  let from = 0;
+  const whole = await openCBlock(page, async () => {
+    await recordGhost(page);
+    from = consoleLines.length;
+  });
   const at = await position(page);
-  const whole = await waitGhost(page, { timeoutMs: 120_000, accept: (g) => g.length >= 2 && g[0].trim() !== '' });
   await page.screenshot({ path: join(artifacts, 'vscode-streamed.png') });
   assert.ok(whole, `a multi-line suggestion in an empty C block; last seen ${JSON.stringify(await ghostLines(page))}`);
   // The extension's log: one engine request at the cursor, its first line shown, then the whole
