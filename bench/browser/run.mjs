@@ -329,6 +329,7 @@ for (const lang of runs[0].perLang.keys()) {
 if (blockRuns.length) {
   const budgets = [...new Set(blockRuns[0].blocks.map((b) => b.budget))];
   const ms = (xs, p) => f(q(xs, p));
+  lines.push('');
   lines.push(`Block-shaped requests: ${blockCases.length} dev cases with the cursor in an empty body (${blockCases.map((c) => c.id).join(', ')}); the line before completed first, then Enter typed and the block asked for through the inline steps (one request each), the builds in turn case by case, each in a browser of its own. Visible: when the inline steps returned a suggestion (a streamed first line where the build streams); whole: when the whole answer was there.`);
   lines.push('');
   lines.push(`| block request | ${blockRuns.map((r) => r.label).join(' | ')} |`);
