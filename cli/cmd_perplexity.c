@@ -2,10 +2,16 @@
  * wisp perplexity MODEL FILE — how well the model predicts a text: the text is tokenized and cut
  * into windows of N tokens, each evaluated from an empty cache; every token but a window's first
  * is scored. Prints each window's perplexity and the total. For comparing quantizations of one
- * model (Q8_0 / Q4_0 against F32) on real code.
+ * model (Q8_0 / Q4_0 against F32) on real code, and for comparing checkpoints.
  *
- *   wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16] [--exit-layers K]
+ *   wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16] [--exit-layers K] [--lead T]
  *     --ctx N     window in tokens (default 512, at most n_ctx_train)
+ *     --lead T    each window starts with token T, not scored, then N-1 text tokens, all scored:
+ *                 `file_sep` (the vocabulary's file separator: every wisp prompt and every
+ *                 training document starts with it), `bos`, or an id. A model trained only on
+ *                 windows that start with a special token may use it as an attention sink, and
+ *                 then predicts text badly without one (models/README.md): compare checkpoints
+ *                 with --lead file_sep
  *     --kv-f16    f16 KV cache (see wisp_ctx_params.kv_f16)
  *     --exit-layers K  only the first K blocks, then the norm and head (early exit)
  */
@@ -17,7 +23,8 @@
 #include "cli.h"
 
 static int perplexity__usage(void) {
-    fprintf(stderr, "usage: wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16] [--exit-layers K]\n");
+    fprintf(stderr, "usage: wisp perplexity MODEL FILE [--ctx N] [--batch N] [--kv-f16] [--exit-layers K] "
+                    "[--lead file_sep|bos|ID]\n");
     return 2;
 }
 
@@ -36,11 +43,13 @@ int cmd_perplexity(int argc, char **argv) {
     uint32_t n_win = 0, n_batch = 0;
     bool kv_f16 = false;
     long long exit_layers = 0;
+    const char *lead_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--ctx") == 0 && i + 1 < argc) n_win = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) n_batch = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--kv-f16") == 0) kv_f16 = true;
         else if (strcmp(argv[i], "--exit-layers") == 0 && i + 1 < argc) exit_layers = strtoll(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--lead") == 0 && i + 1 < argc) lead_arg = argv[++i];
         else if (argv[i][0] == '-' && argv[i][1] == '-') return perplexity__usage();
         else if (!model_path) model_path = argv[i];
         else if (!text_path) text_path = argv[i];
@@ -64,21 +73,39 @@ int cmd_perplexity(int argc, char **argv) {
         goto done;
     }
     const wisp_tokenizer *tok = wisp_model_tokenizer(model);
-    ids = malloc((tfile.size + 1) * sizeof(int32_t));
+    int32_t lead = WISP_NO_TOKEN;
+    if (lead_arg) {
+        char *end;
+        long v = strtol(lead_arg, &end, 10);
+        if (strcmp(lead_arg, "file_sep") == 0) lead = wisp_tokenizer_special(tok, WISP_SPECIAL_FIM_SEP);
+        else if (strcmp(lead_arg, "bos") == 0) lead = wisp_tokenizer_special(tok, WISP_SPECIAL_BOS);
+        else if (end != lead_arg && *end == 0 && v >= 0 && v < (long)wisp_tokenizer_n_vocab(tok)) lead = (int32_t)v;
+        else {
+            fprintf(stderr, "wisp perplexity: --lead %s: not file_sep, bos or a token id below %u\n", lead_arg,
+                    wisp_tokenizer_n_vocab(tok));
+            goto done;
+        }
+        if (lead == WISP_NO_TOKEN) {
+            fprintf(stderr, "wisp perplexity: --lead %s: %s has no such token\n", lead_arg, model_path);
+            goto done;
+        }
+    }
+    /* one slot before the text for the lead token of the first window */
+    ids = malloc((tfile.size + 2) * sizeof(int32_t));
     if (!ids) goto done;
-    int64_t n = wisp_tokenize(tok, tfile.data, tfile.size, false, ids, tfile.size + 1, &err);
+    int64_t n = wisp_tokenize(tok, tfile.data, tfile.size, false, ids + 1, tfile.size + 1, &err);
     if (n > (int64_t)tfile.size + 1) { /* more ids than bytes: make room and tokenize again */
-        int32_t *more = realloc(ids, (size_t)n * sizeof(int32_t));
+        int32_t *more = realloc(ids, ((size_t)n + 1) * sizeof(int32_t));
         if (!more) goto done;
         ids = more;
-        n = wisp_tokenize(tok, tfile.data, tfile.size, false, ids, (size_t)n, &err);
+        n = wisp_tokenize(tok, tfile.data, tfile.size, false, ids + 1, (size_t)n, &err);
     }
     if (n < 0) {
         rc = cli_fail("tokenize", &err);
         goto done;
     }
-    if (n < 2) {
-        fprintf(stderr, "wisp perplexity: %s: fewer than 2 tokens\n", text_path);
+    if (n < (lead_arg ? 1 : 2)) {
+        fprintf(stderr, "wisp perplexity: %s: fewer than %d tokens\n", text_path, lead_arg ? 1 : 2);
         goto done;
     }
     wisp_ctx_params cp = {.n_ctx = n_win, .n_batch = n_batch, .kv_f16 = kv_f16};
@@ -95,13 +122,19 @@ int cmd_perplexity(int argc, char **argv) {
     if (!logits) goto done;
     double total = 0, t0 = wisp_now_ms();
     size_t n_scored = 0, n_windows = 0;
-    for (size_t w0 = 0; w0 + 1 < (size_t)n; w0 += n_win) {
-        size_t w_len = (size_t)n - w0 < n_win ? (size_t)n - w0 : n_win;
+    /* the text is ids[1..n]; with a lead token a window is the lead then n_win - 1 text tokens
+     * (the lead is written over the slot before them, which the previous window has used) */
+    size_t step = lead_arg ? n_win - 1 : n_win, n_text = (size_t)n;
+    for (size_t t0 = 0; lead_arg ? t0 < n_text : t0 + 1 < n_text; t0 += step) {
+        size_t w_text = n_text - t0 < step ? n_text - t0 : step;
+        size_t w_len = w_text + (lead_arg ? 1 : 0);
         if (w_len < 2) break;
+        int32_t *win = ids + 1 + t0 - (lead_arg ? 1 : 0);
+        if (lead_arg) win[0] = lead;
         double w_nll = 0;
         for (size_t b0 = 0; b0 < w_len; b0 += nb_max) {
             size_t nb = w_len - b0 < nb_max ? w_len - b0 : nb_max;
-            const int32_t *chunk = ids + w0 + b0;
+            const int32_t *chunk = win + b0;
             if (b0 == 0) {
                 if (wisp_ctx_eval_all(ctx, chunk, nb, logits, &err) != WISP_OK) {
                     rc = cli_fail("eval", &err);

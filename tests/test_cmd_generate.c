@@ -98,6 +98,50 @@ static void test_perplexity_matches_torch(void **state) {
     free(r.blob);
 }
 
+/* --lead T: the window starts with token T, unscored, and every text token after it is scored.
+ * The reference sequence's first token given as the lead, and the rest as the text, scores the
+ * same tokens in the same positions as the whole sequence without a lead: torch's figure. */
+static void test_perplexity_lead_token(void **state) {
+    if (access(wisp_bin, X_OK) != 0) skip();
+    ref_file r;
+    ref_load("fixtures/reference/trained.ref", &r);
+    const ref_prompt *q = &r.p[r.n_prompts - 1];
+    char path[] = "/tmp/wisp_ppl_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    for (uint32_t k = 1; k < q->n_tok + q->n_gen; k++) {
+        int32_t id = k < q->n_tok ? q->tokens[k] : q->gen[k - q->n_tok];
+        unsigned char b = (unsigned char)id;
+        assert_int_equal(write(fd, &b, 1), 1);
+    }
+    close(fd);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s perplexity fixtures/reference/trained.gguf %s --ctx 128 --lead %d 2>/dev/null",
+             wisp_bin, path, (int)q->tokens[0]);
+    int status;
+    char *out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    const char *line = strstr(out, "perplexity: ");
+    assert_non_null(line);
+    double ppl = strtod(line + strlen("perplexity: "), NULL);
+    double want = exp(q->nll / (double)(q->n_tok + q->n_gen - 1));
+    if (fabs(ppl - want) / want > 1e-3) fail_msg("wisp perplexity --lead %.6f, torch %.6f", ppl, want);
+    free(out);
+    /* a lead the vocabulary lacks, or that is not a token, is an error that says so */
+    snprintf(cmd, sizeof cmd, "%s perplexity fixtures/reference/trained.gguf %s --lead file_sep 2>&1", wisp_bin, path);
+    out = run(cmd, &status);
+    assert_int_not_equal(status, 0);
+    assert_non_null(strstr(out, "has no such token"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s perplexity fixtures/reference/trained.gguf %s --lead 99999 2>&1", wisp_bin, path);
+    out = run(cmd, &status);
+    assert_int_not_equal(status, 0);
+    assert_non_null(strstr(out, "not file_sep, bos or a token id"));
+    free(out);
+    unlink(path);
+    free(r.blob);
+}
+
 static void test_usage_errors(void **state) {
     if (access(wisp_bin, X_OK) != 0) skip();
     char cmd[1200];
@@ -122,6 +166,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generate_greedy_ids),
         cmocka_unit_test(test_perplexity_matches_torch),
+        cmocka_unit_test(test_perplexity_lead_token),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
