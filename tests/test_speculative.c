@@ -4,10 +4,11 @@
  * stop reason and log-probabilities under every stop rule (max_tokens, stop strings and tokens,
  * healing, non_empty / not_first, the callback, a full context, the time budget), leave the cache
  * as plain decoding leaves it, and ignore sampled generation. Runs on the shipped model (12
- * blocks, untrained exit: acceptance is low, which is what makes rejections and rollbacks
- * frequent here) and on the reference fixtures (grouped-query attention; qwen2 biases). Prints
+ * blocks, exit trained after block 6; the drafts at depth 4 are rejected often, which makes
+ * rollbacks frequent here) and on the reference fixtures (grouped-query attention; qwen2 biases). Prints
  * the acceptance rate.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,26 +118,38 @@ static void run(wisp_ctx *c, const int32_t *prompt, size_t n, wisp_gen_params gp
 
 static size_t total_drafted, total_accepted;
 
-/* Plain and speculative outcomes must agree on everything but the draft counts. */
-static void same(const outcome *plain, const outcome *spec, const char *what) {
+/* Plain and speculative outcomes must agree on everything but the draft counts; `close` allows
+ * the log-probabilities to differ by float rounding (see test_context_and_time). */
+static void same_within(const outcome *plain, const outcome *spec, const char *what, double close) {
     if (plain->n_tokens != spec->n_tokens || memcmp(plain->tokens, spec->tokens, plain->n_tokens * 4) ||
         strcmp(plain->text, spec->text) || plain->stop != spec->stop)
         fail_msg("%s: plain gave %zu tokens \"%s\" (stop %d), speculative %zu \"%s\" (stop %d)", what, plain->n_tokens,
                  plain->text, plain->stop, spec->n_tokens, spec->text, spec->stop);
     assert_int_equal(plain->text_len, spec->text_len);
-    assert_true(plain->sum_logprob == spec->sum_logprob);
     size_t n_lp = plain->n_tokens < 256 ? plain->n_tokens : 256; /* recorded with max_tokens only */
-    assert_memory_equal(plain->logprobs, spec->logprobs, n_lp * sizeof(float));
+    if (close == 0) {
+        if (plain->sum_logprob != spec->sum_logprob)
+            fail_msg("%s: sum of log-probabilities %.9g plain, %.9g speculative", what, plain->sum_logprob,
+                     spec->sum_logprob);
+        assert_memory_equal(plain->logprobs, spec->logprobs, n_lp * sizeof(float));
+    } else {
+        for (size_t i = 0; i < n_lp; i++)
+            if (fabs((double)plain->logprobs[i] - spec->logprobs[i]) > close)
+                fail_msg("%s: token %zu log-probability %.6f plain, %.6f speculative", what, i, plain->logprobs[i],
+                         spec->logprobs[i]);
+    }
     if (plain->n_cached != spec->n_cached)
         fail_msg("%s: the cache holds %zu tokens after plain decoding, %zu after speculative", what, plain->n_cached,
                  spec->n_cached);
     assert_int_equal(plain->has_logits, spec->has_logits);
-    if (plain->has_logits) assert_true(plain->last_logit == spec->last_logit);
+    if (plain->has_logits && close == 0) assert_true(plain->last_logit == spec->last_logit);
     assert_int_equal(plain->n_drafted, 0);
     assert_true(spec->n_accepted <= spec->n_drafted);
     total_drafted += spec->n_drafted;
     total_accepted += spec->n_accepted;
 }
+
+static void same(const outcome *plain, const outcome *spec, const char *what) { same_within(plain, spec, what, 0); }
 
 static const char *PROMPTS[] = {
     "def fibonacci(n):\n    if n < 2:\n        return n\n    return ",
@@ -236,7 +249,10 @@ static void test_context_and_time(void **state) {
     fixture f;
     fixture_load(&f, SHIPPED);
     int32_t toks[512];
-    size_t n = tokenize(&f, PROMPTS[0], toks, 512, true);
+    /* led by <|file_sep|> as the engine's prompts are: the shipped model then goes on for more
+     * than 12 tokens (without it, it may end its answer at once) */
+    size_t n = tokenize(&f, "<|file_sep|>fib.py\ndef fibonacci(n):\n    if n < 2:\n        return n\n    return ", toks,
+                        512, true);
     for (uint32_t n_ctx = (uint32_t)n + 1; n_ctx < n + (SANITIZED ? 4 : 12); n_ctx++) {
         wisp_ctx *plain = new_ctx(&f, n_ctx, 0, 0), *spec = new_ctx(&f, n_ctx, 4, 4);
         outcome a, b;
@@ -255,9 +271,12 @@ static void test_context_and_time(void **state) {
         assert_true(b.n_tokens <= a.n_tokens);
         assert_memory_equal(b.tokens, a.tokens, b.n_tokens * sizeof(int32_t));
         assert_true(b.stop == WISP_STOP_TIME || b.stop == WISP_STOP_MAX_TOKENS);
-        /* and the next call without a budget is plain decoding's again */
+        /* and the next call without a budget is plain decoding's again. When the cut call had
+         * the whole prompt in the cache, this one recomputes the prompt's last token alone (to
+         * get its logits back), in the one-token kernels, where the fresh plain call computed it
+         * in a batch: the same tokens, log-probabilities equal up to that rounding */
         run(spec, toks, n, (wisp_gen_params){.max_tokens = 64}, 0, &b);
-        same(&a, &b, "after a time stop");
+        same_within(&a, &b, "after a time stop", 0.05);
     }
     wisp_ctx_free(plain);
     wisp_ctx_free(spec);
@@ -273,9 +292,20 @@ static void test_settings(void **state) {
     wisp_ctx *c = new_ctx(&f, 256, 0, 0);
     assert_int_equal(wisp_ctx_set_speculative(c, WISP_SPEC_MAX_DRAFT + 1, 4, &err), WISP_ERR_RANGE);
     assert_int_equal(wisp_ctx_set_speculative(c, 4, 12, &err), WISP_ERR_RANGE);
-    assert_int_equal(wisp_ctx_set_speculative(c, 4, 0, &err), WISP_ERR_INVALID_ARG);
-    assert_non_null(strstr(err.message, "early exit"));
+    /* the shipped model records its exit (wisp.early_exit.block_count): depth 0 drafts with it */
+    assert_int_equal(wisp_ctx_set_speculative(c, 4, 0, &err), WISP_OK);
     assert_int_equal(wisp_ctx_set_speculative(c, 0, 0, &err), WISP_OK);
+    {   /* a model without one needs a depth */
+        fixture r;
+        fixture_load(&r, "fixtures/reference/trained.gguf");
+        wisp_ctx_params cp = {.n_ctx = 64};
+        wisp_ctx *rc = wisp_ctx_new(r.model, &cp, &err);
+        assert_non_null(rc);
+        assert_int_equal(wisp_ctx_set_speculative(rc, 4, 0, &err), WISP_ERR_INVALID_ARG);
+        assert_non_null(strstr(err.message, "early exit"));
+        wisp_ctx_free(rc);
+        fixture_free(&r);
+    }
     int32_t toks[512];
     size_t n = tokenize(&f, PROMPTS[1], toks, 512, true);
     wisp_gen_params gp = {.max_tokens = 24, .sampling = {.temperature = 0.8f, .seed = 7}};

@@ -9,7 +9,10 @@ perplexity on a fixed validation text, for comparison with `wisp perplexity`.
 Perplexity protocol (`--ppl-text`): the text tokenized with no special tokens and no BOS, cut
 into consecutive windows of `--ppl-ctx` tokens (1024); each window is evaluated on its own and
 every token but its first is scored; ppl = exp(mean negative log-likelihood), computed in
-float32 with the weights as stored in the GGUF (rounded to F16 for an F16 export).
+float32 with the weights as stored in the GGUF (rounded to F16 for an F16 export). Written
+beside it, under `lead_file_sep`: each window the `<|file_sep|>` token (unscored) then
+`--ppl-ctx` - 1 text tokens, all scored, as every prompt and training document starts (`wisp
+perplexity --lead file_sep`; `train/ppl_torch.py` gives the same figure from a GGUF on a CPU).
 """
 import argparse
 import json
@@ -122,11 +125,17 @@ def export(run, tok_path, out_path, dtype, name, weights="model.pt"):
 
 
 @torch.no_grad()
-def perplexity(c, sd, dtype, tok_path, text, n_ctx):
-    """PyTorch perplexity of the text under the protocol in this file's docstring."""
+def perplexity(c, sd, dtype, tok_path, text, n_ctx, lead=None):
+    """PyTorch perplexity of the text under the protocol in this file's docstring (lead: the text
+    of the token put before each window, or None)."""
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(tok_path)
-    ids = tok.encode(text, add_special_tokens=False).ids
+    lead_id = tok.token_to_id(lead) if lead is not None else None
+    return perplexity_ids(c, sd, dtype, tok.encode(text, add_special_tokens=False).ids, n_ctx, lead_id)
+
+
+def perplexity_ids(c, sd, dtype, ids, n_ctx, lead=None):
+    """The same on token ids (lead: an id, or None)."""
     model = Model(c)
     sd = {k: (v.half().float() if dtype == "f16" and v.dim() == 2 else v.float()) for k, v in sd.items()}
     model.load_state_dict(sd)
@@ -134,15 +143,21 @@ def perplexity(c, sd, dtype, tok_path, text, n_ctx):
     model = model.to(dev).eval()
     torch.backends.cuda.matmul.allow_tf32 = False
     nll, n = 0.0, 0
-    for s in range(0, len(ids) - 1, n_ctx):
-        win = torch.tensor(ids[s:s + n_ctx], device=dev)[None]
-        if win.shape[1] < 2:
-            break
-        logits = model(win).float()
-        lp = torch.log_softmax(logits[0, :-1], -1)
-        nll -= lp.gather(1, win[0, 1:, None]).sum().item()
-        n += win.shape[1] - 1
-    return {"tokens": len(ids), "scored": n, "ppl": math.exp(nll / n), "n_ctx": n_ctx}
+    step = n_ctx - 1 if lead is not None else n_ctx
+    with torch.no_grad():
+        for s in range(0, len(ids) if lead is not None else len(ids) - 1, step):
+            win = ([lead] if lead is not None else []) + ids[s:s + step]
+            win = torch.tensor(win, device=dev)[None]
+            if win.shape[1] < 2:
+                break
+            logits = model(win).float()
+            lp = torch.log_softmax(logits[0, :-1], -1)
+            nll -= lp.gather(1, win[0, 1:, None]).sum().item()
+            n += win.shape[1] - 1
+    r = {"tokens": len(ids), "scored": n, "ppl": math.exp(nll / n), "n_ctx": n_ctx}
+    if lead is not None:
+        r["lead"] = lead
+    return r
 
 
 def main():
@@ -159,8 +174,11 @@ def main():
     c, sd = export(args.run, args.tokenizer, args.out, args.type, args.name, args.weights)
     print(f"wrote {args.out}: {os.path.getsize(args.out) / 1e6:.1f} MB, {c.n_params() / 1e6:.2f}M params")
     if args.ppl_text:
-        r = perplexity(c, sd, args.type, args.tokenizer, open(args.ppl_text, encoding="utf-8").read(), args.ppl_ctx)
+        text = open(args.ppl_text, encoding="utf-8").read()
+        r = perplexity(c, sd, args.type, args.tokenizer, text, args.ppl_ctx)
         r.update({"model": os.path.basename(args.out), "type": args.type})
+        # the same with each window led by <|file_sep|> (wisp perplexity --lead file_sep)
+        r["lead_file_sep"] = perplexity(c, sd, args.type, args.tokenizer, text, args.ppl_ctx, lead="<|file_sep|>")
         with open(args.out + ".ppl.json", "w") as f:
             json.dump(r, f, indent=1)
         print("pytorch perplexity:", json.dumps(r))

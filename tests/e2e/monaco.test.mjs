@@ -114,11 +114,11 @@ test('Monaco: an empty block shows its first line as soon as the engine has it, 
     let at = null;
     let events = [];
     // A body the model fills with more than one line whose first line differs from the whole
-    // answer (a few functions, in case one gets a one-line answer).
-    for (const name of ['wisp_secret_total_price(items)', 'wisp_secret_names(items)', 'wisp_secret_cheapest(items)']) {
+    // answer (a class first: a model writes its methods; then functions, in case of a one-line answer).
+    for (const header of ['class WispSecretStack', 'def wisp_secret_names(items)', 'def wisp_secret_total_price(items)']) {
       await toEnd(page, 'python');
       const from = await page.evaluate(() => window.inlineAt.length);
-      await page.keyboard.type(`\n\ndef ${name}:\n`, { delay: 30 });
+      await page.keyboard.type(`\n\n${header}:\n`, { delay: 30 });
       at = await cursorAt();
       const t0 = Date.now();
       do {

@@ -200,7 +200,8 @@ test('answers from the first blocks while the rest downloads, then the whole mod
 test('by default (earlyAnswers \'trained\') a model without a trained exit streams in parts but answers once whole: download progress, no early answers', { timeout: 120_000 }, async () => {
   reset({ gate: partEnd(2) }); // part 0 and blocks 0-1, then the server holds
   const h = harness();
-  const pending = init(h, { earlyAnswers: undefined });
+  // the shipped model has a trained exit: its manifest without one stands for a model that has none
+  const pending = init(h, { earlyAnswers: undefined, manifest: { ...manifest, exit_layers: 0 } });
   let answered = false;
   void pending.then(() => { answered = true; });
   await new Promise((r) => setTimeout(r, 1500)); // the first parts are in; the engine could answer
@@ -339,13 +340,45 @@ test('self-speculative decoding asked for at init runs once the model is whole, 
   const c = await h.call('complete', { uri: 'file:///a.py', version: 1, position: END, options: OPTS });
   assert.equal(c.value.items[0]?.text, wholeAnswer, 'plain greedy decoding\'s answer');
 
-  // draft depth 0 = the model's exit: the shipped model has none (and every part is stored now)
+  // draft depth 0 = the model's exit: the shipped model's (every part is stored now), the same answers
   reset({ keepStorage: true });
   h = harness();
   r = await init(h, {}, { speculative: { nDraft: 2 } });
   assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(r.value.speculativeError, undefined);
+  assert.equal((await h.call('open', { uri: 'file:///a.py', languageId: 'python', text: PY, version: 1 })).ok, true);
+  const d = await h.call('complete', { uri: 'file:///a.py', version: 1, position: END, options: OPTS });
+  assert.equal(d.value.items[0]?.text, wholeAnswer, 'plain greedy decoding\'s answer, drafted at the exit');
+
+  // a draft as deep as the model is refused with a reason
+  reset({ keepStorage: true });
+  h = harness();
+  r = await init(h, {}, { speculative: { nDraft: 2, draftDepth: manifest.block_count } });
+  assert.equal(r.ok, true, JSON.stringify(r));
   assert.equal(r.value.speculative, undefined);
-  assert.match(r.value.speculativeError, /self-speculative decoding is off: .*exit/);
+  assert.match(r.value.speculativeError, /self-speculative decoding is off: /);
+});
+
+test('by default (earlyAnswers \'trained\') the shipped model, trained with an exit, answers from its first part and exit', { timeout: 120_000 }, async () => {
+  assert.ok(manifest.exit_layers > 0, 'the shipped manifest records the exit');
+  reset({ gate: partEnd(manifest.exit_layers) }); // the head and the blocks up to the exit, then the server holds
+  const h = harness();
+  const r = await init(h, { earlyAnswers: undefined });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.ok(r.value.partial, 'init answers before the whole model is there');
+  assert.ok(r.value.partial.depth >= 1 && r.value.partial.depth <= manifest.exit_layers, JSON.stringify(r.value.partial));
+  assert.equal((await h.call('open', { uri: 'file:///a.py', languageId: 'python', text: PY, version: 1 })).ok, true);
+  // the parts up to the exit arrive while the server holds the rest: answers come from the exit
+  let c;
+  for (let i = 0; i < 100; i++) {
+    c = await h.call('complete', { uri: 'file:///a.py', version: 1, position: END, options: OPTS });
+    assert.equal(c.ok, true, JSON.stringify(c));
+    if (c.value.depth === manifest.exit_layers) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(c.value.depth, manifest.exit_layers, 'the trained exit answers while the rest downloads');
+  release();
+  await h.phase('full');
 });
 
 test('a manifest that does not fit its own file, or a server with another file, is refused clearly', { timeout: 60_000 }, async () => {

@@ -94,7 +94,11 @@ test('an engine over a model arriving part by part answers from its first blocks
     m.HEAPU8.set(model.subarray(p.offset, p.offset + p.size), ptr + p.offset);
     assert.equal(m._wisp_js_set_available(engine, p.offset + p.size), WISP_OK);
     assert.equal(m._wisp_js_layers_ready(engine), p.layers_ready);
-    assert.equal(m._wisp_js_depth(engine), p.layers_ready); // no trained exit: every ready block
+    // the trained exit once its blocks are in, every ready block before that, all once whole
+    const exit = manifest.exit_layers;
+    const want = p.layers_ready === manifest.block_count ? p.layers_ready
+      : exit && exit <= p.layers_ready ? exit : p.layers_ready;
+    assert.equal(m._wisp_js_depth(engine), want);
     if (p.layers_ready === 2) {
       early = complete(engine, doc);
       assert.equal(early.st, WISP_OK);
@@ -115,7 +119,10 @@ test('an engine over a model arriving part by part answers from its first blocks
   assert.equal(complete(fresh, freshDoc).text, full.text);
   assert.equal(m._wisp_js_set_speculative(engine, 4, 4), WISP_OK);
   assert.equal(complete(engine, doc).text, full.text);
-  assert.equal(m._wisp_js_set_speculative(engine, 4, 0), WISP_ERR_INVALID_ARG); // no exit to draft with
+  assert.equal(m._wisp_js_set_speculative(engine, 4, 0), WISP_OK); // depth 0: the trained exit
+  assert.equal(complete(engine, doc).text, full.text);
+  assert.equal(m._wisp_js_set_speculative(engine, 4, manifest.block_count), WISP_ERR_RANGE); // no draft at full depth
+  assert.equal(m._wisp_js_set_speculative(engine, 0, 0), WISP_OK);
   assert.equal(m._wisp_js_set_depth(engine, manifest.block_count + 1), WISP_ERR_RANGE);
   assert.equal(m._wisp_js_set_depth(engine, 3), WISP_OK);
   assert.equal(m._wisp_js_depth(engine), 3);
