@@ -67,34 +67,47 @@ static void test_generate_greedy_ids(void **state) {
     free(r.blob);
 }
 
-static void test_perplexity_matches_torch(void **state) {
-    if (access(wisp_bin, X_OK) != 0) skip();
-    ref_file r;
-    ref_load("fixtures/reference/trained.ref", &r);
-    const ref_prompt *q = &r.p[r.n_prompts - 1];
-    /* the model was trained on bytes and its vocabulary has no merges: text bytes are its ids */
-    char path[] = "/tmp/wisp_ppl_XXXXXX";
+/* The reference sequence (prompt then greedy answer) from token `from` on, as a text file at
+ * `path` (a mkstemp template): the model was trained on bytes and its vocabulary has no merges,
+ * so text bytes are its ids. */
+static void ref_text_file(const ref_prompt *q, uint32_t from, char *path) {
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    for (uint32_t k = 0; k < q->n_tok + q->n_gen; k++) {
+    for (uint32_t k = from; k < q->n_tok + q->n_gen; k++) {
         int32_t id = k < q->n_tok ? q->tokens[k] : q->gen[k - q->n_tok];
         assert_true(id >= 0 && id < 256);
         unsigned char b = (unsigned char)id;
         assert_int_equal(write(fd, &b, 1), 1);
     }
     close(fd);
+}
+
+/* `wisp perplexity` of the reference model on a file, windows of 128, with `extra` options. */
+static double perplexity_of(const char *path, const char *extra) {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s perplexity fixtures/reference/trained.gguf %s --ctx 128 2>/dev/null", wisp_bin, path);
+    snprintf(cmd, sizeof cmd, "%s perplexity fixtures/reference/trained.gguf %s --ctx 128 %s 2>/dev/null", wisp_bin,
+             path, extra);
     int status;
     char *out = run(cmd, &status);
-    unlink(path);
     assert_int_equal(status, 0);
     const char *line = strstr(out, "perplexity: ");
     assert_non_null(line);
     double ppl = strtod(line + strlen("perplexity: "), NULL);
+    free(out);
+    return ppl;
+}
+
+static void test_perplexity_matches_torch(void **state) {
+    if (access(wisp_bin, X_OK) != 0) skip();
+    ref_file r;
+    ref_load("fixtures/reference/trained.ref", &r);
+    const ref_prompt *q = &r.p[r.n_prompts - 1];
+    char path[] = "/tmp/wisp_ppl_XXXXXX";
+    ref_text_file(q, 0, path);
+    double ppl = perplexity_of(path, "");
+    unlink(path);
     double want = exp(q->nll / (double)(q->n_tok + q->n_gen - 1));
     if (fabs(ppl - want) / want > 1e-3) fail_msg("wisp perplexity %.6f, torch %.6f", ppl, want);
-    free(out);
     free(r.blob);
 }
 
@@ -107,26 +120,15 @@ static void test_perplexity_lead_token(void **state) {
     ref_load("fixtures/reference/trained.ref", &r);
     const ref_prompt *q = &r.p[r.n_prompts - 1];
     char path[] = "/tmp/wisp_ppl_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    for (uint32_t k = 1; k < q->n_tok + q->n_gen; k++) {
-        int32_t id = k < q->n_tok ? q->tokens[k] : q->gen[k - q->n_tok];
-        unsigned char b = (unsigned char)id;
-        assert_int_equal(write(fd, &b, 1), 1);
-    }
-    close(fd);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s perplexity fixtures/reference/trained.gguf %s --ctx 128 --lead %d 2>/dev/null",
-             wisp_bin, path, (int)q->tokens[0]);
-    int status;
-    char *out = run(cmd, &status);
-    assert_int_equal(status, 0);
-    const char *line = strstr(out, "perplexity: ");
-    assert_non_null(line);
-    double ppl = strtod(line + strlen("perplexity: "), NULL);
+    ref_text_file(q, 1, path);
+    char lead[32];
+    snprintf(lead, sizeof lead, "--lead %d", (int)q->tokens[0]);
+    double ppl = perplexity_of(path, lead);
     double want = exp(q->nll / (double)(q->n_tok + q->n_gen - 1));
     if (fabs(ppl - want) / want > 1e-3) fail_msg("wisp perplexity --lead %.6f, torch %.6f", ppl, want);
-    free(out);
+    char cmd[2048];
+    int status;
+    char *out;
     /* a lead the vocabulary lacks, or that is not a token, is an error that says so */
     snprintf(cmd, sizeof cmd, "%s perplexity fixtures/reference/trained.gguf %s --lead file_sep 2>&1", wisp_bin, path);
     out = run(cmd, &status);

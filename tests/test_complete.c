@@ -13,39 +13,13 @@
 #include <cmocka.h>
 
 #include "complete.h"
+#include "engine_fixture.h"
 #include "read_file.h"
 #include "wisp_grammar.h"
 
-typedef struct fixture {
-    void *model;
-    size_t size;
-    wisp_engine *engine;
-} fixture;
+static int setup(void **state) { return engine_fixture_setup(state, "fixtures/reference/llama.gguf"); }
 
-static int setup(void **state) {
-    fixture *fx = calloc(1, sizeof *fx);
-    fx->model = wisp_read_file("fixtures/reference/llama.gguf", &fx->size);
-    if (!fx->model) {
-        fprintf(stderr, "fixtures/reference/llama.gguf missing\n");
-        return -1;
-    }
-    wisp_error err;
-    fx->engine = wisp_engine_new(fx->model, fx->size, NULL, &err);
-    if (!fx->engine) {
-        fprintf(stderr, "engine: %s\n", err.message);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    wisp_engine_free(fx->engine);
-    free(fx->model);
-    free(fx);
-    return 0;
-}
+static int teardown(void **state) { return engine_fixture_teardown(state); }
 
 static const char py_src[] =
     "import os\n"

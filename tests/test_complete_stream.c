@@ -13,41 +13,15 @@
 
 #include <cmocka.h>
 
+#include "engine_fixture.h"
 #include "read_file.h"
 #include "wisp_grammar.h"
 
 #define MODEL_PATH "models/wisp-default.gguf"
 
-typedef struct fixture {
-    char *model;
-    size_t size;
-    wisp_engine *engine;
-} fixture;
+static int setup(void **state) { return engine_fixture_setup(state, MODEL_PATH); }
 
-static int setup(void **state) {
-    fixture *fx = calloc(1, sizeof *fx);
-    fx->model = wisp_read_file(MODEL_PATH, &fx->size);
-    if (!fx->model) {
-        fprintf(stderr, MODEL_PATH " missing\n");
-        return -1;
-    }
-    wisp_error err;
-    fx->engine = wisp_engine_new(fx->model, fx->size, NULL, &err);
-    if (!fx->engine) {
-        fprintf(stderr, "engine: %s\n", err.message);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    wisp_engine_free(fx->engine);
-    free(fx->model);
-    free(fx);
-    return 0;
-}
+static int teardown(void **state) { return engine_fixture_teardown(state); }
 
 /* What the callbacks saw during one call. */
 typedef struct seen {
@@ -94,6 +68,15 @@ static wisp_doc *open_at(fixture *fx, const char *uri, wisp_lang lang, const cha
     if (!d) fprintf(stderr, "open %s: %s\n", uri, err.message);
     assert_non_null(d);
     return d;
+}
+
+/* wisp_complete with the callbacks reporting to `s`. */
+static wisp_status complete_watched(fixture *fx, wisp_doc *d, size_t pos, wisp_complete_params p, seen *s,
+                                    wisp_completion *c) {
+    p.on_partial = on_partial;
+    p.user = s;
+    wisp_error err;
+    return wisp_complete(fx->engine, d, pos, &p, c, &err);
 }
 
 /* Empty bodies that the shipped model fills with several lines. */
@@ -169,11 +152,8 @@ static void test_once_per_call(void **state) {
     wisp_complete_params p = wisp_complete_default_params();
     p.n_candidates = 3;
     p.seed = 11;
-    p.on_partial = on_partial;
-    p.user = &s;
     wisp_completion c;
-    wisp_error err;
-    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    assert_int_equal(complete_watched(fx, d, pos, p, &s, &c), WISP_OK);
     assert_int_equal(s.partials, 1);
     /* the greedy answer begins with it (it may rank after a sampled one) */
     bool found = false;
@@ -208,11 +188,8 @@ static void test_never_single_line(void **state) {
         wisp_complete_params p = wisp_complete_default_params();
         p.max_lines = cases[k].max_lines;
         p.max_tokens = 48;
-        p.on_partial = on_partial;
-        p.user = &s;
         wisp_completion c;
-        wisp_error err;
-        assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+        assert_int_equal(complete_watched(fx, d, pos, p, &s, &c), WISP_OK);
         assert_int_equal(s.partials, 0);
         free(text);
         wisp_doc_close(d);
@@ -227,11 +204,8 @@ static void test_never_mode_none(void **state) {
     wisp_doc *d = open_at(fx, "none.py", WISP_LANG_PYTHON, "def f():\n    # compute the @@\n    pass\n", &pos, &text);
     seen s = {0};
     wisp_complete_params p = wisp_complete_default_params();
-    p.on_partial = on_partial;
-    p.user = &s;
     wisp_completion c;
-    wisp_error err;
-    assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_OK);
+    assert_int_equal(complete_watched(fx, d, pos, p, &s, &c), WISP_OK);
     assert_int_equal(c.mode, WISP_MODE_NONE);
     assert_int_equal(s.partials, 0);
     free(text);
@@ -249,11 +223,8 @@ static void test_never_after_cancel(void **state) {
         seen s = {.cancel_at = at};
         wisp_complete_params p = wisp_complete_default_params();
         p.should_stop = on_stop;
-        p.on_partial = on_partial;
-        p.user = &s;
         wisp_completion c;
-        wisp_error err;
-        assert_int_equal(wisp_complete(fx->engine, d, pos, &p, &c, &err), WISP_ERR_CANCELLED);
+        assert_int_equal(complete_watched(fx, d, pos, p, &s, &c), WISP_ERR_CANCELLED);
         assert_int_equal(c.n_candidates, 0);
         assert_int_equal(s.partials, 0);
         free(text);
