@@ -395,7 +395,10 @@ test('VS Code for the Web: the endpoint in fallback mode (wisp serve, another mo
   await writeUserSettings(page, { ...settings, 'wisp.endpoint.minConfidence': 1 });
   await newUntitled(page);
   await page.keyboard.type('def wisp_remote_cost(price, count):\n', { delay: 30 });
-  await page.keyboard.type('total = price * ', { delay: 90 });
+  // it ends on a key no suggestion is likely to hold ('z'), so that the last keystroke is answered
+  // by the engine, not served by typing through an earlier suggestion (the endpoint is asked
+  // about engine answers only, and a newer keystroke aborts its request)
+  await page.keyboard.type('total = price * z', { delay: 90 });
   const t0 = Date.now();
   while (lastCounts(consoleLines).endpoint <= c1.endpoint && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 200));
   const c2 = lastCounts(consoleLines);

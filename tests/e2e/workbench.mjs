@@ -105,48 +105,42 @@ export async function documentChange(page, before) {
 }
 
 /**
- * The ghost text of the active editor as lines, or null when none is shown: VS Code 1.91 draws
- * the first line inside the cursor line (.ghost-text-decoration) and the others in a view zone
- * below it (.suggest-preview-text). Several inline parts (text around an existing closing
- * bracket) are joined.
+ * The ghost text of the editor `sel` as lines, or null when none is shown: VS Code 1.91 draws the
+ * first line inside the cursor line (.ghost-text-decoration) and the others in a view zone below
+ * it (.suggest-preview-text). Several inline parts (text around an existing closing bracket) are
+ * joined. Runs in the page (self-contained: recordGhost sends its source there).
  */
+function readGhost(sel) {
+  const ed = document.querySelector(sel);
+  if (!ed) return null;
+  const first = [...ed.querySelectorAll('.view-lines .ghost-text-decoration')].map((e) => e.textContent).join('');
+  const rest = [...ed.querySelectorAll('.view-zones .suggest-preview-text .view-line')]
+    .map((l) => [parseFloat(l.parentElement.parentElement.style.top) + parseFloat(l.style.top || '0'), l.textContent])
+    .sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+  if (!first && rest.length === 0) return null;
+  return [first, ...rest].map((t) => t.replace(/\u00a0/g, ' '));
+}
+
+/** The active editor's ghost text as lines (readGhost), or null when none is shown. */
 export function ghostLines(page) {
-  return page.evaluate((sel) => {
-    const ed = document.querySelector(sel);
-    if (!ed) return null;
-    const first = [...ed.querySelectorAll('.view-lines .ghost-text-decoration')].map((e) => e.textContent).join('');
-    const rest = [...ed.querySelectorAll('.view-zones .suggest-preview-text .view-line')]
-      .map((l) => [parseFloat(l.parentElement.parentElement.style.top) + parseFloat(l.style.top || '0'), l.textContent])
-      .sort((a, b) => a[0] - b[0]).map(([, t]) => t);
-    if (!first && rest.length === 0) return null;
-    return [first, ...rest].map((t) => t.replace(/\u00a0/g, ' '));
-  }, EDITOR);
+  return page.evaluate(readGhost, EDITOR);
 }
 
 /**
- * Records the active editor's ghost text from now on, as it is drawn (ghostLines' reading, at
- * every change of the editor's DOM): `window.ghosts` gets { t: performance.now(), lines } (lines
- * null when none is shown). ghostRecord(page) reads it.
+ * Records the active editor's ghost text from now on, as it is drawn (readGhost at every change
+ * of the editor's DOM): `window.ghosts` gets { t: performance.now(), lines } (lines null when
+ * none is shown). ghostRecord(page) reads it.
  */
 export function recordGhost(page) {
-  return page.evaluate((sel) => {
+  return page.evaluate(([sel, src]) => {
     window.ghosts = [];
-    const read = () => {
-      const ed = document.querySelector(sel);
-      if (!ed) return null;
-      const first = [...ed.querySelectorAll('.view-lines .ghost-text-decoration')].map((e) => e.textContent).join('');
-      const rest = [...ed.querySelectorAll('.view-zones .suggest-preview-text .view-line')]
-        .map((l) => [parseFloat(l.parentElement.parentElement.style.top) + parseFloat(l.style.top || '0'), l.textContent])
-        .sort((a, b) => a[0] - b[0]).map(([, t]) => t);
-      if (!first && rest.length === 0) return null;
-      return [first, ...rest].map((t) => t.replace(/\u00a0/g, ' '));
-    };
+    const read = new Function(`return (${src})`)(); // eslint-disable-line no-new-func
     new MutationObserver(() => {
-      const lines = read();
+      const lines = read(sel);
       const last = window.ghosts.at(-1);
       if (!last || JSON.stringify(last.lines) !== JSON.stringify(lines)) window.ghosts.push({ t: performance.now(), lines });
     }).observe(document.querySelector('.part.editor'), { subtree: true, childList: true, characterData: true });
-  }, EDITOR);
+  }, [EDITOR, readGhost.toString()]);
 }
 
 export const ghostRecord = (page) => page.evaluate(() => window.ghosts ?? []);
