@@ -55,7 +55,8 @@ static const char *const complete_usage =
     "  --no-path --no-scopes --no-defs --no-trim --no-heal   switch a context source off (ablation)\n"
     "  --no-repeat        no stop at a repeated line (ablation); --repeat-before: also stop\n"
     "                     at a line equal to one of the 3 before the cursor\n"
-    "  --defs-in-prefix   definitions at the top of the prefix, not before the suffix\n";
+    "  --defs-before-suffix  definitions between the path and the suffix, not at the top of\n"
+    "                     the prefix (the layout before the v2 model; ablation)\n";
 
 /* Splits FILE:LINE:COL at its last two colons (a file name may hold colons). */
 static bool complete__parse_loc(const char *s, complete_args *a) {
@@ -110,8 +111,8 @@ static int complete__args(int argc, char **argv, complete_args *a) {
             a->params.sources &= ~(uint32_t)WISP_SOURCE_REPEAT;
         } else if (!strcmp(s, "--repeat-before")) {
             a->params.sources |= WISP_SOURCE_REPEAT_BEFORE;
-        } else if (!strcmp(s, "--defs-in-prefix")) {
-            a->params.sources |= WISP_SOURCE_DEFS_IN_PREFIX;
+        } else if (!strcmp(s, "--defs-before-suffix")) {
+            a->params.sources &= ~(uint32_t)WISP_SOURCE_DEFS_IN_PREFIX;
         } else if (s[0] == '-' && s[1] == '-' && v) {
             i++;
             if (!strcmp(s, "--file")) a->file = v;

@@ -625,6 +625,8 @@ char *prompt_describe(const prompt *p, const wisp_tokenizer *tok, const prompt_i
         else
             n = snprintf(line, sizeof line, "=== %s: %zu tokens\n", names[part], e - b);
         prompt__put(&t, line, (size_t)n);
+        /* defs inside the prefix: <pre> sits between the suffix part and the definitions */
+        if (part == PROMPT_PART_DEFS && order[2] == PROMPT_PART_DEFS) b = p->part_end[PROMPT_PART_SUFFIX];
         prompt__put_tokens(&t, tok, p->tokens, b, e);
         if (t.len && t.p[t.len - 1] != '\n') prompt__put(&t, "\n", 1);
     }

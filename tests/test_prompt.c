@@ -200,7 +200,7 @@ static void test_fim_spellings(void **state) {
     free(b.p);
 }
 
-/* <sep>PATH\n <suf>SUFFIX <pre>PREFIX <mid>, each part decoding to its text. */
+/* <sep>PATH\n <suf>SUFFIX <pre>[DEFS]PREFIX <mid>, each part decoding to its text. */
 static void test_layout(void **state) {
     qwen_fx *q = *state;
     wisp_tokenizer *t = q->t;
@@ -214,7 +214,10 @@ static void test_layout(void **state) {
     assert_int_equal(p.tokens[0], fim.sep);
     assert_int_equal(p.tokens[p.n_tokens - 1], fim.mid);
     assert_true(p.part_end[PROMPT_PART_PATH] <= p.part_begin[PROMPT_PART_SUFFIX]);
-    assert_true(p.part_end[PROMPT_PART_SUFFIX] == p.part_begin[PROMPT_PART_PREFIX]);
+    /* <pre>, then the definitions (none here), then the prefix text */
+    assert_int_equal(p.tokens[p.part_end[PROMPT_PART_SUFFIX]], fim.pre);
+    assert_int_equal(p.part_begin[PROMPT_PART_DEFS], p.part_end[PROMPT_PART_SUFFIX] + 1);
+    assert_int_equal(p.part_end[PROMPT_PART_DEFS], p.part_begin[PROMPT_PART_PREFIX]);
     char *s = decode(t, p.tokens, 0, p.n_tokens);
     assert_string_equal(s, "<|file_sep|>src/app.py\n<|fim_suffix|> + 1\n\nprint(f(2))\n"
                            "<|fim_prefix|>def f(x):\n    return x<|fim_middle|>");
@@ -472,19 +475,7 @@ static void test_defs_block(void **state) {
     char *s = decode(t, p.tokens, p.part_begin[PROMPT_PART_DEFS], p.part_end[PROMPT_PART_DEFS]);
     assert_string_equal(s, "# Definitions used near the cursor:\n# from util.py:\n# def helper(a, b):\n");
     free(s);
-    assert_true(p.part_end[PROMPT_PART_DEFS] <= p.part_begin[PROMPT_PART_SUFFIX]);
-    prompt_free(&p);
-    /* C-like languages comment with // ; the DEFS source off leaves the block out */
-    in.lang = WISP_LANG_C;
-    assert_int_equal(prompt_build(t, &fim, &in, &p, NULL), WISP_OK);
-    s = decode(t, p.tokens, p.part_begin[PROMPT_PART_DEFS], p.part_end[PROMPT_PART_DEFS]);
-    assert_non_null(strstr(s, "// def helper(a, b):\n"));
-    free(s);
-    prompt_free(&p);
-    /* the other layout: <suf>SUFFIX<pre>DEFS PREFIX<mid> */
-    in.lang = WISP_LANG_PYTHON;
-    in.sources |= WISP_SOURCE_DEFS_IN_PREFIX;
-    assert_int_equal(prompt_build(t, &fim, &in, &p, NULL), WISP_OK);
+    /* the default layout: <suf>SUFFIX<pre>DEFS PREFIX<mid> (train/FORMAT.md) */
     assert_int_equal(p.tokens[p.part_end[PROMPT_PART_SUFFIX]], fim.pre);
     assert_int_equal(p.part_begin[PROMPT_PART_DEFS], p.part_end[PROMPT_PART_SUFFIX] + 1);
     s = decode(t, p.tokens, p.part_end[PROMPT_PART_SUFFIX], p.n_tokens);
@@ -493,6 +484,24 @@ static void test_defs_block(void **state) {
     free(s);
     char *text = prompt_describe(&p, t, &in, NULL);
     assert_true(strstr(text, "=== suffix") < strstr(text, "=== definitions"));
+    free(text);
+    prompt_free(&p);
+    /* C-like languages comment with // ; the DEFS source off leaves the block out */
+    in.lang = WISP_LANG_C;
+    assert_int_equal(prompt_build(t, &fim, &in, &p, NULL), WISP_OK);
+    s = decode(t, p.tokens, p.part_begin[PROMPT_PART_DEFS], p.part_end[PROMPT_PART_DEFS]);
+    assert_non_null(strstr(s, "// def helper(a, b):\n"));
+    free(s);
+    prompt_free(&p);
+    /* the older layout (ablation): <sep>PATH DEFS <suf>SUFFIX<pre>PREFIX<mid> */
+    in.lang = WISP_LANG_PYTHON;
+    in.sources &= ~(uint32_t)WISP_SOURCE_DEFS_IN_PREFIX;
+    assert_int_equal(prompt_build(t, &fim, &in, &p, NULL), WISP_OK);
+    assert_true(p.part_end[PROMPT_PART_DEFS] <= p.part_begin[PROMPT_PART_SUFFIX]);
+    assert_int_equal(p.part_begin[PROMPT_PART_DEFS], p.part_end[PROMPT_PART_PATH]);
+    assert_int_equal(p.tokens[p.part_end[PROMPT_PART_DEFS]], fim.suf);
+    text = prompt_describe(&p, t, &in, NULL);
+    assert_true(strstr(text, "=== definitions") < strstr(text, "=== suffix"));
     free(text);
     prompt_free(&p);
     in.sources &= ~(uint32_t)(WISP_SOURCE_DEFS | WISP_SOURCE_DEFS_IN_PREFIX);

@@ -346,14 +346,16 @@ typedef enum wisp_source {
     WISP_SOURCE_REPEAT = 1u << 6, /* with TRIM: a multi-line answer stops before a line that repeats
                                      an earlier one of it (a small model's loop), also while
                                      decoding (trim.h, trim_input.repeat) */
-    WISP_SOURCE_ALL = 0xFu | (1u << 5) | (1u << 6),
+    /* Not a source but a layout choice, on in WISP_SOURCE_ALL: put the definitions block at the
+     * top of the prefix (the layout train/FORMAT.md gives for extra context; the v2 model scores
+     * EM +1.0 / ES +1.3 on the dev set with it, bench/RESULTS.md "Prompt layout") instead of
+     * between the path and the suffix, a layout no training document has. A change of the
+     * definitions while typing then keeps the suffix in the KV cache. */
+    WISP_SOURCE_DEFS_IN_PREFIX = 1u << 4,
+    WISP_SOURCE_ALL = 0xFu | (1u << 4) | (1u << 5) | (1u << 6),
     /* Off in WISP_SOURCE_ALL (it cost ES on the dev set): with REPEAT, also stop before a line equal
      * to one of the 3 lines right before the cursor. */
     WISP_SOURCE_REPEAT_BEFORE = 1u << 7,
-    /* Not a source but a layout choice, off in WISP_SOURCE_ALL: put the definitions block at the
-     * top of the prefix (the layout train/FORMAT.md suggests) instead of before the suffix (where
-     * it survives in the KV cache while the cursor moves). */
-    WISP_SOURCE_DEFS_IN_PREFIX = 1u << 4,
 } wisp_source;
 
 /* Called between tokens; return true to abandon the request (WISP_ERR_CANCELLED). */
