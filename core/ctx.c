@@ -166,10 +166,16 @@ uint32_t wisp_ctx_depth(const wisp_ctx *self) {
     const wisp_model *m = self->model;
     const uint32_t n_layer = m->info.n_layer, ready = m->layers_ready;
     uint32_t depth = self->depth ? self->depth : n_layer;
-    if (ready < n_layer) { /* still arriving: the trained exit once it is there, else what is */
+    if (ready < n_layer) { /* still arriving */
         uint32_t exit = m->info.exit_layers;
-        uint32_t partial = exit && exit <= ready ? exit : ready;
-        if (depth > partial) depth = partial;
+        if (exit) {
+            /* a trained exit: nothing until its blocks are in (the blocks before it were never
+             * trained to answer: noise), then the exit, not a deeper untrained depth; a depth
+             * set below the exit runs as soon as its blocks are in */
+            uint32_t partial = depth < exit ? depth : exit;
+            return ready >= partial ? partial : 0;
+        }
+        if (depth > ready) depth = ready; /* no exit: whatever has arrived */
     }
     return depth;
 }
@@ -213,11 +219,19 @@ static wisp_status ctx__check(const wisp_ctx *self, const int32_t *tokens, size_
     if (n_tokens > self->n_ctx)
         return wisp__fail(err, WISP_ERR_CONTEXT_FULL, "%zu tokens do not fit in the %u-token context",
                           n_tokens, self->n_ctx);
-    if (wisp_ctx_depth(self) == 0)
+    if (wisp_ctx_depth(self) == 0) {
+        const wisp_model *m = self->model;
+        if (m->layers_ready == 0 && m->info.exit_layers == 0)
+            return wisp__fail(err, WISP_ERR_LOADING,
+                              "model still loading: the token embedding, output norm and head need the file's "
+                              "first %zu bytes, %zu have arrived",
+                              wisp_model_bytes_needed(m, 0), m->n_avail);
+        uint32_t need = self->depth && self->depth < m->info.exit_layers ? self->depth : m->info.exit_layers;
         return wisp__fail(err, WISP_ERR_LOADING,
-                          "model still loading: the token embedding, output norm and head need the file's "
-                          "first %zu bytes, %zu have arrived",
-                          wisp_model_bytes_needed(self->model, 0), self->model->n_avail);
+                          "model still loading: the early exit answers from the first %u blocks, which need "
+                          "the file's first %zu bytes, %zu have arrived",
+                          need, wisp_model_bytes_needed(m, need), m->n_avail);
+    }
     uint32_t n_vocab = self->model->info.n_vocab;
     for (size_t i = 0; i < n_tokens; i++)
         if (tokens[i] < 0 || (uint32_t)tokens[i] >= n_vocab)

@@ -291,7 +291,12 @@ static void check_arrival(const uint8_t *file, size_t size, uint32_t exit) {
         arriving_set(&a, need);
         assert_int_equal(wisp_model_set_available(m, need, &err), WISP_OK);
         assert_int_equal(wisp_model_layers_ready(m), k);
-        uint32_t depth = k == 0 ? 0 : k == I->n_layer ? k : exit && exit <= k ? exit : k;
+        /* with a trained exit, nothing before its blocks are in, then the exit */
+        uint32_t depth = k == 0 ? 0 : k == I->n_layer ? k : !exit ? k : exit <= k ? exit : 0;
+        if (depth == 0 && k > 0) {
+            assert_int_equal(wisp_ctx_eval(c, toks, nt, NULL, &err), WISP_ERR_LOADING);
+            assert_non_null(strstr(err.message, "the early exit answers from the first"));
+        }
         assert_int_equal(wisp_ctx_depth(c), depth);
         if (depth == 0) continue;
         wisp_ctx *ref = new_ctx(whole);
@@ -359,15 +364,18 @@ static void test_partial_bounds(void **state) {
     free(file);
 }
 
-/* The engine on a partial model: a completion fails with "still loading", then answers from the
- * first blocks, then from the whole model as a fresh engine does; the document stays open. */
+/* The engine on a partial model: a completion fails with "still loading" until the trained exit's
+ * blocks are in, then answers from the exit, then from the whole model as a fresh engine does;
+ * the document stays open. */
 static void test_engine_partial(void **state) {
     (void)state;
     size_t n;
     uint8_t *file = reordered("models/wisp-default.gguf", &n);
     wisp_model *whole = load(file, n);
-    const uint32_t n_layer = wisp_model_get_info(whole)->n_layer;
-    const size_t head = wisp_model_bytes_needed(whole, 0), two = wisp_model_bytes_needed(whole, 2);
+    const uint32_t n_layer = wisp_model_get_info(whole)->n_layer, exit = wisp_model_get_info(whole)->exit_layers;
+    assert_true(exit >= 2 && exit < n_layer); /* the shipped model has a trained exit */
+    const size_t head = wisp_model_bytes_needed(whole, 0), two = wisp_model_bytes_needed(whole, 2),
+                 at_exit = wisp_model_bytes_needed(whole, exit);
     wisp_model_free(whole);
     static const char src[] = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return ";
     wisp_error err;
@@ -382,9 +390,15 @@ static void test_engine_partial(void **state) {
     p.max_tokens = 8;
     wisp_completion out;
     assert_int_equal(wisp_complete(e, doc, sizeof src - 1, &p, &out, &err), WISP_ERR_LOADING);
+    /* two blocks are in, but the exit is deeper: still loading (untrained depths answer noise) */
     arriving_set(&a, two);
     assert_int_equal(wisp_engine_set_available(e, two, &err), WISP_OK);
-    assert_int_equal(wisp_ctx_depth(wisp_engine_ctx(e)), 2);
+    assert_int_equal(wisp_ctx_depth(wisp_engine_ctx(e)), 0);
+    assert_int_equal(wisp_complete(e, doc, sizeof src - 1, &p, &out, &err), WISP_ERR_LOADING);
+    assert_non_null(strstr(err.message, "early exit"));
+    arriving_set(&a, at_exit);
+    assert_int_equal(wisp_engine_set_available(e, at_exit, &err), WISP_OK);
+    assert_int_equal(wisp_ctx_depth(wisp_engine_ctx(e)), exit);
     assert_int_equal(wisp_complete(e, doc, sizeof src - 1, &p, &out, &err), WISP_OK);
     arriving_set(&a, n);
     assert_int_equal(wisp_engine_set_available(e, n, &err), WISP_OK);

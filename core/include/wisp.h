@@ -238,11 +238,13 @@ void wisp_model_free(wisp_model *self);
  * (a hostile file fails the same way), and no byte at or past n_avail is ever read.
  * A block is ready once its tensors have arrived and the token embedding, output_norm and the
  * output head have too (wisp_model_layers_ready). A context on a partial model runs at the
- * partial depth: the model's exit depth (wisp_model_info.exit_layers) when it has one and that
- * many blocks are ready, else every ready block; as soon as every block is ready it runs the full
- * model, without reloading (the same model and contexts; a context's depth setting,
- * wisp_ctx_set_depth, still applies on top). Before the embedding, norm and head are ready,
- * evaluation fails with WISP_ERR_LOADING. A file laid out by wisp_gguf_reorder is ready part by
+ * partial depth: with a trained exit (wisp_model_info.exit_layers), the exit once that many
+ * blocks are ready and nothing before (the blocks before an exit were never trained to answer;
+ * a context's depth set below the exit runs once its own blocks are in); without one, every
+ * ready block. As soon as every block is ready it runs the full model, without reloading (the
+ * same model and contexts; a context's depth setting, wisp_ctx_set_depth, still applies on
+ * top). While the partial depth is 0 (before the embedding, norm and head, or with an exit
+ * before its blocks), evaluation fails with WISP_ERR_LOADING. A file laid out by wisp_gguf_reorder is ready part by
  * part; in another order a block may wait for the end of the file.
  */
 wisp_model *wisp_model_load_partial(const void *data, size_t size, size_t n_avail, wisp_error *err);

@@ -94,12 +94,14 @@ test('an engine over a model arriving part by part answers from its first blocks
     m.HEAPU8.set(model.subarray(p.offset, p.offset + p.size), ptr + p.offset);
     assert.equal(m._wisp_js_set_available(engine, p.offset + p.size), WISP_OK);
     assert.equal(m._wisp_js_layers_ready(engine), p.layers_ready);
-    // the trained exit once its blocks are in, every ready block before that, all once whole
+    // with a trained exit: nothing before its blocks are in (still loading), then the exit, all
+    // once whole; without one: every ready block
     const exit = manifest.exit_layers;
     const want = p.layers_ready === manifest.block_count ? p.layers_ready
-      : exit && exit <= p.layers_ready ? exit : p.layers_ready;
+      : !exit ? p.layers_ready : exit <= p.layers_ready ? exit : 0;
     assert.equal(m._wisp_js_depth(engine), want);
-    if (p.layers_ready === 2) {
+    if (want === 0) assert.equal(complete(engine, doc).st, WISP_ERR_LOADING);
+    if (exit && p.layers_ready === exit) {
       early = complete(engine, doc);
       assert.equal(early.st, WISP_OK);
     }

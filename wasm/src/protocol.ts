@@ -57,7 +57,8 @@ export type ModelSource =
       retries?: number;
       /** The file's parts (progressive loading): the model streams into the engine part by part,
        * each part checked against its SHA-256 and kept in browser storage on its own, and the
-       * engine answers as soon as the first blocks are in, at the depth they allow, then with the
+       * engine answers as soon as the blocks up to the trained exit are in (with a model without
+       * one and earlyAnswers 'always': the first blocks, at the depth they allow), then with the
        * whole model (EngineInfo.partial, the 'early' and 'full' progress events). A later start
        * reads the stored parts and fetches only the missing ones. `sha256`, when given, must be
        * the manifest's. Without it the file is fetched whole, as before. */
@@ -178,7 +179,8 @@ export interface PartialModel {
   loaded: number;
   total: number;
   /** Leading blocks that have arrived, of `layers`; the engine answers with `depth` of them
-   * (the model's trained exit once it is there, else every ready block). */
+   * (the model's trained exit, the engine answering nothing before its blocks are in; without
+   * one, every ready block). */
   layersReady: number;
   layers: number;
   depth: number;
