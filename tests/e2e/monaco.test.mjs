@@ -262,6 +262,11 @@ test('Monaco: typing the suggested characters keeps the ghost text with no new e
     const tabFrom = await mark();
     await page.keyboard.press('Tab');
     await page.waitForFunction((b) => window.demo.editor.getModel().getValue() !== b, before, { timeout: 10_000 });
+    // The editor asks for the next suggestion a moment after the edit (and the accepted ghost text
+    // can linger in the page until the next frame): wait until the request at the new end was
+    // served, then for the ghost text it shows.
+    await page.waitForFunction(([n, p]) => window.demo.inline.slice(n).some((e) => e.position.line === p.line && e.position.character === p.character),
+      [tabFrom, end], { timeout: 30_000 }).catch(() => null);
     const next = await page.waitForFunction(() => document.querySelector('.view-lines .ghost-text-decoration')?.textContent, null, { timeout: 30_000 }).catch(() => null);
     await page.screenshot({ path: join(artifacts, 'monaco-next-suggestion.png') });
     const after = (await events(tabFrom)).filter((e) => isAt(e, end));

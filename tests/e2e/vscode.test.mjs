@@ -221,6 +221,10 @@ test('VS Code for the Web: typing the suggested characters keeps the ghost text 
   const tabFrom = consoleLines.length;
   await page.keyboard.press('Tab');
   await documentChange(page, before);
+  // The editor asks for the next suggestion a moment after the edit (and the event reaches the
+  // console later still): wait until the request at the new end was served, then for its ghost.
+  const t2 = Date.now();
+  while (!inlineEvents(consoleLines, tabFrom).some((e) => isAt(e, end)) && Date.now() - t2 < 30_000) await sleep(100);
   const next = await waitGhost(page, { timeoutMs: 30_000, retriggerMs: Infinity });
   await page.screenshot({ path: join(artifacts, 'vscode-next-suggestion.png') });
   const after = inlineEvents(consoleLines, tabFrom).filter((e) => isAt(e, end));
