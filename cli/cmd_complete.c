@@ -15,6 +15,7 @@
  * late answer is cut, not dropped, so a caller with a timeout (the benchmark scorer allows 10 s)
  * gets text even on a loaded machine. */
 #define COMPLETE_DEFAULT_TIME_MS 8000
+#define COMPLETE_DEFAULT_CANDIDATES 3
 
 /* Everything both commands read from the command line. */
 typedef struct complete_args {
@@ -43,7 +44,8 @@ static const char *const complete_usage =
     "  --lang L           python | javascript | typescript | tsx | c (default: from the extension)\n"
     "  --open FILE        also open FILE (definitions are looked up there); repeatable\n"
     "  --max-tokens N     tokens per candidate      --max-lines N   lines of a block\n"
-    "  --candidates N     up to 8 (the first greedy) --temperature T --seed S\n"
+    "  --candidates N     1 to 8 (default 3: the first greedy, the others sampled at\n"
+    "                     --temperature T, default 0.5) --seed S\n"
     "  --budget N         prompt tokens (default 512)\n"
     "  --exit-layers K    run only the first K blocks, then the norm and head (early exit)\n"
     "  --speculative D    greedy decoding drafts up to D tokens (1..4) with the first blocks\n"
@@ -88,6 +90,9 @@ static int complete__args(int argc, char **argv, complete_args *a) {
     a->repeat = 1;
     a->params = wisp_complete_default_params();
     a->params.time_budget_ms = COMPLETE_DEFAULT_TIME_MS;
+    /* as the editors (wasm/src/settings.ts): the greedy answer and two samples, the best of
+     * them by parse and mean log-probability (bench/RESULTS.md "Candidates") */
+    a->params.n_candidates = COMPLETE_DEFAULT_CANDIDATES;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

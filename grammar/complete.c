@@ -552,7 +552,7 @@ static wisp_status complete__step_candidates(complete__call *c, wisp_error *err)
         if (k > 0 && c->deadline > 0 && now >= c->deadline) break;
         wisp_gen_params gp;
         memset(&gp, 0, sizeof gp);
-        gp.sampling.temperature = k == 0 ? 0.0f : (p->temperature > 0 ? p->temperature : 0.7f);
+        gp.sampling.temperature = k == 0 ? 0.0f : (p->temperature > 0 ? p->temperature : 0.5f);
         gp.sampling.top_p = 0.95f;
         gp.sampling.seed = p->seed + k;
         gp.max_tokens = c->max_tokens;

@@ -380,7 +380,8 @@ typedef struct wisp_complete_params {
     double time_budget_ms;   /* wall clock for the whole call, 0 = none; a late answer is cut,
                                 not dropped */
     uint32_t n_candidates;   /* 1..WISP_MAX_CANDIDATES; 0 = 1. The first is greedy. */
-    float temperature;       /* sampling temperature for candidates after the first (0 = 0.7) */
+    float temperature;       /* sampling temperature for candidates after the first (0 = 0.5:
+                                bench/RESULTS.md "Candidates") */
     uint64_t seed;
     uint32_t prompt_tokens;  /* prompt budget in tokens; 0 = 512 (never above n_ctx - max_tokens).
                                 The engine keeps a prompt's window (where the prefix starts, the

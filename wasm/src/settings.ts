@@ -28,6 +28,8 @@ export interface EditorSettings {
 }
 
 export const DEFAULT_SETTINGS: EditorSettings = {
+  // candidates: the greedy answer and two samples (at the engine's default temperature, 0.5), the
+  // best by parse and mean log-probability; `wisp complete` has the same default
   maxLines: 0, maxTokens: 0, debounceMs: 75, candidates: 3, timeBudgetMs: 150, modelUrl: '', modelSha256: '',
   speculativeDraft: 0, speculativeDepth: 0,
 };
