@@ -53,7 +53,8 @@ const casesPath = arg('--dev', join(root, readFileSync(join(root, 'bench', 'dev_
 const write = process.argv.includes('--write');
 const oldDir = arg('--old', null) && resolve(arg('--old', null));
 const nBlocks = Number(arg('--block-cases', 12));
-const options = { debounceMs: 75, maxLines: 0, candidates: Number(arg('--candidates', 1)), timeBudgetMs: 150, minPaceMs: 80, maxPaceMs: 120, seed: 7,
+// candidates: the editors' default (wasm/src/settings.ts), 3 since 2026-12-05 (entries before used 1)
+const options = { debounceMs: 75, maxLines: 0, candidates: Number(arg('--candidates', 3)), timeBudgetMs: 150, minPaceMs: 80, maxPaceMs: 120, seed: 7,
   debug: Boolean(process.env.WISP_BENCH_DEBUG), speculate: !process.argv.includes('--no-speculate'), adaptiveBudget: !process.argv.includes('--fixed-budget') };
 
 if (!existsSync(modelPath)) throw new Error(`no model at ${modelPath}`);
