@@ -11,10 +11,12 @@
 # status) and writes build-fuzz/long/<target>.cov.txt (llvm-cov's per-file report) and
 # build-fuzz/long/<target>.files.txt (file, lines covered / lines, for files it reaches).
 # A crash leaves its input in build-fuzz/crashes/ and makes the script exit 1 after the others.
-# FUZZ_NICE (default 10) sets the niceness. FUZZ_LEAKS=0 turns the leak check off, LeakSanitizer's
-# and libFuzzer's (which runs an input again when its mallocs and frees do not balance, as with
-# targets that keep state across inputs): x14 executions/s for fuzz_serve; the ASan suite checks
-# leaks anyway. The default is on.
+# FUZZ_NICE (default 10) sets the niceness. The leak check, LeakSanitizer's and libFuzzer's (which
+# runs an input again when its mallocs and frees do not balance, as with targets that keep state
+# across inputs), is off by default here: it cost fuzz_serve x14 executions/s, fuzz_pipeline
+# x2.5, fuzz_prompt x1.6 and fuzz_doc x1.3 (bench/RESULTS.md), and a long run is for executions.
+# Leaks stay checked by the suite's short runs (scripts/test-fuzz.sh keeps the check on) and by
+# the ASan ctest. FUZZ_LEAKS=1 turns it on.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=; amount=
@@ -65,8 +67,8 @@ for t in "${ready[@]}"; do
   echo "== $t: $mode $amount, corpus $corpus"
   t0=$SECONDS
   crashes0=$(ls build-fuzz/crashes/ 2>/dev/null | grep -c "^$t-" || true)
-  ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=${FUZZ_LEAKS:-1} nice -n "${FUZZ_NICE:-10}" \
-    "$out/bin/$t" "${dict[@]}" "${limit[@]}" -detect_leaks="${FUZZ_LEAKS:-1}" -rss_limit_mb=2048 -max_len=$max_len -timeout=120 \
+  ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=${FUZZ_LEAKS:-0} nice -n "${FUZZ_NICE:-10}" \
+    "$out/bin/$t" "${dict[@]}" "${limit[@]}" -detect_leaks="${FUZZ_LEAKS:-0}" -rss_limit_mb=2048 -max_len=$max_len -timeout=120 \
     -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/"$t"- "$corpus" >"$out/$t.log" 2>&1
   rc=$?
   secs=$((SECONDS - t0))
