@@ -91,7 +91,8 @@ static int complete__args(int argc, char **argv, complete_args *a) {
     a->params = wisp_complete_default_params();
     a->params.time_budget_ms = COMPLETE_DEFAULT_TIME_MS;
     /* as the editors (wasm/src/settings.ts): the greedy answer and two samples, the best of
-     * them by parse and mean log-probability (bench/RESULTS.md "Candidates") */
+     * them by parse and mean log-probability (bench/RESULTS.md "Dev benchmark: prompt layout,
+     * prompt budget and sampled candidates") */
     a->params.n_candidates = COMPLETE_DEFAULT_CANDIDATES;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];

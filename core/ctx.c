@@ -161,20 +161,23 @@ wisp_status wisp_ctx_set_depth(wisp_ctx *self, uint32_t n_layers, wisp_error *er
     return WISP_OK;
 }
 
+/* The blocks a partial model with a trained exit must have before it answers: the exit, or a
+ * depth set below it; 0 without a trained exit. */
+static uint32_t ctx__exit_need(const wisp_ctx *self) {
+    uint32_t exit = self->model->info.exit_layers;
+    return self->depth && self->depth < exit ? self->depth : exit;
+}
+
 uint32_t wisp_ctx_depth(const wisp_ctx *self) {
     if (!self) return 0;
     const wisp_model *m = self->model;
     const uint32_t n_layer = m->info.n_layer, ready = m->layers_ready;
     uint32_t depth = self->depth ? self->depth : n_layer;
     if (ready < n_layer) { /* still arriving */
-        uint32_t exit = m->info.exit_layers;
-        if (exit) {
-            /* a trained exit: nothing until its blocks are in (the blocks before it were never
-             * trained to answer: noise), then the exit, not a deeper untrained depth; a depth
-             * set below the exit runs as soon as its blocks are in */
-            uint32_t partial = depth < exit ? depth : exit;
-            return ready >= partial ? partial : 0;
-        }
+        uint32_t need = ctx__exit_need(self);
+        /* a trained exit: nothing until its blocks are in (the blocks before it were never
+         * trained to answer: noise), then the exit, not a deeper untrained depth */
+        if (need) return ready >= need ? need : 0;
         if (depth > ready) depth = ready; /* no exit: whatever has arrived */
     }
     return depth;
@@ -221,12 +224,12 @@ static wisp_status ctx__check(const wisp_ctx *self, const int32_t *tokens, size_
                           n_tokens, self->n_ctx);
     if (wisp_ctx_depth(self) == 0) {
         const wisp_model *m = self->model;
-        if (m->layers_ready == 0 && m->info.exit_layers == 0)
+        uint32_t need = ctx__exit_need(self);
+        if (!need)
             return wisp__fail(err, WISP_ERR_LOADING,
                               "model still loading: the token embedding, output norm and head need the file's "
                               "first %zu bytes, %zu have arrived",
                               wisp_model_bytes_needed(m, 0), m->n_avail);
-        uint32_t need = self->depth && self->depth < m->info.exit_layers ? self->depth : m->info.exit_layers;
         return wisp__fail(err, WISP_ERR_LOADING,
                           "model still loading: the early exit answers from the first %u blocks, which need "
                           "the file's first %zu bytes, %zu have arrived",

@@ -348,7 +348,8 @@ typedef enum wisp_source {
                                      decoding (trim.h, trim_input.repeat) */
     /* Not a source but a layout choice, on in WISP_SOURCE_ALL: put the definitions block at the
      * top of the prefix (the layout train/FORMAT.md gives for extra context; the v2 model scores
-     * EM +1.0 / ES +1.3 on the dev set with it, bench/RESULTS.md "Prompt layout") instead of
+     * EM +1.0 / ES +1.3 on the dev set with it, bench/RESULTS.md "Dev benchmark: prompt layout,
+     * prompt budget and sampled candidates") instead of
      * between the path and the suffix, a layout no training document has. A change of the
      * definitions while typing then keeps the suffix in the KV cache. */
     WISP_SOURCE_DEFS_IN_PREFIX = 1u << 4,
@@ -381,7 +382,8 @@ typedef struct wisp_complete_params {
                                 not dropped */
     uint32_t n_candidates;   /* 1..WISP_MAX_CANDIDATES; 0 = 1. The first is greedy. */
     float temperature;       /* sampling temperature for candidates after the first (0 = 0.5:
-                                bench/RESULTS.md "Candidates") */
+                                bench/RESULTS.md "Dev benchmark: prompt layout, prompt
+                                budget and sampled candidates") */
     uint64_t seed;
     uint32_t prompt_tokens;  /* prompt budget in tokens; 0 = 512 (never above n_ctx - max_tokens).
                                 The engine keeps a prompt's window (where the prefix starts, the

@@ -222,6 +222,9 @@ test('Monaco: typing the suggested characters keeps the ghost text with no new e
     const events = (from) => page.evaluate((n) => window.demo.inline.slice(n), from);
     const mark = () => page.evaluate(() => window.demo.inline.length);
     const isAt = (e, p) => e.position.line === p.line && e.position.character === p.character;
+    // Waits (up to `ms`) for an event since `from` at position `p`, of `kind` when given.
+    const eventAt = (from, p, kind, ms) => page.waitForFunction(([n, q, k]) => window.demo.inline.slice(n).some((e) => (!k || e.kind === k)
+      && e.position.line === q.line && e.position.character === q.character), [from, p, kind], { timeout: ms }).catch(() => null);
     const where = (es) => JSON.stringify(es.map((e) => [e.kind, e.position.line, e.position.character]));
     let ghost = '';
     let prefix = '';
@@ -255,8 +258,7 @@ test('Monaco: typing the suggested characters keeps the ghost text with no new e
     // The suggestion after this one, computed in idle time for the state after accepting it; then
     // Tab shows it from there, with no engine request.
     const end = { line: p0.line, character: p0.character + ghost.length };
-    const speculated = await page.waitForFunction(([n, p]) => window.demo.inline.slice(n).some((e) => e.kind === 'speculations'
-      && e.position.line === p.line && e.position.character === p.character), [from, end], { timeout: 120_000 }).catch(() => null);
+    const speculated = await eventAt(from, end, 'speculations', 120_000);
     assert.ok(speculated, `a speculative suggestion for ${JSON.stringify(end)} came back: ${where(await events(from))}`);
     const before = await page.evaluate(() => window.demo.editor.getModel().getValue());
     const tabFrom = await mark();
@@ -265,8 +267,7 @@ test('Monaco: typing the suggested characters keeps the ghost text with no new e
     // The editor asks for the next suggestion a moment after the edit (and the accepted ghost text
     // can linger in the page until the next frame): wait until the request at the new end was
     // served, then for the ghost text it shows.
-    await page.waitForFunction(([n, p]) => window.demo.inline.slice(n).some((e) => e.position.line === p.line && e.position.character === p.character),
-      [tabFrom, end], { timeout: 30_000 }).catch(() => null);
+    await eventAt(tabFrom, end, null, 30_000);
     const next = await page.waitForFunction(() => document.querySelector('.view-lines .ghost-text-decoration')?.textContent, null, { timeout: 30_000 }).catch(() => null);
     await page.screenshot({ path: join(artifacts, 'monaco-next-suggestion.png') });
     const after = (await events(tabFrom)).filter((e) => isAt(e, end));

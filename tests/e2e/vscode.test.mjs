@@ -165,6 +165,11 @@ function inlineEvents(consoleLines, from = 0) {
 // The totals after the last logged event (empty before the first).
 const lastCounts = (consoleLines) => inlineEvents(consoleLines).at(-1)?.counts ?? {};
 const isAt = (e, pos) => e.position.line === pos.line && e.position.character === pos.character;
+// Waits (up to `ms`) until a logged inline event since console line `from` satisfies `pred`.
+async function waitInline(consoleLines, from, pred, ms) {
+  const t0 = Date.now();
+  while (!inlineEvents(consoleLines, from).some(pred) && Date.now() - t0 < ms) await sleep(100);
+}
 const where = (events) => JSON.stringify(events.map((e) => [e.kind, e.position.line, e.position.character]));
 
 // The word characters at the start of a ghost line (typing brackets or quotes would meet the
@@ -213,8 +218,7 @@ test('VS Code for the Web: typing the suggested characters keeps the ghost text 
   // Tab shows it from there, with no engine request.
   const end = ghost.length === 1 ? { line: p0.line, character: p0.character + ghost[0].length }
     : { line: p0.line + ghost.length - 1, character: ghost.at(-1).length };
-  const t1 = Date.now();
-  while (!inlineEvents(consoleLines, mark).some((e) => e.kind === 'speculations' && isAt(e, end)) && Date.now() - t1 < 120_000) await sleep(100);
+  await waitInline(consoleLines, mark, (e) => e.kind === 'speculations' && isAt(e, end), 120_000);
   assert.ok(inlineEvents(consoleLines, mark).some((e) => e.kind === 'speculations' && isAt(e, end)),
     `a speculative suggestion for ${JSON.stringify(end)} came back: ${where(inlineEvents(consoleLines, mark))}`);
   const before = await documentText(page);
@@ -223,8 +227,7 @@ test('VS Code for the Web: typing the suggested characters keeps the ghost text 
   await documentChange(page, before);
   // The editor asks for the next suggestion a moment after the edit (and the event reaches the
   // console later still): wait until the request at the new end was served, then for its ghost.
-  const t2 = Date.now();
-  while (!inlineEvents(consoleLines, tabFrom).some((e) => isAt(e, end)) && Date.now() - t2 < 30_000) await sleep(100);
+  await waitInline(consoleLines, tabFrom, (e) => isAt(e, end), 30_000);
   const next = await waitGhost(page, { timeoutMs: 30_000, retriggerMs: Infinity });
   await page.screenshot({ path: join(artifacts, 'vscode-next-suggestion.png') });
   const after = inlineEvents(consoleLines, tabFrom).filter((e) => isAt(e, end));
