@@ -14,7 +14,9 @@
 //   --old DIR also measures another build, in the same run and first: DIR is a checkout (its own
 //   bench/browser page, wasm/ and extension/server.mjs; build-wasm/ and deps/ built or linked),
 //   served by its own server on another port; the table puts the two side by side. --old-name
-//   TEXT names it in the table (say "main c3951b9").
+//   TEXT names it in the table (say "main c3951b9"). --old-model PATH serves that model to the old
+//   build (default: the same model as the new one), to put an old and a new default side by side
+//   (DIR may then be this checkout: `--old . --old-model OLD.gguf`).
 //   --no-speculate, --fixed-budget turn those parts of the inline steps off (the new build).
 //   --prefetch-too adds a measure of the new build (and, with --old, of the old one) where each
 //   trace's file is prefetched at its cursor before the first keystroke (as the editors do when a
@@ -58,7 +60,11 @@ const options = { debounceMs: 75, maxLines: 0, candidates: Number(arg('--candida
   debug: Boolean(process.env.WISP_BENCH_DEBUG), speculate: !process.argv.includes('--no-speculate'), adaptiveBudget: !process.argv.includes('--fixed-budget') };
 
 if (!existsSync(modelPath)) throw new Error(`no model at ${modelPath}`);
-process.env.WISP_MODEL = modelPath; // the server serves it as /models/wisp-default.gguf
+const oldModelPath = arg('--old-model', null) && resolve(arg('--old-model', null));
+if (oldModelPath && !existsSync(oldModelPath)) throw new Error(`no model at ${oldModelPath}`);
+// the server serves WISP_MODEL as /models/wisp-default.gguf; each build's is set before its page loads it
+const modelOf = (old) => (old && oldModelPath ? oldModelPath : modelPath);
+process.env.WISP_MODEL = modelPath;
 const all = readFileSync(casesPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 // Round-robin over the languages so that any N covers all four.
 const byLang = new Map();
@@ -147,6 +153,7 @@ async function blockOne([c, budget, o]) {
 async function measureBlocks(builds) {
   const pages = [];
   for (const b of builds) {
+    process.env.WISP_MODEL = modelOf(b.old);
     const ctx = await chromium.launchPersistentContext(b.profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     await page.goto(`${b.url}/bench/index.html`);
@@ -174,7 +181,9 @@ async function measureBlocks(builds) {
 
 // One build: its server, a first visit that puts the model into Cache Storage, then a new browser
 // process on the same profile: the cold start from storage, then the traces.
-async function measure(dir, label, opts = options) {
+async function measure(dir, label, opts = options, old = false) {
+  const model = modelOf(old);
+  process.env.WISP_MODEL = model;
   const { startServer } = await import(join(dir, 'extension', 'server.mjs'));
   const { server, url } = await startServer(0);
   const profile = mkdtempSync(join(tmpdir(), 'wisp-bench-'));
@@ -213,7 +222,7 @@ async function measure(dir, label, opts = options) {
   await ctx.close();
   // (the server stays up for the block-shaped requests; closed at the end)
   const wasmDist = join(dir, 'wasm', 'dist');
-  const download = { wasm: gz(join(wasmDist, 'wisp.wasm')), worker: gz(join(wasmDist, 'wisp-worker.js')), model: gz(modelPath) };
+  const download = { wasm: gz(join(wasmDist, 'wisp.wasm')), worker: gz(join(wasmDist, 'wisp-worker.js')), model: gz(model) };
   download.total = download.wasm + download.worker + download.model;
   return { label, start, cold, keys, perLang, stats, modelFetches, download, total: summarize(keys), prefetchMs: mean(prefetches), profile, server, url };
 }
@@ -271,10 +280,10 @@ const runs = [];
 const prefetchToo = process.argv.includes('--prefetch-too');
 if (oldDir) {
   rebuild(oldDir);
-  runs.push({ ...(await measure(oldDir, 'old')), old: true });
+  runs.push({ ...(await measure(oldDir, 'old', options, true)), old: true });
 }
 runs.push(await measure(root, oldDir ? 'new' : 'this build'));
-if (prefetchToo && oldDir) runs.push({ ...(await measure(oldDir, 'old, prefetched', { ...options, prefetch: true })), old: true });
+if (prefetchToo && oldDir) runs.push({ ...(await measure(oldDir, 'old, prefetched', { ...options, prefetch: true }, true)), old: true });
 if (prefetchToo) runs.push(await measure(root, 'new, prefetched', { ...options, prefetch: true }));
 // Block-shaped requests, once per build, the builds in turn (their first measure's server and profile).
 const blockRuns = nBlocks > 0 && blockCases.length ? await measureBlocks(runs.filter((r) => !r.label.includes('prefetched'))) : [];
@@ -295,7 +304,7 @@ lines.push(`## Browser latency${oldDir ? ', old and new builds side by side' : '
 lines.push('');
 lines.push(`Date ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}${oldDir ? ` (new) against ${arg('--old-name', oldDir)} (old)` : ''}. Machine: ${machine}.`);
 const info = runs.at(-1).start.info;
-lines.push(`Model ${basename(modelPath)} (${mb(info.modelBytes)} MB, ${info.modelName || 'unnamed'}, sha256 ${info.modelSha256.slice(0, 12)}...).`);
+lines.push(`Model ${basename(modelPath)} (${mb(info.modelBytes)} MB, ${info.modelName || 'unnamed'}, sha256 ${info.modelSha256.slice(0, 12)}...)${oldModelPath ? `; the old build's: ${oldModelPath} (sha256 ${runs[0].start.info.modelSha256.slice(0, 12)}...)` : ''}.`);
 lines.push(`Headless Chromium, one engine thread in a Web Worker, no SharedArrayBuffer. ${cases.length} dev cases (round-robin over languages), ${runs.at(-1).keys.length} keystrokes at ${options.minPaceMs}-${options.maxPaceMs} ms a key, an inline request per keystroke through the editors' steps (adaptive debounce <= ${options.debounceMs} ms, ${options.candidates} candidate(s), time budget ${options.timeBudgetMs} ms${options.adaptiveBudget ? ', adaptive in the new build' : ''}${options.speculate ? '' : ', no speculation'}). ${oldDir ? 'The old build runs first, then the new one, each in its own browser profile and server.' : ''} A suggestion served without the engine counts only when its next character is the key the trace types next.`);
 lines.push('');
 lines.push(`| measure | ${cols((r) => r.label)} | budget | verdict |`);
