@@ -1,10 +1,11 @@
 #!/bin/bash
 # Step 4 of a lease of the v2 main run (models/README.md, "Where the run stands"), here on the
 # developer machine after the `finish` call: joins the fetched F16 parts, quantizes to Q8_0,
-# checks wisp's perplexity against PyTorch's (F16 within 1 %, Q8_0 within 3 % of F16), and runs
+# checks wisp's perplexity against PyTorch's (F16 within 1 %; Q8_0 within 3 % of F16 with the
+# file separator leading each window, as train/val_ppl.sh reads), and runs
 # the shipping gate: no corpus-v2 validation text (train/val_ppl.sh) worse than the shipped model's.
-# Writes everything under DIR/check/ and exits 1 when a check or the gate fails (the file is then
-# the resume point only, not the default).
+# Writes everything under DIR/check/ and exits 1 when a check or the gate fails (then the file is
+# not shipped; models/README.md says when it still becomes the resume point).
 #   bash scripts/device/after_lease.sh FETCHED_DIR [NAME]   # NAME default wisp-v2-model-f16.gguf
 #   -> FETCHED_DIR/check/{f16.gguf,q8.gguf,ppl.tsv,val_ppl.tsv,verdict.txt}
 set -euo pipefail
@@ -39,7 +40,10 @@ import sys
 key, torch, f, q = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 d1 = "NA" if torch == "NA" else f"{(f / float(torch) - 1) * 100:+.2f} %"
 print(f"{key}\t{torch}\t{f:.3f}\t{q:.3f}\t{d1}\t{(q / f - 1) * 100:+.2f} %")
-bad = (torch != "NA" and abs(f / float(torch) - 1) > 0.01) or abs(q / f - 1) > 0.03
+# Q8_0 is bounded on the led windows only: without the lead the lease-3 line of weights scores
+# 100-250 (the first position is their attention sink, models/README.md "Lease 3"), where a few
+# percent mean nothing
+bad = (torch != "NA" and abs(f / float(torch) - 1) > 0.01) or (key != "ppl" and abs(q / f - 1) > 0.03)
 sys.exit(1 if bad else 0)
 EOF
   done

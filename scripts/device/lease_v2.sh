@@ -65,6 +65,22 @@ d-muon-exit 320 20 5 1 864 --opt muon --lr 2e-3 --muon-lr 0.02 --exit-layer 8 --
 
 stage() { echo "=== $(date -u +%T) $*"; }
 
+# EXPECT_SHARDS=N (stage_shards.sh prints it): the main run waits until N carried shards are
+# prepared, at most WAIT_MAX seconds (default 420), so that it does not begin on the start call's
+# one shard: lease 4 read one shard alone for its first 1.5 minutes (lease 3: 2 minutes), and a
+# narrow stream is what made lease 2 worse. The GPU idles meanwhile (about 3 minutes for 16
+# shards on lease 4's 16 cores); the add calls must come at once after the start call.
+wait_shards() {
+  [ -n "${EXPECT_SHARDS:-}" ] || return 0
+  stage "main waits for $EXPECT_SHARDS prepared shards (at most ${WAIT_MAX:-420} s)"
+  local i
+  for i in $(seq 1 $(( ${WAIT_MAX:-420} / 5 ))); do
+    [ "$(ls $W/incoming/*.jsonl.xz.done 2>/dev/null | wc -l)" -ge "$EXPECT_SHARDS" ] && break
+    sleep 5
+  done
+  stage "prepared: $(ls $W/incoming/*.jsonl.xz.done 2>/dev/null | wc -l) shards"
+}
+
 parts_state() { # what the main run can read, and any shard set that failed to prepare
   echo "prepared: $(cd $W && ls -d tok-[0-9][0-9][0-9] 2>/dev/null | tr '\n' ' ')waiting: $(ls $W/incoming/*.jsonl.xz 2>/dev/null | wc -l) shard(s)"
   grep -h -E "Traceback|Error|left out" $W/log/add.log $W/log/pipeline.log 2>/dev/null | tail -3 | sed 's/^/PREPARE PROBLEM: /'
@@ -132,6 +148,7 @@ pipeline() {
   local names="" ablated=$(awk 'NF {print $1}' <<< "$ABLATE" | paste -sd' ')
   if [ -n "${INIT_GGUF:-}" ]; then
     stage "main continues from $INIT_GGUF: $MAIN_ARGS"
+    wait_shards
     [ -z "$ABLATE" ] || ablate &
     mkdir -p $W/runs/main
     if [ ! -s $W/runs/main/result.json ]; then
@@ -192,7 +209,7 @@ case "${1:-}" in
     take_shards
     nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
     python3 -c 'import torch, tokenizers; print("torch", torch.__version__, "tokenizers", tokenizers.__version__, torch.cuda.get_device_name(0))'
-    (export -f pipeline prepare_new prepare_locked stage ablate; export W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE SITE ABLATE ABLATE_STEPS MAX_PASSES TOK_S
+    (export -f pipeline prepare_new prepare_locked stage ablate wait_shards; export EXPECT_SHARDS WAIT_MAX W SWEEP SWEEP_MIN MAIN_MIN COOL_MIN INIT_GGUF MAIN_ARGS TOKENS_BEFORE LANG_WEIGHTS SMOKE SITE ABLATE ABLATE_STEPS MAX_PASSES TOK_S
      setsid nohup bash -c 'pipeline; echo "=== pipeline exit $?"' > $W/log/pipeline.log 2>&1 < /dev/null &)
     for i in $(seq 1 ${2:-100}); do
       sleep 3

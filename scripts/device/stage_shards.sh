@@ -27,7 +27,7 @@ mapfile -t shards < <(ls -S -r .carry/stage/shard-v2-*.jsonl.xz)
 first=${shards[0]}
 [ "$(stat -c %s "$first")" -le "$start_room" ] || { echo "smallest shard does not fit the start call ($start_room bytes)"; exit 1; }
 mv "$first" .carry/wisp-corpus/
-echo "start: carry [\".carry/wisp2\", \".carry/wisp-corpus\", \".carry/resume\"] ($(basename "$first"))"
+echo "start: carry [\".carry/wisp2\", \".carry/wisp-corpus\", \".carry/resume\"] ($(basename "$first")); add EXPECT_SHARDS=${#shards[@]} to its command (lease_v2.sh: the main run waits for them)"
 declare -a room=()
 for s in $(ls -S .carry/stage/shard-v2-*.jsonl.xz 2>/dev/null); do   # largest first
   size=$(stat -c %s "$s"); k=0
