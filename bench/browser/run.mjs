@@ -61,6 +61,7 @@ const options = { debounceMs: 75, maxLines: 0, candidates: Number(arg('--candida
 
 if (!existsSync(modelPath)) throw new Error(`no model at ${modelPath}`);
 const oldModelPath = arg('--old-model', null) && resolve(arg('--old-model', null));
+if (oldModelPath && !oldDir) throw new Error('--old-model needs --old DIR (the build that serves it)');
 if (oldModelPath && !existsSync(oldModelPath)) throw new Error(`no model at ${oldModelPath}`);
 // the server serves WISP_MODEL as /models/wisp-default.gguf; each build's is set before its page loads it
 const modelOf = (old) => (old && oldModelPath ? oldModelPath : modelPath);
