@@ -58,6 +58,10 @@ async function demoSuggestion(page, name, body = '') {
   await page.keyboard.type(`\n\ndef ${name}(width, height):\n`, { delay: 20 });
   if (body) await page.keyboard.type(body, { delay: 60 });
   const ghost = await waitDemoGhost(page, 90_000);
+  // An empty body is a block, whose first line is drawn as soon as it is decoded; the page
+  // records the first suggestion when the whole answer is in (its `completed` status), so wait
+  // for that: both paths are timed at the same event.
+  if (ghost) await page.waitForFunction(() => window.demo.firstSuggestionMs !== undefined, null, { timeout: 60_000 });
   const at = await page.evaluate(() => ({
     status: document.getElementById('status').textContent, partial: window.demo.partial ?? null, info: window.demo.info ?? null,
     depth: window.demo.lastResult?.depth, first: window.demo.firstSuggestionMs, stage: window.demo.firstSuggestionStage,
