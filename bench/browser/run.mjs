@@ -63,9 +63,9 @@ if (!existsSync(modelPath)) throw new Error(`no model at ${modelPath}`);
 const oldModelPath = arg('--old-model', null) && resolve(arg('--old-model', null));
 if (oldModelPath && !oldDir) throw new Error('--old-model needs --old DIR (the build that serves it)');
 if (oldModelPath && !existsSync(oldModelPath)) throw new Error(`no model at ${oldModelPath}`);
-// the server serves WISP_MODEL as /models/wisp-default.gguf; each build's is set before its page loads it
+// the server serves WISP_MODEL as /models/wisp-default.gguf: measure() and measureBlocks() set
+// each build's before its page loads it
 const modelOf = (old) => (old && oldModelPath ? oldModelPath : modelPath);
-process.env.WISP_MODEL = modelPath;
 const all = readFileSync(casesPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 // Round-robin over the languages so that any N covers all four.
 const byLang = new Map();
