@@ -6,7 +6,8 @@
 # `wisp generate` for the prompts of tests/interop/greedy_llamacpp.mjs. The one tolerance: where
 # the two first differ, llama.cpp's own probabilities of both tokens must be within 0.1 nats (a
 # near-tie, flipped by a different summation order of quantized products), and at least half of
-# the prompts must match over all 32 ids; any other difference fails. Needs build/wisp
+# the prompts must match over all 32 ids; any other difference fails. A model with a file-separator
+# token (the shipped one) gets each prompt led by it, as wisp's prompts are. Needs build/wisp
 # (scripts/build.sh native) and the peers (bench/peers/setup.sh, run here).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -88,6 +88,7 @@ static const struct {
     {"cfg.py", WISP_LANG_PYTHON,
      "import json\n\n\ndef load_config(path):\n"
      "    \"\"\"Read a JSON config file and return it as a dict, with defaults filled in.\"\"\"\n"
+     "    defaults = {\"name\": \"demo\", \"debug\": False}\n"
      "    @@\n\n\ndef main():\n    cfg = load_config(\"config.json\")\n    print(cfg[\"name\"])\n"},
     {"sum.js", WISP_LANG_JAVASCRIPT,
      "function sumOfSquares(values) {\n  let total = 0;\n  @@\n}\n\nmodule.exports = { sumOfSquares };\n"},
