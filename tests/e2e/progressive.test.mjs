@@ -52,7 +52,7 @@ const demoStatus = (page) => page.textContent('#status');
 
 // Types at the end of the Python sample until ghost text shows; returns what the page knew then.
 // A new function, then `body` typed into it. An empty body is where any model answers (a block);
-// after `return width * ` the shipped model (lease 3) may answer nothing.
+// after `return width * ` the shipped model may answer nothing (lease 3 did).
 async function demoSuggestion(page, name, body = '') {
   await toEnd(page, 'python');
   await page.keyboard.type(`\n\ndef ${name}(width, height):\n`, { delay: 20 });
