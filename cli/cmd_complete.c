@@ -277,8 +277,9 @@ static void complete__print_json(const complete_session *s, const wisp_completio
         const wisp_candidate *k = &c->candidates[i];
         printf("%s{\"text\":", i ? "," : "");
         complete__json_str(stdout, k->text, k->text_len);
-        printf(",\"start\":%zu,\"end\":%zu,\"parses\":%s,\"errors\":%u,\"tokens\":%u,\"stop\":\"%s\"}", k->start_u8,
-               k->end_u8, k->parses ? "true" : "false", k->n_errors, k->n_tokens, complete__stop_name(k->stop));
+        printf(",\"start\":%zu,\"end\":%zu,\"parses\":%s,\"errors\":%u,\"tokens\":%u,\"logprob\":%.4f,\"stop\":\"%s\"}",
+               k->start_u8, k->end_u8, k->parses ? "true" : "false", k->n_errors, k->n_tokens, (double)k->mean_logprob,
+               complete__stop_name(k->stop));
     }
     double outside = s->parse_ms + t->context_ms + t->prompt_ms + t->trim_ms;
     printf("],\"timings\":{\"load_ms\":%.3f,\"parse_ms\":%.3f,\"context_ms\":%.3f,\"prompt_ms\":%.3f,"

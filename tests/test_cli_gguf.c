@@ -1,7 +1,8 @@
 /*
- * `wisp info` and `wisp quantize` end to end: runs the built CLI ($WISP_BUILD_DIR/wisp, set by
- * ctest) on fixtures/gguf/tiny-f32.gguf and on broken files, checking exit codes, what is printed
- * and the file that quantize writes.
+ * `wisp info`, `quantize`, `gguf-order` and `complete --json` end to end: runs the built CLI
+ * ($WISP_BUILD_DIR/wisp, set by ctest) on fixtures/gguf/tiny-f32.gguf, on broken files and on the
+ * shipped model, checking exit codes, what is printed and the files written; `complete --json`
+ * on fixtures/reference/trained.gguf.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -214,12 +215,43 @@ static void test_gguf_order(void **state) {
     assert_int_equal(system(args), 0);
 }
 
+/* `wisp complete --json` names each candidate's mean log-probability per token, the figure the
+ * candidates are ranked by (after their syntax errors): in (-40, 0], and in the printed order
+ * not rising among candidates with the same error count. */
+static void test_complete_json(void **state) {
+    (void)state;
+    char *out;
+    assert_int_equal(run_wisp("complete --json --model fixtures/reference/trained.gguf --candidates 3 "
+                              "fixtures/samples/inventory.py:22:22", &out), 0);
+    int n_text = 0, n_lp = 0;
+    for (const char *at = strstr(out, "{\"text\":"); at; at = strstr(at + 1, "{\"text\":")) n_text++;
+    double prev = 1.0;
+    unsigned prev_err = 0;
+    for (const char *at = strstr(out, "\"logprob\":"); at; at = strstr(at + 1, "\"logprob\":")) {
+        double lp;
+        unsigned err;
+        assert_int_equal(sscanf(at, "\"logprob\":%lf", &lp), 1);
+        const char *e = at;
+        while (e > out && strncmp(e, "\"errors\":", 9)) e--;
+        assert_int_equal(sscanf(e, "\"errors\":%u", &err), 1);
+        assert_true(lp <= 0.0 && lp > -40.0);
+        if (n_lp > 0 && err == prev_err) assert_true(lp <= prev);
+        prev = lp;
+        prev_err = err;
+        n_lp++;
+    }
+    assert_true(n_text >= 1);
+    assert_int_equal(n_lp, n_text);
+    free(out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_quantize_roundtrip),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_gguf_order),
+        cmocka_unit_test(test_complete_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
