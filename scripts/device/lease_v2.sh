@@ -6,7 +6,7 @@
 #   call 1:  bash scripts/device/lease_v2.sh start      # pipeline detached (setsid), waits for the smoke test
 #   call k:  bash scripts/device/lease_v2.sh add        # newly carried shards -> prepared in the background
 #            bash scripts/device/lease_v2.sh watch N    # follow the log N seconds
-#   last:    bash scripts/device/lease_v2.sh fetch FILE...  # files of $W/out, split in 15 MiB parts, to $OUT
+#   last:    bash scripts/device/lease_v2.sh fetch FILE[:K-L]...  # files of $W/out, split in 15 MiB parts (K..L only), to $OUT
 #    or:     bash scripts/device/lease_v2.sh finish S FILE...  # wait up to S s for the end, then fetch
 #                                                         # FILE... and lease-results.tgz (every json/log)
 #
@@ -239,10 +239,23 @@ case "${1:-}" in
       (cd $W/out && tar czf $OUT/lease-results.tgz $(ls *.json *.jsonl *.log 2>/dev/null))
       exec bash "$0" fetch "$@"
     fi ;;
-  fetch)
+  fetch) # FILE or FILE:K-L (only parts K..L: a file over one call's 64 MiB, e.g. a 16-block F16
+         # export of 69.8 MB, comes back over two calls: FILE:0-2, then FILE:3-4)
     shift
-    for f in "$@"; do
-      if [ $(stat -c %s $W/out/$f) -gt 15728640 ]; then split -b 15M -d $W/out/$f $OUT/$f.part; else cp $W/out/$f $OUT/; fi
+    for spec in "$@"; do
+      f=${spec%%:*} sel=
+      [ "$spec" = "$f" ] || sel=${spec#*:}
+      [ -f $W/out/$f ] || { echo "fetch: no $W/out/$f" >&2; exit 1; }
+      if [ $(stat -c %s $W/out/$f) -gt 15728640 ]; then
+        mkdir -p $W/split/$f
+        [ -e $W/split/$f/.done ] || { split -b 15M -d $W/out/$f $W/split/$f/$f.part && touch $W/split/$f/.done; }
+        for p in $W/split/$f/$f.part*; do
+          k=$((10#${p##*.part}))
+          if [ -z "$sel" ] || { [ $k -ge ${sel%-*} ] && [ $k -le ${sel#*-} ]; }; then cp $p $OUT/; fi
+        done
+      else
+        cp $W/out/$f $OUT/
+      fi
     done
     ls -la $OUT ;;
   *) echo "usage: $0 start|add|watch [S]|finish S FILE...|fetch FILE..."; exit 2 ;;
