@@ -117,3 +117,25 @@ class GGUFWriter:
     def write(self, path):
         with open(path, "wb") as f:
             f.write(self.to_bytes())
+
+
+def write_like(src_path, out_path, kv_raw, tensors):
+    """Writes out_path with src_path's GGUF version and key/value count, the metadata section
+    `kv_raw` (src_path's own, or a copy of it with values patched in place) and `tensors`, a list
+    of (name, ggml shape, float array with .astype: numpy), 2-D ones as F16 and 1-D gains as F32.
+    The weight tools (merge.py, grow.py) write their outputs with it."""
+    table, blobs, off = bytearray(), [], 0
+    for name, shape, x in tensors:
+        ty, blob = (F16, x.astype("float16").tobytes()) if len(shape) > 1 else (F32, x.astype("float32").tobytes())
+        table += _str(name) + struct.pack("<I", len(shape))
+        table += struct.pack("<%dQ" % len(shape), *shape) + struct.pack("<IQ", ty, off)
+        blobs.append(blob)
+        off += len(blob) + (-len(blob)) % ALIGNMENT
+    with open(src_path, "rb") as f:
+        version, _, n_kv = struct.unpack("<IQQ", f.read(24)[4:])
+    head = bytearray(GGUF_MAGIC) + struct.pack("<IQQ", version, len(tensors), n_kv) + kv_raw + table
+    head += b"\0" * ((-len(head)) % ALIGNMENT)
+    with open(out_path, "wb") as f:
+        f.write(head)
+        for blob in blobs:
+            f.write(blob + b"\0" * ((-len(blob)) % ALIGNMENT))

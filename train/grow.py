@@ -21,9 +21,9 @@ import sys
 
 import numpy as np
 
-from gguf_init import read_tensors, F32, F16
+from gguf_init import read_tensors
+from gguf_writer import ALIGNMENT, write_like
 
-ALIGN = 32
 UINT32 = 4
 ZEROED = ("attn_output.weight", "ffn_down.weight")
 
@@ -58,8 +58,8 @@ def grow(in_path, out_path, every):
     meta, kv_raw, tensors = read_tensors(in_path)
     if meta.get("general.architecture") != "llama":
         raise ValueError(f"{in_path}: architecture {meta.get('general.architecture')!r}, not llama")
-    if meta.get("general.alignment", ALIGN) != ALIGN:
-        raise ValueError(f"{in_path}: alignment {meta['general.alignment']} (this writer uses {ALIGN})")
+    if meta.get("general.alignment", ALIGNMENT) != ALIGNMENT:
+        raise ValueError(f"{in_path}: alignment {meta['general.alignment']} (this writer uses {ALIGNMENT})")
     n_old = meta["llama.block_count"]
     if not 1 <= every <= n_old:
         raise ValueError(f"--every must be within 1..{n_old}")
@@ -92,22 +92,7 @@ def grow(in_path, out_path, every):
         for suffix, shape, x in blocks[old_i]:
             ordered.append((f"blk.{new_i}.{suffix}", shape, np.zeros_like(x) if is_new and suffix in ZEROED else x))
     ordered += tail
-    table, blobs, off = bytearray(), [], 0
-    for name, shape, x in ordered:
-        ty, blob = (F16, x.astype(np.float16).tobytes()) if len(shape) > 1 else (F32, x.astype(np.float32).tobytes())
-        enc = name.encode("utf-8")
-        table += struct.pack("<Q", len(enc)) + enc + struct.pack("<I", len(shape))
-        table += struct.pack("<%dQ" % len(shape), *shape) + struct.pack("<IQ", ty, off)
-        blobs.append(blob)
-        off += len(blob) + (-len(blob)) % ALIGN
-    with open(in_path, "rb") as f:
-        version, _, n_kv = struct.unpack("<IQQ", f.read(24)[4:])
-    out = bytearray(b"GGUF") + struct.pack("<IQQ", version, len(ordered), n_kv) + kv + table
-    out += b"\0" * ((-len(out)) % ALIGN)
-    with open(out_path, "wb") as f:
-        f.write(out)
-        for blob in blobs:
-            f.write(blob + b"\0" * ((-len(blob)) % ALIGN))
+    write_like(in_path, out_path, kv, ordered)
     return len(stack), new_exit(n_exit, every)
 
 

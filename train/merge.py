@@ -11,21 +11,20 @@ Why: a continued run that improved some languages and overfitted another (models
 so the average keeps most of each one's gains (Wortsman et al. 2022, "Model soups"; WiSE-FT).
 """
 import argparse
-import struct
 import sys
 
 import numpy as np
 
-from gguf_init import read_tensors, F32, F16
+from gguf_init import read_tensors
+from gguf_writer import ALIGNMENT, write_like
 
-ALIGN = 32
 
 
 def merge(a_path, b_path, w, out_path):
     meta, kv_raw, ta = read_tensors(a_path)
     meta_b, _, tb = read_tensors(b_path)
-    if meta.get("general.alignment", ALIGN) != ALIGN:
-        raise ValueError(f"{a_path}: alignment {meta['general.alignment']} (this writer uses {ALIGN})")
+    if meta.get("general.alignment", ALIGNMENT) != ALIGNMENT:
+        raise ValueError(f"{a_path}: alignment {meta['general.alignment']} (this writer uses {ALIGNMENT})")
     for key in ("general.architecture", "llama.block_count", "llama.embedding_length"):
         if meta.get(key) != meta_b.get(key):
             raise ValueError(f"{key} differs: {meta.get(key)} in A, {meta_b.get(key)} in B")
@@ -33,27 +32,13 @@ def merge(a_path, b_path, w, out_path):
     if set(b) != {name for name, _, _ in ta}:
         raise ValueError(f"tensor names differ: only in A {sorted({n for n, _, _ in ta} - set(b))}, "
                          f"only in B {sorted(set(b) - {n for n, _, _ in ta})}")
-    table, blobs, off = bytearray(), [], 0
+    out = []
     for name, shape, x in ta:
         shape_b, y = b[name]
         if tuple(shape) != tuple(shape_b):
             raise ValueError(f"{name}: shape {shape} in A, {shape_b} in B")
-        z = ((1.0 - w) * x + w * y).astype(np.float32)
-        ty, blob = (F16, z.astype(np.float16).tobytes()) if len(shape) > 1 else (F32, z.tobytes())
-        enc = name.encode("utf-8")
-        table += struct.pack("<Q", len(enc)) + enc + struct.pack("<I", len(shape))
-        table += struct.pack("<%dQ" % len(shape), *shape) + struct.pack("<IQ", ty, off)
-        blobs.append(blob)
-        off += len(blob) + (-len(blob)) % ALIGN
-    with open(a_path, "rb") as f:
-        version, _, n_kv = struct.unpack("<IQQ", f.read(24)[4:])
-    head = bytearray(b"GGUF") + struct.pack("<IQQ", version, len(ta), n_kv) + kv_raw + table
-    head += b"\0" * ((-len(head)) % ALIGN)
-    with open(out_path, "wb") as f:
-        f.write(head)
-        for blob in blobs:
-            f.write(blob + b"\0" * ((-len(blob)) % ALIGN))
-
+        out.append((name, shape, ((1.0 - w) * x + w * y).astype(np.float32)))
+    write_like(a_path, out_path, kv_raw, out)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
