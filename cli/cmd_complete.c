@@ -20,6 +20,7 @@
 /* Everything both commands read from the command line. */
 typedef struct complete_args {
     const char *file;
+    char *file_buf;         /* FILE of a FILE:LINE:COL argument, owned (complete__args_free) */
     long long line, col;    /* 1-based, col in UTF-8 bytes; 0 = not given */
     long long offset;       /* -1 = not given */
     const char *model;
@@ -79,8 +80,15 @@ static bool complete__parse_loc(const char *s, complete_args *a) {
     if (!file) return false;
     memcpy(file, s, fl);
     file[fl] = '\0';
-    a->file = file; /* lives until exit */
+    free(a->file_buf);
+    a->file = a->file_buf = file;
     return true;
+}
+
+static void complete__args_free(complete_args *a) {
+    free(a->file_buf);
+    a->file_buf = NULL;
+    a->file = NULL;
 }
 
 /* Returns 0 on success, else the exit status (usage printed). */
@@ -298,10 +306,14 @@ static void complete__print_json(const complete_session *s, const wisp_completio
 int cmd_complete(int argc, char **argv) {
     complete_args a;
     int rc = complete__args(argc, argv, &a);
-    if (rc) return rc < 0 ? 0 : rc;
+    if (rc) {
+        complete__args_free(&a);
+        return rc < 0 ? 0 : rc;
+    }
     complete_session s;
     if (complete__open(&a, &s)) {
         complete__close(&s);
+        complete__args_free(&a);
         return 1;
     }
     wisp_completion c;
@@ -321,16 +333,21 @@ int cmd_complete(int argc, char **argv) {
     }
     if (fflush(stdout) != 0) rc = 1;
     complete__close(&s);
+    complete__args_free(&a);
     return rc;
 }
 
 int cmd_prompt(int argc, char **argv) {
     complete_args a;
     int rc = complete__args(argc, argv, &a);
-    if (rc) return rc < 0 ? 0 : rc;
+    if (rc) {
+        complete__args_free(&a);
+        return rc < 0 ? 0 : rc;
+    }
     complete_session s;
     if (complete__open(&a, &s)) {
         complete__close(&s);
+        complete__args_free(&a);
         return 1;
     }
     wisp_error err;
@@ -339,6 +356,7 @@ int cmd_prompt(int argc, char **argv) {
     if (!text) rc = cli_fail(a.file, &err);
     else fwrite(text, 1, len, stdout);
     complete__close(&s);
+    complete__args_free(&a);
     return rc;
 }
 
