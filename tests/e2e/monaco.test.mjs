@@ -302,7 +302,8 @@ test('Monaco: the endpoint (OpenAI kind, prefer mode, wisp serve with another mo
     const sent = log.requests.filter((r) => r.url.startsWith(serve.url));
     assert.ok(sent.length >= 1 && sent.every((r) => r.url === `${serve.url}/v1/completions`), JSON.stringify(sent.map((r) => r.url)));
     const body = JSON.parse(sent.at(-1).body);
-    assert.ok(body.prompt.endsWith('return [v * ') && typeof body.suffix === 'string', 'prompt (before the cursor) and suffix');
+    assert.ok(body.prompt.endsWith('return [v * ') && typeof body.suffix === 'string',
+      `prompt (before the cursor) and suffix; the last of ${sent.length} request(s) ends ${JSON.stringify(String(body.prompt).slice(-40))}`);
     // The ghost text is the server's answer to that very request, as the shared code shapes it
     // (one line here: the editor closed the bracket after the cursor).
     const answer = (await serve.post('/v1/completions', body)).choices[0].text;
