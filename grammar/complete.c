@@ -513,8 +513,16 @@ static wisp_status complete__step_add(complete__call *c, const wisp_gen_result *
         return WISP_OK;
     }
     uint32_t errors = complete__errors_with(self, c->ctx, c->text, c->len, c->pos_u8, cand, cand_len);
-    if (c->shape == TRIM_SHAPE_BLOCK && (c->p.sources & WISP_SOURCE_TRIM) && errors && errors != UINT32_MAX)
+    if (c->shape == TRIM_SHAPE_BLOCK && (c->p.sources & WISP_SOURCE_TRIM) && errors && errors != UINT32_MAX) {
         errors = complete__shorten(c, cand, &cand_len, errors);
+        /* shortened, it may now equal an earlier candidate (found by fuzz_pipeline) */
+        for (size_t j = 0; j < c->n_out && !dup; j++)
+            dup = self->cands[j].text_len == cand_len && memcmp(self->texts[j], cand, cand_len) == 0;
+        if (dup) {
+            free(cand);
+            return WISP_OK;
+        }
+    }
     self->texts[c->n_out] = cand;
     wisp_candidate *wc = &self->cands[c->n_out++];
     wc->text = cand;
