@@ -20,7 +20,6 @@
 /* Everything both commands read from the command line. */
 typedef struct complete_args {
     const char *file;
-    char *file_buf;         /* FILE of a FILE:LINE:COL argument, owned (complete__args_free) */
     long long line, col;    /* 1-based, col in UTF-8 bytes; 0 = not given */
     long long offset;       /* -1 = not given */
     const char *model;
@@ -61,11 +60,12 @@ static const char *const complete_usage =
     "  --defs-before-suffix  definitions between the path and the suffix, not at the top of\n"
     "                     the prefix (the layout before the v2 model; ablation)\n";
 
-/* Splits FILE:LINE:COL at its last two colons (a file name may hold colons). */
-static bool complete__parse_loc(const char *s, complete_args *a) {
-    const char *c2 = strrchr(s, ':');
+/* Splits FILE:LINE:COL at its last two colons (a file name may hold colons); FILE is s itself, cut
+ * at the first of them (argv's bytes: nothing to free). */
+static bool complete__parse_loc(char *s, complete_args *a) {
+    char *c2 = strrchr(s, ':');
     if (!c2 || c2 == s) return false;
-    const char *c1 = c2 - 1;
+    char *c1 = c2 - 1;
     while (c1 > s && *c1 != ':') c1--;
     if (*c1 != ':' || c1 == s) return false;
     char num[32];
@@ -75,20 +75,9 @@ static bool complete__parse_loc(const char *s, complete_args *a) {
     num[n1] = '\0';
     if (!cli_parse_count(num, &a->line) || !cli_parse_count(c2 + 1, &a->col) || a->line < 1 || a->col < 1)
         return false;
-    size_t fl = (size_t)(c1 - s);
-    char *file = malloc(fl + 1);
-    if (!file) return false;
-    memcpy(file, s, fl);
-    file[fl] = '\0';
-    free(a->file_buf);
-    a->file = a->file_buf = file;
+    *c1 = '\0';
+    a->file = s;
     return true;
-}
-
-static void complete__args_free(complete_args *a) {
-    free(a->file_buf);
-    a->file_buf = NULL;
-    a->file = NULL;
 }
 
 /* Returns 0 on success, else the exit status (usage printed). */
@@ -153,7 +142,7 @@ static int complete__args(int argc, char **argv, complete_args *a) {
                 return 2;
             }
         } else if (s[0] != '-' && !a->file) {
-            if (!complete__parse_loc(s, a)) {
+            if (!complete__parse_loc(argv[i], a)) {
                 fprintf(stderr, "wisp: '%s' is not FILE:LINE:COL (1-based)\n", s);
                 return 2;
             }
@@ -306,14 +295,10 @@ static void complete__print_json(const complete_session *s, const wisp_completio
 int cmd_complete(int argc, char **argv) {
     complete_args a;
     int rc = complete__args(argc, argv, &a);
-    if (rc) {
-        complete__args_free(&a);
-        return rc < 0 ? 0 : rc;
-    }
+    if (rc) return rc < 0 ? 0 : rc;
     complete_session s;
     if (complete__open(&a, &s)) {
         complete__close(&s);
-        complete__args_free(&a);
         return 1;
     }
     wisp_completion c;
@@ -333,21 +318,16 @@ int cmd_complete(int argc, char **argv) {
     }
     if (fflush(stdout) != 0) rc = 1;
     complete__close(&s);
-    complete__args_free(&a);
     return rc;
 }
 
 int cmd_prompt(int argc, char **argv) {
     complete_args a;
     int rc = complete__args(argc, argv, &a);
-    if (rc) {
-        complete__args_free(&a);
-        return rc < 0 ? 0 : rc;
-    }
+    if (rc) return rc < 0 ? 0 : rc;
     complete_session s;
     if (complete__open(&a, &s)) {
         complete__close(&s);
-        complete__args_free(&a);
         return 1;
     }
     wisp_error err;
@@ -356,7 +336,6 @@ int cmd_prompt(int argc, char **argv) {
     if (!text) rc = cli_fail(a.file, &err);
     else fwrite(text, 1, len, stdout);
     complete__close(&s);
-    complete__args_free(&a);
     return rc;
 }
 

@@ -498,6 +498,13 @@ static uint32_t complete__shorten(complete__call *c, char *cand, size_t *cand_le
     return errors;
 }
 
+/* True when an earlier candidate has this text. */
+static bool complete__seen(const complete__call *c, const char *cand, size_t cand_len) {
+    for (size_t j = 0; j < c->n_out; j++)
+        if (c->self->cands[j].text_len == cand_len && memcmp(c->self->texts[j], cand, cand_len) == 0) return true;
+    return false;
+}
+
 /* Step: trims one generated answer, drops it when empty or a duplicate, else checks it by
  * reparsing and adds it to the candidates. */
 static wisp_status complete__step_add(complete__call *c, const wisp_gen_result *gr, wisp_error *err) {
@@ -506,19 +513,14 @@ static wisp_status complete__step_add(complete__call *c, const wisp_gen_result *
     size_t cand_len;
     wisp_status st = trim_completion(&c->ti, gr->text, gr->text_len, &cand, &cand_len, err);
     if (st != WISP_OK) return st;
-    bool dup = cand_len == 0;
-    for (size_t j = 0; j < c->n_out && !dup; j++) dup = strcmp(self->texts[j], cand) == 0;
-    if (dup) {
+    if (cand_len == 0 || complete__seen(c, cand, cand_len)) {
         free(cand);
         return WISP_OK;
     }
     uint32_t errors = complete__errors_with(self, c->ctx, c->text, c->len, c->pos_u8, cand, cand_len);
     if (c->shape == TRIM_SHAPE_BLOCK && (c->p.sources & WISP_SOURCE_TRIM) && errors && errors != UINT32_MAX) {
         errors = complete__shorten(c, cand, &cand_len, errors);
-        /* shortened, it may now equal an earlier candidate (found by fuzz_pipeline) */
-        for (size_t j = 0; j < c->n_out && !dup; j++)
-            dup = self->cands[j].text_len == cand_len && memcmp(self->texts[j], cand, cand_len) == 0;
-        if (dup) {
+        if (complete__seen(c, cand, cand_len)) { /* shortened, it may equal an earlier one (fuzz_pipeline) */
             free(cand);
             return WISP_OK;
         }

@@ -63,13 +63,11 @@ def grow(in_path, out_path, every):
     n_old = meta["llama.block_count"]
     if not 1 <= every <= n_old:
         raise ValueError(f"--every must be within 1..{n_old}")
-    blocks, other = {}, []
+    blocks = {}
     for name, shape, x in tensors:
         m = re.match(r"blk\.(\d+)\.(.+)$", name)
         if m:
             blocks.setdefault(int(m.group(1)), []).append((m.group(2), shape, x))
-        else:
-            other.append((name, shape, x))
     if sorted(blocks) != list(range(n_old)):
         raise ValueError(f"{in_path}: blocks {sorted(blocks)} for a block_count of {n_old}")
     for i in range(n_old):
@@ -79,21 +77,18 @@ def grow(in_path, out_path, every):
             raise ValueError(f"{in_path}: blk.{i} has no {', '.join(missing)}")
     stack = plan(n_old, every)
     kv = set_u32(kv_raw, "llama.block_count", len(stack))
-    n_exit = meta.get("wisp.early_exit.block_count", 0)
+    n_exit = new_exit(meta.get("wisp.early_exit.block_count", 0), every)
     if n_exit:
-        kv = set_u32(kv, "wisp.early_exit.block_count", new_exit(n_exit, every))
+        kv = set_u32(kv, "wisp.early_exit.block_count", n_exit)
     # the input's order: what comes before blk.0, the blocks, what comes after the last one
     first = next(k for k, (name, _, _) in enumerate(tensors) if name.startswith("blk."))
-    head = tensors[:first]
-    head_names = {name for name, _, _ in head}
-    tail = [t for t in other if t[0] not in head_names]
-    ordered = list(head)
+    ordered = tensors[:first]
     for new_i, old_i, is_new in stack:
         for suffix, shape, x in blocks[old_i]:
             ordered.append((f"blk.{new_i}.{suffix}", shape, np.zeros_like(x) if is_new and suffix in ZEROED else x))
-    ordered += tail
+    ordered += [t for t in tensors[first:] if not t[0].startswith("blk.")]
     write_like(in_path, out_path, kv, ordered)
-    return len(stack), new_exit(n_exit, every)
+    return len(stack), n_exit
 
 
 def main():
