@@ -381,11 +381,13 @@ wisp_status serve_request_fim_prompt(const wisp_tokenizer *tok, const serve_req 
     }
     if (!rc) {
         serve__put(ids, &nids, et, net);
-        if (q->filename && *q->filename && sep != WISP_NO_TOKEN) { /* every document starts with its path */
+        /* every document starts with the separator, then its path where there is one (without
+         * it the default model answers empty: grammar/prompt.c, the lead) */
+        if (sep != WISP_NO_TOKEN) ids[nids++] = sep;
+        if (q->filename && *q->filename && sep != WISP_NO_TOKEN) {
             int32_t *path = NULL;
             size_t np = 0;
             if (!serve__tok(tok, q->filename, strlen(q->filename), &path, &np, err) && np <= SERVE__PATH_TOKENS) {
-                ids[nids++] = sep;
                 serve__put(ids, &nids, path, np);
                 int32_t nl[2];
                 if (wisp_tokenize(tok, "\n", 1, false, nl, 2, NULL) == 1) ids[nids++] = nl[0];

@@ -459,8 +459,14 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
     wisp_status st = WISP_OK;
     int64_t k;
 
-    /* the path line */
-    bool path = (in->sources & WISP_SOURCE_PATH) && fim->sep != WISP_NO_TOKEN && in->path && *in->path;
+    /* The lead: every prompt starts with the file separator where the model has one, with the
+     * path line after it when there is a path. The default model saw every training document start
+     * with `<|file_sep|>` and uses that first position as an attention sink: without it (an
+     * unnamed buffer, a server request without "filename") it answers empty or wrong
+     * (models/README.md, "A perplexity protocol that misled"; bench/RESULTS.md, "An unnamed
+     * buffer's prompt"). */
+    bool lead = fim->sep != WISP_NO_TOKEN;
+    bool path = lead && (in->sources & WISP_SOURCE_PATH) && in->path && *in->path;
     if (path) {
         prompt__put(&head, in->path, strcspn(in->path, "\r\n")); /* one line, whatever the name holds */
         prompt__put(&head, "\n", 1);
@@ -478,7 +484,7 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
         path = false;
         k = 0;
     }
-    uint32_t n_path = (uint32_t)k + (path ? 1 : 0);
+    uint32_t n_path = (uint32_t)k + (lead ? 1 : 0);
     uint32_t defs_cap = 0;
     if (in->ctx && (in->sources & (WISP_SOURCE_DEFS | WISP_SOURCE_SCOPES))) {
         defs_cap = budget / 4 < PROMPT__DEFS_MAX_TOKENS ? budget / 4 : PROMPT__DEFS_MAX_TOKENS;
@@ -521,10 +527,10 @@ wisp_status prompt_build(const wisp_tokenizer *tok, const prompt_fim *fim, const
         if (st != WISP_OK) goto done;
         out->n_tokens = 0;
 
-        /* tokens: [sep PATH\n] [defs] <suf> SUFFIX <pre> PREFIX-above-the-line PREFIX-line <mid> */
+        /* tokens: [sep [PATH\n]] [defs] <suf> SUFFIX <pre> PREFIX-above-the-line PREFIX-line <mid> */
         out->part_begin[PROMPT_PART_PATH] = 0;
+        if (lead && !prompt__push(out, &cap, &fim->sep, 1)) goto oom;
         if (path) {
-            if (!prompt__push(out, &cap, &fim->sep, 1)) goto oom;
             k = prompt__tokenize(&sc, head.p, head.len, err);
             if (k < 0 || !prompt__push(out, &cap, sc.ids, (size_t)k)) goto tok_fail;
         }

@@ -234,11 +234,30 @@ static void test_layout(void **state) {
     assert_true(strstr(text, "=== suffix") < strstr(text, "=== prefix"));
     free(text);
     prompt_free(&p);
-    /* without the path source, or without a separator token, no path line */
+    /* without the path source, or without a path, no path line: the separator still leads (the
+     * model's attention sink), then the suffix */
     in.sources = WISP_SOURCE_ALL & ~(uint32_t)WISP_SOURCE_PATH;
     assert_int_equal(prompt_build(t, &fim, &in, &p, &err), WISP_OK);
+    assert_int_equal(p.tokens[0], fim.sep);
+    assert_int_equal(p.tokens[1], fim.suf);
+    assert_int_equal(p.part_end[PROMPT_PART_PATH], 1);
+    prompt_free(&p);
+    in.sources = WISP_SOURCE_ALL;
+    in.path = NULL;
+    assert_int_equal(prompt_build(t, &fim, &in, &p, &err), WISP_OK);
+    s = decode(t, p.tokens, 0, p.n_tokens);
+    assert_string_equal(s, "<|file_sep|><|fim_suffix|> + 1\n\nprint(f(2))\n"
+                           "<|fim_prefix|>def f(x):\n    return x<|fim_middle|>");
+    free(s);
+    prompt_free(&p);
+    /* a model without a separator token: no lead at all */
+    prompt_fim nosep = fim;
+    nosep.sep = WISP_NO_TOKEN;
+    in.path = "src/app.py";
+    assert_int_equal(prompt_build(t, &nosep, &in, &p, &err), WISP_OK);
     assert_int_equal(p.tokens[0], fim.suf);
     prompt_free(&p);
+    in.path = "src/app.py";
     /* a cursor past the end */
     in.pos_u8 = strlen(doc) + 1;
     assert_int_equal(prompt_build(t, &fim, &in, &p, &err), WISP_ERR_RANGE);
@@ -673,7 +692,10 @@ static void test_long_line(void **state) {
         assert_int_equal(strlen(s), pos - p.prefix_start_u8);
         assert_memory_equal(s, doc + p.prefix_start_u8, pos - p.prefix_start_u8);
         free(s);
-        if (budget == 256) assert_int_not_equal(p.tokens[0], fim.sep);
+        if (budget == 256) { /* the separator leads, the path after it is dropped */
+            assert_int_equal(p.tokens[0], fim.sep);
+            assert_int_equal(p.tokens[1], fim.suf);
+        }
         prompt_free(&p);
     }
     /* a name with a line break in it: the path line holds its first line only (found by

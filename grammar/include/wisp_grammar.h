@@ -337,7 +337,8 @@ wisp_status wisp_engine_set_available(wisp_engine *self, size_t n_avail, wisp_er
 
 /* Context sources and post-processing steps, as bit flags so the ablation can switch each off. */
 typedef enum wisp_source {
-    WISP_SOURCE_PATH = 1u << 0,   /* a first line naming the file (`<|file_sep|>src/x.py`) */
+    WISP_SOURCE_PATH = 1u << 0,   /* the file's name after the leading `<|file_sep|>` (`<|file_sep|>src/x.py`);
+                                   * the separator leads every prompt, with or without it */
     WISP_SOURCE_SCOPES = 1u << 1, /* trim the prefix at scope boundaries, keep enclosing headers */
     WISP_SOURCE_DEFS = 1u << 2,   /* definitions of nearby names, as a commented block */
     WISP_SOURCE_TRIM = 1u << 3,   /* syntax-aware cutting of the answer (off: raw stop rules) */

@@ -115,8 +115,11 @@ static void check(const vocab *v, const prompt_input *in, const prompt *p, bool 
     normalized(in->text, p->prefix_start_u8, in->pos_u8, &want);
     spelled(v, p->tokens, pb, p->n_tokens - 1, &got);
     FUZZ_CHECK(same(&want, &got));
-    if (p->part_end[PROMPT_PART_PATH] > 0) { /* <sep> PATH "\n" */
-        FUZZ_CHECK(p->tokens[0] == fim->sep);
+    /* the separator leads every prompt where the vocabulary has one, the path line after it */
+    if (fim->sep == WISP_NO_TOKEN) FUZZ_CHECK(p->part_end[PROMPT_PART_PATH] == 0);
+    else FUZZ_CHECK(p->part_end[PROMPT_PART_PATH] >= 1 && p->tokens[0] == fim->sep);
+    if (p->part_end[PROMPT_PART_PATH] > 1) { /* <sep> PATH "\n" */
+        FUZZ_CHECK(in->path && *in->path);
         spelled(v, p->tokens, 1, p->part_end[PROMPT_PART_PATH], &got);
         size_t pl = strcspn(in->path, "\r\n"); /* the path line holds the name's first line */
         FUZZ_CHECK(got.len == pl + 1 && !memcmp(got.p, in->path, pl) && got.p[pl] == '\n');

@@ -363,7 +363,7 @@ try:
         st, j, _ = s.request("POST", "/infill", prompt_for(i))
         single.append(j["content"] if st == 200 else None)
     check(all(c is not None for c in single), "16 prompts, one client at a time")
-    check(len(set(single)) >= 12, f"the 16 answers are mostly distinct ({len(set(single))} distinct)")
+    check(len(set(single)) >= 12, f"the 16 answers are mostly distinct ({len(set(single))} distinct: {single!r})")
     got = [None] * 16
     errs = []
     barrier = threading.Barrier(16)
