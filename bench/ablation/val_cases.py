@@ -115,7 +115,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--texts", default=os.path.join(ROOT, "train", "eval"))
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--scale", type=int, default=1,
+                    help="cases per language and kind times this (the larger texts: bench/ablation/val_large/)")
     args = ap.parse_args()
+    if args.scale < 1:
+        sys.exit("val_cases.py: --scale must be at least 1")
     for lang, ext in LANGS.items():
         with open(os.path.join(args.texts, f"val_v2_{lang}.txt"), encoding="utf-8") as f:
             text = f.read()
@@ -125,6 +129,7 @@ def main():
                  "args": args_cases(text)}
         taken = []
         for kind, n in KINDS:
+            n *= args.scale
             pool = pools[kind][:]
             rng.shuffle(pool)
             got = 0
@@ -134,7 +139,7 @@ def main():
                     continue
                 taken.append(cur)
                 prefix, suffix = window(text, cur, end)
-                print(json.dumps({"id": f"val-{ext}-{kind}-{got:02d}", "lang": lang, "repo": "val_v2",
+                print(json.dumps({"id": f"val-{ext}-{kind}-{got:02d}" if args.scale == 1 else f"val-{ext}-{kind}-{got:03d}", "lang": lang, "repo": "val_v2",
                                   "commit": "", "path": f"val/sample.{ext}", "kind": kind,
                                   "prefix": prefix, "suffix": suffix, "expected": expected}))
                 got += 1
