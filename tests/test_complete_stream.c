@@ -85,11 +85,8 @@ static const struct {
     wisp_lang lang;
     const char *src;
 } blocks[] = {
-    {"cfg.py", WISP_LANG_PYTHON,
-     "import json\n\n\ndef load_config(path):\n"
-     "    \"\"\"Read a JSON config file and return it as a dict, with defaults filled in.\"\"\"\n"
-     "    defaults = {\"name\": \"demo\", \"debug\": False}\n"
-     "    @@\n\n\ndef main():\n    cfg = load_config(\"config.json\")\n    print(cfg[\"name\"])\n"},
+    {"stats.py", WISP_LANG_PYTHON,
+     "def mean_and_max(values):\n    total = 0\n    largest = None\n    @@\n\n\nprint(mean_and_max([1, 2, 3]))\n"},
     {"sum.js", WISP_LANG_JAVASCRIPT,
      "function sumOfSquares(values) {\n  let total = 0;\n  @@\n}\n\nmodule.exports = { sumOfSquares };\n"},
     {"count.c", WISP_LANG_C, "#include <stdio.h>\n\nint count_lines(FILE *f) {\n    int n = 0, c;\n    @@\n}\n"},

@@ -24,7 +24,7 @@ const copy = (buf) => buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byte
 // it makes UTF-8 and UTF-16 offsets differ (é: 2 bytes, 😀: 4 bytes / 2 units).
 const BLOCKS = {
   'sum.js': ['javascript', '// café 😀 totals\nfunction sumOfSquares(values) {\n  let total = 0;\n  @@\n}\n\nmodule.exports = { sumOfSquares };\n'],
-  'cfg.py': ['python', '# café 😀\nimport json\n\n\ndef load_config(path):\n    """Read a JSON config file and return it as a dict, with defaults filled in."""\n    defaults = {"name": "demo", "debug": False}\n    @@\n\n\ndef main():\n    cfg = load_config("config.json")\n    print(cfg["name"])\n'],
+  'stats.py': ['python', '# café 😀\ndef mean_and_max(values):\n    total = 0\n    largest = None\n    @@\n\n\nprint(mean_and_max([1, 2, 3]))\n'],
   'count.c': ['c', '/* café 😀 */\n#include <stdio.h>\n\nint count_lines(FILE *f) {\n    int n = 0, c;\n    @@\n}\n'],
 };
 
