@@ -384,7 +384,7 @@ wisp_status serve_request_fim_prompt(const wisp_tokenizer *tok, const serve_req 
         /* every document starts with the separator, then its path where there is one (without
          * it the default model answers empty: grammar/prompt.c, the lead) */
         if (sep != WISP_NO_TOKEN) ids[nids++] = sep;
-        if (q->filename && *q->filename && sep != WISP_NO_TOKEN) {
+        if (sep != WISP_NO_TOKEN && q->filename && *q->filename) {
             int32_t *path = NULL;
             size_t np = 0;
             if (!serve__tok(tok, q->filename, strlen(q->filename), &path, &np, err) && np <= SERVE__PATH_TOKENS) {

@@ -24,15 +24,19 @@ KINDS = ["line", "block", "args"]
 
 def load(path):
     out = {}
-    with open(path, encoding="utf-8") as fh:
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError as e:
+        sys.exit(f"paired.py: {path}: {e.strerror}")
+    with fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 r = json.loads(line)
                 out[r["id"]] = (r["lang"], r["kind"], float(bool(r["em"])), float(r["es"]))
-            except (ValueError, KeyError) as e:
-                sys.exit(f"paired.py: {path}:{n}: not a scored case ({e})")
+            except (ValueError, KeyError, TypeError) as e:
+                sys.exit(f"paired.py: {path}:{n}: not a scored case ({e!r})")
     if not out:
         sys.exit(f"paired.py: {path}: no cases")
     return out
@@ -51,7 +55,7 @@ def interval(diffs_by_stratum, rounds, rng):
             tot += sum(d[rng.randrange(k)] for _ in range(k))
         means.append(100.0 * tot / n)
     means.sort()
-    return mean, means[int(0.025 * rounds)], means[min(rounds - 1, int(0.975 * rounds))], n
+    return mean, means[int(0.025 * rounds)], means[min(rounds - 1, int(0.975 * rounds))]
 
 
 def main():

@@ -90,6 +90,20 @@ class Paired(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("case c003", r.stderr)
 
+    def test_missing_file_and_bad_line_are_refused(self):
+        r = subprocess.run([sys.executable, PAIRED, "/nonexistent/a.jsonl", "/nonexistent/b.jsonl"],
+                           capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("/nonexistent/a.jsonl", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "bad.jsonl")
+            with open(bad, "w", encoding="utf-8") as fh:
+                fh.write('{"id": "x", "lang": "c"}\n')
+            r = subprocess.run([sys.executable, PAIRED, bad, bad], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("bad.jsonl:1: not a scored case", r.stderr)
+
     def test_empty_file_is_refused(self):
         r = self.run_paired([], cases(lambda i: 0.5))
         self.assertNotEqual(r.returncode, 0)
