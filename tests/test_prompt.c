@@ -257,7 +257,6 @@ static void test_layout(void **state) {
     assert_int_equal(prompt_build(t, &nosep, &in, &p, &err), WISP_OK);
     assert_int_equal(p.tokens[0], fim.suf);
     prompt_free(&p);
-    in.path = "src/app.py";
     /* a cursor past the end */
     in.pos_u8 = strlen(doc) + 1;
     assert_int_equal(prompt_build(t, &fim, &in, &p, &err), WISP_ERR_RANGE);

@@ -116,10 +116,11 @@ def main():
     ap.add_argument("--texts", default=os.path.join(ROOT, "train", "eval"))
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--scale", type=int, default=1,
-                    help="cases per language and kind times this (the larger texts: bench/ablation/val_large/)")
+                    help="cases per language and kind times this (for the larger texts of train/eval/large/)")
     args = ap.parse_args()
     if args.scale < 1:
         sys.exit("val_cases.py: --scale must be at least 1")
+    width = 2 if args.scale == 1 else 3  # the ids' digits (the default set keeps its ids)
     for lang, ext in LANGS.items():
         with open(os.path.join(args.texts, f"val_v2_{lang}.txt"), encoding="utf-8") as f:
             text = f.read()
@@ -139,7 +140,7 @@ def main():
                     continue
                 taken.append(cur)
                 prefix, suffix = window(text, cur, end)
-                print(json.dumps({"id": f"val-{ext}-{kind}-{got:02d}" if args.scale == 1 else f"val-{ext}-{kind}-{got:03d}", "lang": lang, "repo": "val_v2",
+                print(json.dumps({"id": f"val-{ext}-{kind}-{got:0{width}d}", "lang": lang, "repo": "val_v2",
                                   "commit": "", "path": f"val/sample.{ext}", "kind": kind,
                                   "prefix": prefix, "suffix": suffix, "expected": expected}))
                 got += 1
